@@ -1,0 +1,1 @@
+"""Loopbot core: the case lifecycle, ingestion and analytics, free of Slack."""

@@ -1,0 +1,1 @@
+"""HTTP edge: the FastAPI app serving ingestion, health and metrics."""

@@ -1,0 +1,1 @@
+"""Configuration: environment settings and the YAML team model."""

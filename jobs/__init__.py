@@ -1,0 +1,1 @@
+"""Time-driven work run by the scheduler."""
