@@ -1,2 +1,155 @@
-def main():
-    pass
+"""The `loopbot` command: builds settings and config once, wires the parts, runs a subcommand."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.cases import Cases
+from bot.ingest import Ingestor
+from config.settings import Settings, SettingsError, load_settings
+from config.teams import ConfigError, LoopbotConfig, load_config
+from storage import migrate
+from storage.db import make_engine, make_sessions
+
+log = logging.getLogger("loopbot")
+
+
+@dataclass
+class Core:
+    engine: Engine
+    sessions: sessionmaker[Session]
+    cases: Cases
+    ingestor: Ingestor
+
+
+def build_core(settings: Settings, config: LoopbotConfig) -> Core:
+    engine = make_engine(settings.database_url)
+    sessions = make_sessions(engine)
+    cases = Cases(sessions, config)
+    return Core(engine, sessions, cases, Ingestor(sessions, config, cases))
+
+
+def _load() -> tuple[Settings, LoopbotConfig]:
+    """Settings and YAML, or exit 2 printing every problem (never a secret)."""
+    errors: list[str] = []
+    settings = config = None
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        errors += exc.errors
+    if settings is not None:
+        try:
+            config = load_config(settings.config_path)
+        except ConfigError as exc:
+            errors += exc.errors
+    if errors or settings is None or config is None:
+        print("\n".join(errors), file=sys.stderr)
+        raise SystemExit(2)
+    return settings, config
+
+
+def cmd_check_config(_args: argparse.Namespace) -> int:
+    settings, config = _load()
+    mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
+    slack = "Slack tokens set" if settings.slack_bot_token else "no Slack token (ingestion only)"
+    print(f"{settings.config_path}: OK — {len(config.teams)} team(s): {', '.join(config.teams)}; {slack}; {mode}")
+    return 0
+
+
+def cmd_db_upgrade(_args: argparse.Namespace) -> int:
+    settings = _load_settings_only()
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    print(f"database at revision {migrate.current_revision(engine)}")
+    return 0
+
+
+def _load_settings_only() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from bot.importer import CsvImport, ImportFailed
+    from bot.progress import ProgressBar
+
+    settings, config = _load()
+    mapping = {}
+    for pair in args.map:
+        column, sep, field = pair.rpartition("=")
+        if not sep or not column or not field:
+            print(f"--map {pair!r}: write it as COLUMN=FIELD, e.g. --map 'Review Score=score'", file=sys.stderr)
+            return 2
+        mapping[column] = field
+    core = build_core(settings, config)
+    migrate.upgrade(core.engine)
+    try:
+        job = CsvImport(core.ingestor, source=args.source, mapping=mapping, encoding=args.encoding, progress=ProgressBar())
+        report = job.run(Path(args.file), dry_run=args.dry_run)
+    except ImportFailed as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    verb = "would store" if args.dry_run else "stored"
+    print(f"{args.file}: {report.rows:,} rows read, {verb} {report.stored:,}, {report.duplicates:,} duplicates, "
+          f"{report.rejected:,} rejected, {len(report.cases):,} cases opened")
+    if report.ignored_columns:
+        print(f"ignored columns: {', '.join(report.ignored_columns)}")
+    if report.rejected_path:
+        print(f"rejected rows with line numbers and reasons: {report.rejected_path}", file=sys.stderr)
+    return 1 if report.rejected else 0
+
+
+def cmd_run(_args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bot.api.app import create_api
+    from bot.logs import configure
+    from bot.metrics import Metrics
+
+    settings, config = _load()
+    configure(settings.log_format)
+    core = build_core(settings, config)
+    migrate.upgrade(core.engine)
+    api = create_api(settings, core.engine, core.ingestor, Metrics())
+    if settings.ingest_token is None:
+        log.warning("LOOPBOT_INGEST_TOKEN is not set: POST /api/feedback answers 503 until it is")
+    log.info("Loopbot serving %d team(s) on http://%s:%d", len(config.teams), settings.host, settings.port)
+    # uvicorn handles SIGTERM/SIGINT: stops accepting, finishes in-flight requests, then returns.
+    uvicorn.run(api, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="loopbot", description="Close the loop on customer feedback in Slack.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", help="run the bot and its HTTP server").set_defaults(func=cmd_run)
+    sub.add_parser("check-config", help="validate the environment and the YAML config").set_defaults(func=cmd_check_config)
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    imp = sub.add_parser("import", help="import a CSV export of survey responses")
+    imp.add_argument("file", help="the CSV file (header line first)")
+    imp.add_argument("--source", default="csv", help="source name for rows without a source column (default: csv)")
+    imp.add_argument("--map", action="append", default=[], metavar="COLUMN=FIELD",
+                     help="read FIELD from COLUMN, e.g. --map 'Review Score=score' (repeatable)")
+    imp.add_argument("--dry-run", action="store_true", help="validate and report; store nothing")
+    imp.add_argument("--encoding", default="utf-8-sig", help="file encoding (default utf-8, with or without BOM)")
+    imp.set_defaults(func=cmd_import)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

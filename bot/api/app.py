@@ -1,0 +1,40 @@
+"""The one HTTP server: ingestion API, health and Prometheus metrics (Slack's HTTP mode mounts here later)."""
+from __future__ import annotations
+
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+from starlette.concurrency import run_in_threadpool
+
+from bot.api import feedback
+from bot.ingest import Ingestor
+from bot.metrics import Metrics
+from config.settings import Settings
+from storage.db import ping
+
+
+def create_api(settings: Settings, engine: Engine, ingestor: Ingestor, metrics: Metrics) -> FastAPI:
+    app = FastAPI(
+        title="Loopbot",
+        version="1",
+        description="Survey responses in; cases, SLAs and digests out in Slack.",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.include_router(feedback.router(settings, ingestor, metrics))
+
+    @app.get("/healthz", summary="Liveness and database reachability")
+    async def healthz() -> JSONResponse:
+        try:
+            await run_in_threadpool(ping, engine)
+        except DBAPIError:
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @app.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,274 @@
+"""The case lifecycle: open, acknowledge, assign, note, resolve, reopen — each one timeline event."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import utcnow
+from bot.errors import AlreadyDone, InvalidInput, InvalidTransition, NotFound
+from bot.outbox import enqueue, enqueue_many
+from bot.permissions import Action, require
+from bot.timings import Timings, derive
+from config.teams import LoopbotConfig, Team
+from storage.models import Case, CaseEvent, Feedback
+
+OUTCOMES = ("fixed", "workaround", "no_action", "duplicate")
+MAX_TEXT = 3_000  # Slack shows a section text of at most 3,000 characters
+SYSTEM_ACTOR = "loopbot"
+# Events that put a case in its current state (used to say "resolved by … at …").
+_STATE_EVENTS = {"open": ("opened", "reopened"), "acknowledged": ("acknowledged",), "resolved": ("resolved",)}
+_REF = re.compile(r"^\s*(?:fb-|#)?(\d{1,18})\s*$", re.IGNORECASE)
+
+
+def parse_ref(text: str) -> int:
+    """Accept FB-12, fb-12, #12 and 12 (SPEC §2)."""
+    m = _REF.match(text or "")
+    if not m:
+        raise InvalidInput(f"{text!r} is not a case id; write it like FB-12", field="case")
+    return int(m.group(1))
+
+
+def severity(metric: str, score: int) -> str:
+    """The worst score on each scale is `high`; any other negative response is `medium`."""
+    worst = {"csat": score <= 1, "nps": score <= 2, "ces": score >= 7}
+    return "high" if worst.get(metric, False) else "medium"
+
+
+@dataclass(frozen=True)
+class NewFeedbackCase:
+    feedback_id: int
+    team: str
+    metric: str
+    score: int
+    category: str | None
+    segment: str | None
+    customer: str | None
+    submitted_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    """What a lifecycle call did: the case after the change and the event it wrote."""
+
+    case: Case
+    event: CaseEvent
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    case: Case
+    events: list[CaseEvent]
+    comment: str | None  # None once retention has purged the feedback
+    timings: Timings
+
+
+class Cases:
+    """Lifecycle operations; each public method is one unit of work."""
+
+    def __init__(self, sessions: sessionmaker[Session], config: LoopbotConfig):
+        self.sessions = sessions
+        self.config = config
+
+    # -- opening ---------------------------------------------------------------------------
+
+    def open_feedback_cases(self, s: Session, new: Sequence[NewFeedbackCase], source: str, now: datetime) -> list[Case]:
+        """Open one case per negative response, inside the caller's ingestion transaction."""
+        cases = [
+            Case(
+                kind="feedback", team=n.team, state="open", version=1, severity=severity(n.metric, n.score),
+                opened_at=now, feedback_id=n.feedback_id,
+                summary={
+                    "metric": n.metric, "score": n.score, "category": n.category, "segment": n.segment,
+                    "customer": n.customer, "submitted_at": n.submitted_at.isoformat(),
+                },
+            )
+            for n in new
+        ]
+        if not cases:
+            return []
+        s.add_all(cases)
+        s.flush()
+        s.execute(insert(CaseEvent), [
+            {"case_id": c.id, "kind": "opened", "actor": SYSTEM_ACTOR, "source": source, "at": now, "details": {}}
+            for c in cases
+        ])
+        enqueue_many(s, [
+            {"key": f"case:{c.id}:open", "kind": "case.open", "channel": self._team(c.team).channel, "payload": {"case_id": c.id}}
+            for c in cases
+        ], now)
+        return cases
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(self, ref: str | int) -> CaseDetail:
+        with self.sessions.begin() as s:
+            case = self._load(s, ref)
+            events = list(s.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
+            comment = None
+            if case.feedback_id is not None:
+                comment = s.scalar(select(Feedback.comment).where(Feedback.id == case.feedback_id))
+            timings = derive(case.opened_at, case.state, ((e.kind, e.at) for e in events), self._team(case.team).sla)
+            return CaseDetail(case, events, comment, timings)
+
+    # -- changes ---------------------------------------------------------------------------
+
+    def acknowledge(self, ref: str | int, *, actor: str, source: str, now: datetime | None = None) -> CaseChange:
+        def check(s: Session, case: Case, team: Team) -> dict[str, Any]:
+            require(self.config, team, actor, Action.ACK, case.ref)
+            if case.state == "acknowledged":
+                raise self._already(s, case, team, "acknowledged")
+            if case.state == "resolved":
+                raise self._not_in(s, case, team, "acknowledge it", hint="reopen it first")
+            return {"state": "acknowledged"}
+
+        return self._change(ref, "acknowledged", actor, source, now, check, {})
+
+    def assign(self, ref: str | int, assignee: str, *, actor: str, source: str, now: datetime | None = None) -> CaseChange:
+        def check(s: Session, case: Case, team: Team) -> dict[str, Any]:
+            require(self.config, team, actor, Action.ASSIGN_SELF if assignee == actor else Action.ASSIGN_OTHER, case.ref)
+            if case.state == "resolved":
+                raise self._not_in(s, case, team, "assign it", hint="reopen it first")
+            if case.assignee == assignee:
+                raise AlreadyDone(f"{case.ref} is already assigned to <@{assignee}>.", by=assignee)
+            details["previous"] = case.assignee
+            return {"assignee": assignee}
+
+        details: dict[str, Any] = {"assignee": assignee}
+        return self._change(ref, "assigned", actor, source, now, check, details)
+
+    def note(self, ref: str | int, text: str, *, actor: str, source: str, now: datetime | None = None) -> CaseChange:
+        text = _required_text(text, "note", "Write the note after the case id, e.g. `note FB-12 called the customer back`.")
+        now = now or utcnow()
+        with self.sessions.begin() as s:
+            case = self._load(s, ref)
+            require(self.config, self._team(case.team), actor, Action.NOTE, case.ref)
+            # A note changes no state, so it never conflicts: no version check.
+            event = self._event(s, case, "note", actor, source, now, {"text": text})
+            return CaseChange(case, event)
+
+    def resolve(
+        self, ref: str | int, *, outcome: str, root_cause: str, action: str, rationale: str | None = None,
+        actor: str, source: str, now: datetime | None = None,
+    ) -> CaseChange:
+        causes = (*self.config.categories, "other")
+
+        def check(s: Session, case: Case, team: Team) -> dict[str, Any]:
+            require(self.config, team, actor, Action.RESOLVE, case.ref)
+            if case.state == "resolved":
+                raise self._already(s, case, team, "resolved")
+            if outcome not in OUTCOMES:
+                raise InvalidInput(f"Outcome {outcome!r} is not one of {', '.join(OUTCOMES)}.", field="outcome")
+            if root_cause not in causes:
+                raise InvalidInput(f"Root cause {root_cause!r} is not one of {', '.join(causes)}.", field="root_cause")
+            details["action"] = _required_text(action, "action", "Say what was done for the customer.")
+            if outcome == "no_action":
+                details["rationale"] = _required_text(rationale, "rationale", "Outcome no_action needs a rationale: why is nothing done?")
+            return {"state": "resolved"}
+
+        details: dict[str, Any] = {"outcome": outcome, "root_cause": root_cause}
+        return self._change(ref, "resolved", actor, source, now, check, details)
+
+    def reopen(self, ref: str | int, reason: str, *, actor: str, source: str, now: datetime | None = None) -> CaseChange:
+        def check(s: Session, case: Case, team: Team) -> dict[str, Any]:
+            require(self.config, team, actor, Action.REOPEN, case.ref)
+            if case.state != "resolved":
+                raise self._not_in(s, case, team, "reopen it", hint="only resolved cases can be reopened")
+            details["reason"] = _required_text(reason, "reason", "Say why the case is reopened, e.g. `reopen FB-12 customer wrote again`.")
+            return {"state": "open"}
+
+        details: dict[str, Any] = {}
+        return self._change(ref, "reopened", actor, source, now, check, details)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _change(
+        self, ref: str | int, kind: str, actor: str, source: str, now: datetime | None,
+        check: Callable[[Session, Case, Team], dict[str, Any]], details: dict[str, Any],
+    ) -> CaseChange:
+        now = now or utcnow()
+        with self.sessions.begin() as s:
+            case = self._load(s, ref)
+            team = self._team(case.team)
+            values = check(s, case, team)
+            # Conditional on the version we read: of two people acting at once exactly one matches.
+            won = s.execute(
+                update(Case).where(Case.id == case.id, Case.version == case.version)
+                .values(version=case.version + 1, **values)
+                .execution_options(synchronize_session=False)
+            ).rowcount == 1
+            if not won:
+                s.expire(case)
+                raise self._lost_race(s, case, team, kind)
+            s.refresh(case)
+            return CaseChange(case, self._event(s, case, kind, actor, source, now, details))
+
+    def _event(self, s: Session, case: Case, kind: str, actor: str, source: str, now: datetime, details: dict[str, Any]) -> CaseEvent:
+        event = CaseEvent(case_id=case.id, kind=kind, actor=actor, source=source, at=now, details=details)
+        s.add(event)
+        s.flush()
+        enqueue(s, key=f"case:{case.id}:event:{event.id}", kind="case.event", now=now,
+                channel=self._team(case.team).channel, payload={"case_id": case.id, "event_id": event.id})
+        return event
+
+    def _load(self, s: Session, ref: str | int) -> Case:
+        case_id = ref if isinstance(ref, int) else parse_ref(ref)
+        case = s.get(Case, case_id)
+        if case is None:
+            raise NotFound(f"There is no case FB-{case_id}. `list` shows the open ones.", field="case")
+        return case
+
+    def _team(self, key: str) -> Team:
+        team = self.config.teams.get(key)
+        if team is None:
+            # The case belongs to a team since removed from the YAML: say so rather than crash.
+            raise NotFound(f"Team {key!r} is no longer configured; add it back to the YAML to work its cases.")
+        return team
+
+    def _last(self, s: Session, case: Case, kinds: tuple[str, ...]) -> CaseEvent | None:
+        return s.scalar(
+            select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind.in_(kinds))
+            .order_by(CaseEvent.id.desc()).limit(1)
+        )
+
+    def _already(self, s: Session, case: Case, team: Team, state: str) -> AlreadyDone:
+        last = self._last(s, case, _STATE_EVENTS[state])
+        if last is None:
+            return AlreadyDone(f"{case.ref} is already {state}.")
+        return AlreadyDone(f"{case.ref} was already {state} by {_who(last.actor)} at {_when(last.at, team)}.", by=last.actor)
+
+    def _not_in(self, s: Session, case: Case, team: Team, doing: str, hint: str) -> InvalidTransition:
+        last = self._last(s, case, _STATE_EVENTS[case.state])
+        by = f" (by {_who(last.actor)} at {_when(last.at, team)})" if last else ""
+        return InvalidTransition(f"{case.ref} is {case.state}{by}, so you cannot {doing}; {hint}.")
+
+    def _lost_race(self, s: Session, case: Case, team: Team, kind: str) -> InvalidTransition:
+        s.refresh(case)
+        state = {"acknowledged": "acknowledged", "resolved": "resolved", "reopened": "open"}.get(kind)
+        if state is not None and case.state == state:
+            return self._already(s, case, team, state)
+        last = self._last(s, case, ("acknowledged", "resolved", "reopened", "assigned"))
+        who = f" by {_who(last.actor)} at {_when(last.at, team)}" if last else ""
+        return InvalidTransition(f"{case.ref} was just changed{who} (it is now {case.state}); look at it again and retry.")
+
+
+def _required_text(value: str | None, field: str, hint: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise InvalidInput(hint, field=field)
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"The {field} is {len(text)} characters long; keep it under {MAX_TEXT}.", field=field)
+    return text
+
+
+def _who(actor: str) -> str:
+    return "Loopbot" if actor == SYSTEM_ACTOR else f"<@{actor}>"
+
+
+def _when(at: datetime, team: Team) -> str:
+    return at.astimezone(team.tz).strftime("%Y-%m-%d %H:%M %Z")

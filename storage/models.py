@@ -1,0 +1,187 @@
+"""SQLAlchemy 2.x models: feedback, cases and their timeline, the outbox, scheduled-fire claims."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# SQLite only aliases the rowid for the exact type INTEGER, so BIGINT keys need the variant.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, whatever the backend (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[str]: JSON()}
+
+
+class Feedback(Base):
+    """One survey response, comment already PII-masked."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(100))
+    external_id: Mapped[str] = mapped_column(String(200))
+    team: Mapped[str] = mapped_column(String(64))
+    metric: Mapped[str] = mapped_column(String(8))
+    score: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(64))
+    submitted_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    touchpoint: Mapped[str | None] = mapped_column(String(100))
+    customer: Mapped[str | None] = mapped_column(String(200))
+    segment: Mapped[str | None] = mapped_column(String(100))
+    channel: Mapped[str | None] = mapped_column(String(100))
+    tags: Mapped[list[str] | None]
+    attributes: Mapped[dict[str, Any] | None]
+
+    __table_args__ = (
+        # The idempotency key of SPEC §4; also serves the duplicate check.
+        UniqueConstraint("source", "external_id"),
+        # Per-team, per-metric window aggregates (CSAT/NPS/CES over a window) read only this index.
+        Index(None, "team", "metric", "submitted_at", "score"),
+        # Complaint counts per category over a window (threshold rules, top categories).
+        Index(None, "team", "category", "submitted_at"),
+        # The retention purge walks this one.
+        Index(None, "submitted_at"),
+    )
+
+
+class Case(Base):
+    """A unit of follow-up, shown as FB-<id>. State changes only through bot.cases."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # feedback | threshold
+    team: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))  # open | acknowledged | resolved
+    # Bumped by every change; the conditional UPDATE on it is what makes a double click change a case once.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    severity: Mapped[str] = mapped_column(String(8))  # high | medium
+    opened_at: Mapped[datetime]
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    # Retention deletes the feedback; the case keeps its timeline and this summary, not the verbatim.
+    feedback_id: Mapped[int | None] = mapped_column(
+        ForeignKey("feedback.id", ondelete="SET NULL"), unique=True
+    )
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    rule_key: Mapped[str | None] = mapped_column(String(200))
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+
+    feedback: Mapped[Feedback | None] = relationship(lazy="raise")
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", lazy="raise", passive_deletes=True
+    )
+
+    __table_args__ = (
+        Index(None, "team", "state"),
+        Index(None, "team", "opened_at"),
+        Index(None, "rule_key", "state"),
+    )
+
+    @property
+    def ref(self) -> str:
+        return f"FB-{self.id}"
+
+
+class CaseEvent(Base):
+    """Append-only timeline: who did what to a case, from where, when."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="events", lazy="raise")
+
+    __table_args__ = (
+        Index(None, "case_id", "kind", "at"),
+        Index(None, "kind", "at"),
+    )
+
+
+class OutboxMessage(Base):
+    """Everything the bot will post, written in the same transaction as the change it reports."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # Unique per post (e.g. "case:12:open"): enqueuing twice is a no-op, so delivery is exactly once.
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(12), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime]
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (Index(None, "state", "not_before"),)
+
+
+class Claim(Base):
+    """One row per scheduled fire; the primary key makes the first replica to insert it the only one."""
+
+    __tablename__ = "claims"
+
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)  # team key, or "*"
+    fire_at: Mapped[datetime] = mapped_column(primary_key=True)
+    claimed_at: Mapped[datetime]
+    claimed_by: Mapped[str] = mapped_column(String(128))
