@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
-
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -21,7 +19,7 @@ class Settings(BaseSettings):
     host: str = Field("0.0.0.0", validation_alias="LOOPBOT_HOST")
     port: int = Field(3000, ge=1, le=65535, validation_alias="LOOPBOT_PORT")
     command: str = Field("/feedback", validation_alias="LOOPBOT_COMMAND")
-    log_format: Literal["text", "json"] = Field("text", validation_alias="LOOPBOT_LOG_FORMAT")
+    log_format: str = Field("text", validation_alias="LOOPBOT_LOG_FORMAT")
     # Not in the SPEC's table: the request-size guard of the ingestion API. 5,000 items with
     # 5,000-character comments fit in about 30 MB, so 32 MiB never refuses a valid request.
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024, validation_alias="LOOPBOT_MAX_BODY_BYTES")
@@ -58,6 +56,13 @@ class Settings(BaseSettings):
     def _command_shape(cls, v: str) -> str:
         if not v.startswith("/") or " " in v:
             raise ValueError(f"must be a slash command such as /feedback, not {v!r}")
+        return v
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, v: str) -> str:
+        if v not in ("text", "json"):
+            raise ValueError(f"must be text or json, not {v!r}")
         return v
 
     @property

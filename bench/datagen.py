@@ -1,0 +1,85 @@
+"""Deterministic synthetic feedback for benchmarks: realistic score mixes, comments, some PII."""
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+BENCH_CONFIG = {
+    "leaders": ["U0LEADER1"],
+    "leaders_channel": "C0LEADERS",
+    "teams": {
+        f"team{i:02d}": {"name": f"Team {i}", "channel": f"C0TEAM{i:02d}", "supervisors": [f"U0SUP{i:02d}"]}
+        for i in range(20)
+    },
+    "categories": {
+        "late_delivery": {"domain": "process", "keywords": ["late", "delay", "never arrived"]},
+        "rude_staff": {"domain": "people", "keywords": ["rude", "impolite"]},
+        "app_error": {"domain": "technology", "keywords": ["crash", "error", "bug"]},
+        "billing": {"domain": "process", "keywords": ["charged", "refund", "invoice"]},
+    },
+    "routing": {"web": "team00", "app": "team01"},
+}
+
+_NEGATIVE = [
+    "The parcel arrived two days late and nobody told me why.",
+    "Driver was rude when I asked him to bring it upstairs.",
+    "The app keeps showing an error when I try to track my order.",
+    "I was charged twice, please call me on +44 20 7946 0958.",
+    "Order never arrived, my card 4111 1111 1111 1111 was still charged.",
+    "Support agent was impolite and hung up on me.",
+    "App crash every time I open the delivery page.",
+    "Still waiting for my refund, write to jane.doe@example.com.",
+]
+_NEUTRAL = [
+    "It was okay, nothing special.",
+    "Delivery on time but the box was a bit damaged.",
+    "Took a while to find the right page, order #123456789 was fine in the end.",
+]
+_POSITIVE = [
+    "Great service, the courier was friendly and quick!",
+    "Everything arrived on time, thank you.",
+    "Super easy to use, will order again.",
+]
+SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+
+
+def _score(rng: random.Random, metric: str) -> int:
+    low, high = SCALES[metric]
+    # Skewed towards satisfied customers, as real survey data is.
+    weights = {"csat": [6, 6, 12, 35, 41], "nps": [2, 2, 2, 3, 3, 6, 7, 12, 18, 22, 23], "ces": [30, 28, 17, 10, 7, 5, 3]}[metric]
+    return rng.choices(range(low, high + 1), weights)[0]
+
+
+def _comment(rng: random.Random, metric: str, score: int) -> str:
+    if rng.random() < 0.35:
+        return ""
+    low, high = SCALES[metric]
+    position = (score - low) / (high - low)
+    if metric == "ces":
+        position = 1 - position
+    pool = _NEGATIVE if position < 0.4 else _NEUTRAL if position < 0.75 else _POSITIVE
+    return rng.choice(pool)
+
+
+def feedback(n: int, *, seed: int = 7, teams: int = 20, days: int = 730, end: datetime | None = None) -> Iterator[dict]:
+    """n API-shaped items spread evenly over `days` days before `end`."""
+    rng = random.Random(seed)
+    end = end or datetime.now(timezone.utc) - timedelta(minutes=10)
+    span = days * 86_400
+    metrics = ["csat"] * 5 + ["nps"] * 3 + ["ces"] * 2
+    for i in range(n):
+        metric = rng.choice(metrics)
+        score = _score(rng, metric)
+        submitted = end - timedelta(seconds=span * (n - i) / n + rng.random() * 60)
+        item = {
+            "id": f"b-{seed}-{i}",
+            "submitted_at": submitted.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "metric": metric,
+            "score": score,
+            "team": f"team{rng.randrange(teams):02d}",
+        }
+        comment = _comment(rng, metric, score)
+        if comment:
+            item["comment"] = comment
+        yield item
