@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cases import Cases
 from bot.ingest import Ingestor
+from config.loader import ConfigError, load_config
 from config.settings import Settings, SettingsError, load_settings
-from config.teams import ConfigError, LoopbotConfig, load_config
+from config.teams import LoopbotConfig
 from storage import migrate
 from storage.db import make_engine, make_sessions
 

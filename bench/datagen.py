@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 BENCH_CONFIG = {
     "leaders": ["U0LEADER1"],
@@ -65,7 +65,7 @@ def _comment(rng: random.Random, metric: str, score: int) -> str:
 def feedback(n: int, *, seed: int = 7, teams: int = 20, days: int = 730, end: datetime | None = None) -> Iterator[dict]:
     """n API-shaped items spread evenly over `days` days before `end`."""
     rng = random.Random(seed)
-    end = end or datetime.now(timezone.utc) - timedelta(minutes=10)
+    end = end or datetime.now(UTC) - timedelta(minutes=10)
     span = days * 86_400
     metrics = ["csat"] * 5 + ["nps"] * 3 + ["ces"] * 2
     for i in range(n):

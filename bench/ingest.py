@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -123,7 +123,7 @@ def bench_floor(work: Path, csv_path: Path, rows: int, batch: int = 2000) -> flo
     db.unlink(missing_ok=True)
     engine = make_engine(f"sqlite:///{db}")
     migrate.upgrade(engine)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     timed = 0.0
     with csv_path.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
@@ -175,7 +175,7 @@ def main() -> None:
                 rss.append(peak)
                 floor.append(bench_floor(work, csv_path, args.csv_rows))
                 print(f"import: {rate:,.0f} rows/s, {peak:.0f} MiB; floor {floor[-1]:,.0f} rows/s", file=sys.stderr)
-        print(f"\n### Ingestion — {datetime.now(timezone.utc):%Y-%m-%d}, {platform.node()}, "
+        print(f"\n### Ingestion — {datetime.now(UTC):%Y-%m-%d}, {platform.node()}, "
               f"{os.cpu_count()} cores, Python {platform.python_version()}, SQLite (WAL), medians of {args.runs} runs\n")
         print("| measure | median | runs | target | |")
         print("|---|---|---|---|---|")

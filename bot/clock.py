@@ -1,6 +1,6 @@
 """The one source of "now" (aware UTC), so tests can pass their own instant."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

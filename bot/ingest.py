@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.cases import Cases, NewFeedbackCase
 from bot.categories import Categorizer
 from bot.pii import mask
-from bot.schema import ItemError, ValidFeedback, Validator
+from bot.schema import ItemError, Validator, ValidFeedback
 from config.teams import LoopbotConfig
 from storage.models import Feedback
 from storage.upsert import insert_ignoring

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 

@@ -11,7 +11,8 @@ from sqlalchemy.exc import OperationalError
 
 from bot.cases import Cases
 from bot.ingest import Ingestor
-from config.teams import LoopbotConfig, parse_config
+from config.loader import parse_config
+from config.teams import LoopbotConfig
 from storage import migrate
 from storage.db import make_engine, make_sessions
 

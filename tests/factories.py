@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 _ids = itertools.count(1)
@@ -11,7 +11,7 @@ _ids = itertools.count(1)
 def item(**overrides: Any) -> dict[str, Any]:
     raw: dict[str, Any] = {
         "id": f"r-{next(_ids)}",
-        "submitted_at": (datetime.now(timezone.utc) - timedelta(minutes=5)).isoformat(),
+        "submitted_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
         "metric": "csat",
         "score": 5,
         "team": "delivery",

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -49,7 +49,7 @@ def test_resending_is_a_no_op_counted_as_duplicate_also_inside_one_batch(api, en
 
 
 def test_old_negative_feedback_is_stored_but_opens_no_case(api, engine):
-    old = (datetime.now(timezone.utc) - timedelta(hours=25)).isoformat()
+    old = (datetime.now(UTC) - timedelta(hours=25)).isoformat()
     with api.client() as c:
         r = c.post("/api/feedback", json=[item(score=1, submitted_at=old), item(metric="nps", score=3)])
     assert r.json()["accepted"] == 2 and len(r.json()["cases"]) == 1
@@ -74,7 +74,7 @@ def errors_of(response) -> list[tuple]:  # noqa: ANN001
 
 
 def test_invalid_items_answer_422_with_every_error_and_store_nothing(api, engine):
-    future = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     batch = [
         item(id="ok"),
         item(score="5"),

@@ -11,7 +11,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from config.teams import ConfigError, LoopbotConfig, OpenCaseWhen, Sla, Threshold, load_config, parse_config
+from config.loader import ConfigError, load_config, parse_config
+from config.teams import LoopbotConfig, OpenCaseWhen, Sla, Threshold
 
 SOURCE = "config/loopbot.yaml"
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "loopbot.example.yaml"

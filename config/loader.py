@@ -1,0 +1,256 @@
+"""Load and validate the YAML: inheritance from `defaults`, every problem as `<file>: <key path>: <problem>`."""
+from __future__ import annotations
+
+import os
+import re
+import types
+from collections.abc import Collection, Sequence
+from typing import Annotated, Any, TypeVar, Union, cast, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from config.fields import INHERITED, MERGED, TOKEN, describe, did_you_mean, key_problem, not_configured, show
+from config.teams import Category, Defaults, Document, LoopbotConfig, Team, threshold_problems
+
+
+class ConfigError(Exception):
+    """Every problem of the configuration, one line each: `<file>: <key path>: <problem>`."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("\n".join(errors))
+        self.errors = list(errors)
+
+
+# --- from pydantic's errors to lines an admin understands ----------------------------------------------------
+
+_EXPECTED = {"string_type": "text", "int_type": "a whole number", "float_type": "a number",
+             "bool_type": "true or false", "list_type": "a list", "dict_type": "a mapping of keys",
+             "model_type": "a mapping of keys"}
+_MISSING = {
+    "channel": "every team needs the id of its Slack channel, e.g. channel: C0123ABCD",
+    "supervisors": "list who resolves this team's cases, e.g. supervisors: [U0123ABCD]",
+    "teams": "configure at least one team under teams:",
+    "metric": "say which metric to watch: csat, nps, ces, cases or complaints",
+    "window": "say over which period the metric is computed, e.g. window: 24h",
+    "keywords": "list the words that put a comment in this category, e.g. keywords: [late, delay]",
+}
+
+
+def _allowed_keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
+    """The keys of the mapping at `loc` inside `model`, for "did you mean"."""
+    node: Any = model
+    for part in (*loc, None):
+        while get_origin(node) in (Annotated, Union, types.UnionType):  # Annotated[X, ...] and X | None hold X
+            node = next(arg for arg in get_args(node) if arg is not type(None))
+        if part is None:
+            break
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            node = node.model_fields[str(part)].annotation if str(part) in node.model_fields else None
+        else:
+            node = (get_args(node) or (None,))[-1]  # list[X] and dict[K, X] hold X
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return [name for name in node.model_fields if name != "key"]  # a team's key is its name under teams:
+    return []
+
+
+def _explain(err: ErrorDetails, model: type[BaseModel]) -> str:
+    kind, value, loc, ctx = err["type"], err.get("input"), err["loc"], err.get("ctx", {})
+    if kind == "value_error":
+        return str(ctx.get("error", "has a value that is not allowed here"))
+    if kind == "missing":
+        hint = _MISSING.get(str(loc[-1])) if loc else None
+        return f"is missing; {hint}" if hint else "is missing"
+    if kind in ("extra_forbidden", "invalid_key"):
+        allowed = _allowed_keys(model, loc[:-1])
+        return "unknown key" + (did_you_mean(loc[-1], allowed) or f"; the keys allowed here are {', '.join(allowed)}")
+    if kind == "literal_error":
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        return f"{show(value)} is not one of {', '.join(options)}{did_you_mean(value, options)}"
+    if kind in _EXPECTED:
+        return f"should be {_EXPECTED[kind]}, but is {describe(value)}"
+    return f"has a value that is not allowed here ({describe(value)})"  # never pydantic's own wording
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class _Report:
+    """Collects problems and hands them out as `<file>: <key path>: <problem>` lines, in document order."""
+
+    def __init__(self, source: str, data: dict[Any, Any]):
+        self.source, self.data = source, data
+        self.problems: list[tuple[tuple[Any, ...], str]] = []
+
+    def add(self, loc: Sequence[Any], problem: str) -> None:
+        self.problems.append((tuple(loc), problem))
+
+    def validate(self, model: type[_M], data: object, loc: tuple[str, ...]) -> _M | None:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                if err["type"] != "threshold_rule":  # thresholds() reports those, from the raw YAML
+                    where = () if err["loc"] == ("key",) else err["loc"]  # a team's key is the mapping key above it
+                    self.add((*loc, *where), _explain(err, model))
+            return None
+
+    def thresholds(self, rules: object, loc: tuple[str, ...], categories: Collection[str]) -> None:
+        for i, rule in enumerate(rules if isinstance(rules, list) else []):
+            for where, problem in threshold_problems(rule, categories) if isinstance(rule, dict) else []:
+                self.add((*loc, "thresholds", i, *where), problem)
+
+    def _position(self, loc: tuple[Any, ...]) -> list[int]:
+        # Where the key sits in the file, so lines read top to bottom; keys the file lacks follow their siblings.
+        node, position = self.data, []
+        for part in loc:
+            children = (list(node.items()) if isinstance(node, dict)
+                        else list(enumerate(node)) if isinstance(node, list) else [])
+            index = next((i for i, (k, _) in enumerate(children) if str(k) == str(part)), len(children))
+            position.append(index)
+            node = children[index][1] if index < len(children) else None
+        return position
+
+    def lines(self) -> list[str]:
+        lines: list[str] = []
+        for loc, problem in sorted(self.problems, key=lambda p: self._position(p[0])):
+            path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+            line = f"{self.source}: {path}: {problem}" if path else f"{self.source}: {problem}"
+            line = " ".join(TOKEN.sub(r"\1-…", line).splitlines())
+            if line not in lines:
+                lines.append(line)
+        return lines
+
+
+def _inherit(raw: dict[Any, Any], parent: Defaults) -> dict[Any, Any]:
+    """`raw` with what it leaves out (or empty) taken from `parent`."""
+    merged = dict(raw)
+    for name in INHERITED:
+        own, base = raw.get(name), getattr(parent, name)
+        if own is None:
+            merged[name] = base
+        elif name in MERGED and isinstance(own, dict):
+            merged[name] = {**dict(base), **own}
+    return merged
+
+
+def _team(report: _Report, key: object, raw: object, defaults: Defaults, categories: list[str]) -> Team | None:
+    loc = ("teams", str(key))
+    if not isinstance(key, str):  # a YAML number or yes/no: the key problem is all there is to say
+        report.add(loc, cast(str, key_problem(key, "team")))
+        return None
+    if not isinstance(raw, dict):
+        report.add(loc, f"should be a mapping of team settings (name, channel, ...), but is {describe(raw)}")
+        return None
+    if "key" in raw:
+        report.add((*loc, "key"), "unknown key: a team's key is its name under teams:, so remove this line")
+    report.thresholds(raw.get("thresholds"), loc, categories)
+    own = {k: v for k, v in raw.items() if k != "key"}
+    return report.validate(Team, {"name": key, **_inherit(own, defaults), "key": key}, loc)
+
+
+def parse_config(data: object, source: str) -> LoopbotConfig:
+    """Validate loaded YAML; raise ConfigError listing every problem, each naming `source` and the key path."""
+    if not isinstance(data, dict):
+        raise ConfigError([f"{source}: the top level should be a mapping of keys (defaults, teams, categories, ...), "
+                           f"but is {describe(data)}"])
+    report = _Report(source, data)
+    document = report.validate(Document, data, ())
+    # Every section is checked even when another is broken, so that one run reports every problem.
+    section = {name: data[name] if isinstance(data.get(name), dict) else {}
+               for name in ("defaults", "teams", "categories", "routing")}
+    category_keys, team_keys = [str(k) for k in section["categories"]], [str(k) for k in section["teams"]]
+
+    report.thresholds(section["defaults"].get("thresholds"), ("defaults",), category_keys)
+    defaults = report.validate(Defaults, _inherit(section["defaults"], Defaults()), ("defaults",))
+    defaults = defaults if defaults is not None else Defaults()  # teams are still checked against the built-ins
+    teams = {team.key: team for key, raw in section["teams"].items()
+             if (team := _team(report, key, raw, defaults, category_keys)) is not None}
+
+    categories: dict[str, Category] = {}
+    for key, raw in section["categories"].items():
+        if problem := key_problem(key, "category"):
+            report.add(("categories", str(key)), problem)
+        if (category := report.validate(Category, raw, ("categories", str(key)))) is not None and not problem:
+            categories[key] = category
+
+    for touchpoint, target in section["routing"].items():
+        if not isinstance(target, str):
+            report.add(("routing", str(touchpoint)), f"should be a team key, but is {describe(target)}")
+        elif target not in team_keys:
+            report.add(("routing", str(touchpoint)), not_configured(target, "team", "teams", team_keys))
+
+    owners: dict[str, str] = {}
+    for key, raw in zip(team_keys, section["teams"].values()):
+        channel = raw.get("channel") if isinstance(raw, dict) else None
+        if isinstance(channel, str) and channel in owners:
+            report.add(("teams", key, "channel"), f"{channel} is already the channel of team {owners[channel]}; "
+                                                  "each team needs a channel of its own")
+        elif isinstance(channel, str):
+            owners[channel] = key
+    if data.get("weekly_summary") is not None and data.get("leaders_channel") is None:
+        report.add(("weekly_summary",), "needs leaders_channel: the weekly summary is posted there")
+
+    if document is not None and not report.problems:
+        top = {name: getattr(document, name)
+               for name in ("leaders", "leaders_channel", "weekly_summary", "retention_days")}
+        config = report.validate(LoopbotConfig, {**top, "defaults": defaults, "teams": teams, "categories": categories,
+                                                 "routing": {str(k): v for k, v in section["routing"].items()}}, ())
+        if config is not None:
+            return config
+    raise ConfigError(report.lines())
+
+
+# --- reading the file ----------------------------------------------------------------------------------------
+
+class _DuplicateKey(yaml.MarkedYAMLError):
+    pass
+
+
+class _Loader(yaml.SafeLoader):
+    """yaml.safe_load's loader, except that a key written twice is an error instead of silently the last one."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                if key_node.value in seen:
+                    raise _DuplicateKey(problem=f'the key "{key_node.value}" appears twice in the same mapping; '
+                                                "YAML would silently keep only the last one",
+                                        problem_mark=key_node.start_mark)
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml_problem(source: str, exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or "not valid YAML"
+    if not isinstance(exc, _DuplicateKey):
+        problem = "YAML syntax error: " + problem
+    if "alias" in f"{problem} {getattr(exc, 'context', '')}":  # an unquoted cron such as */30 * * * * is an alias
+        problem += '; a value starting with * must be quoted, e.g. huddle: "*/30 9-17 * * *"'
+    return f"{source}: {where}{problem}"
+
+
+def load_config(path: str | os.PathLike[str]) -> LoopbotConfig:
+    """Read and validate the YAML file; raise ConfigError with every problem found."""
+    source = str(path)
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+    except FileNotFoundError:
+        raise ConfigError([f"{source}: file not found; copy config/loopbot.example.yaml there, "
+                           "or point LOOPBOT_CONFIG at your config file"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{source}: is not UTF-8 text"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{source}: cannot be read ({exc.strerror or type(exc).__name__})"]) from None
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader: plain data only
+    except yaml.YAMLError as exc:
+        raise ConfigError([_yaml_problem(source, exc)]) from None
+    if data is None:
+        raise ConfigError([f"{source}: the file is empty; start from config/loopbot.example.yaml"])
+    return parse_config(data, source)
