@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,11 +46,12 @@ def _load() -> tuple[Settings, LoopbotConfig]:
         settings = load_settings()
     except SettingsError as exc:
         errors += exc.errors
-    if settings is not None:
-        try:
-            config = load_config(settings.config_path)
-        except ConfigError as exc:
-            errors += exc.errors
+    # Report the YAML's problems too when the environment has some: all problems in one go.
+    config_path = settings.config_path if settings else os.environ.get("LOOPBOT_CONFIG", "config/loopbot.yaml")
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        errors += exc.errors
     if errors or settings is None or config is None:
         print("\n".join(errors), file=sys.stderr)
         raise SystemExit(2)
@@ -124,8 +127,12 @@ def cmd_run(_args: argparse.Namespace) -> int:
     if settings.ingest_token is None:
         log.warning("LOOPBOT_INGEST_TOKEN is not set: POST /api/feedback answers 503 until it is")
     log.info("Loopbot serving %d team(s) on http://%s:%d", len(config.teams), settings.host, settings.port)
-    # uvicorn handles SIGTERM/SIGINT: stops accepting, finishes in-flight requests, then returns.
+    # uvicorn handles SIGTERM/SIGINT: stops accepting, finishes in-flight requests, then restores the
+    # previous handler and re-raises the signal. With this no-op as the previous handler, a clean stop
+    # ends in exit status 0 instead of death by signal.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(api, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    log.info("Loopbot stopped")
     return 0
 
 

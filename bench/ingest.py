@@ -94,8 +94,29 @@ def write_csv(path: Path, rows: int) -> None:
             w.writerow(it)
 
 
+def tree_rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children (the import's reader process), from /proc."""
+    total = 0
+    pids = [pid]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:  # field 4 of stat: the parent's pid
+            pids.append(int(stat.parent.name))
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
 def bench_import(work: Path, csv_path: Path, rows: int) -> tuple[float, float]:
-    """(rows/s, peak RSS MiB) of `loopbot import` as its own process."""
+    """(rows/s, peak RSS MiB of the import's processes together) of `loopbot import` run as a command."""
     db = work / "import.db"
     db.unlink(missing_ok=True)
     subprocess.run([sys.executable, "-m", "loopbot", "db", "upgrade"], cwd=ROOT, env=env_for(work, db), check=True,
@@ -103,12 +124,15 @@ def bench_import(work: Path, csv_path: Path, rows: int) -> tuple[float, float]:
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "loopbot", "import", str(csv_path)], cwd=ROOT, env=env_for(work, db),
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss_mib(proc.pid))
+        time.sleep(0.05)
     elapsed = time.perf_counter() - start
     out = proc.stdout.read().decode() if proc.stdout else ""
-    if os.waitstatus_to_exitcode(status) != 0 or f"stored {rows:,}" not in out:
+    if proc.returncode != 0 or f"stored {rows:,}" not in out:
         raise RuntimeError(f"import failed: {out}")
-    return rows / elapsed, usage.ru_maxrss / 1024
+    return rows / elapsed, peak
 
 
 def bench_floor(work: Path, csv_path: Path, rows: int, batch: int = 2000) -> float:
@@ -192,7 +216,7 @@ def main() -> None:
                   f"{', '.join(f'{x:,.0f}' for x in floor)} | | |")
             print(f"| (b) / (c) | {statistics.median(ratios):.2f} | {', '.join(f'{x:.2f}' for x in ratios)} | ≥ 0.30 | "
                   f"{'met' if statistics.median(ratios) >= 0.3 else 'MISSED'} |")
-            print(f"| peak RSS of the import | {r:.0f} MiB (max) | {', '.join(f'{x:.0f}' for x in rss)} | ≤ 300 MB | "
+            print(f"| peak RSS of the import (both processes, summed) | {r:.0f} MiB (max) | {', '.join(f'{x:.0f}' for x in rss)} | ≤ 300 MB | "
                   f"{'met' if r * 1.048576 <= 300 else 'MISSED'} |")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -5,6 +5,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -13,8 +14,7 @@ from bot.categories import Categorizer
 from bot.pii import mask
 from bot.schema import ItemError, Validator, ValidFeedback
 from config.teams import LoopbotConfig
-from storage.models import Feedback
-from storage.upsert import insert_ignoring
+from storage.feedback import insert_new
 
 # Importing history must not flood channels: only recent negative feedback opens a case (SPEC §4).
 CASE_HORIZON = timedelta(hours=24)
@@ -29,11 +29,19 @@ class IngestResult:
     cases_by_team: dict[str, int] = field(default_factory=dict)
 
 
-class Ingestor:
-    def __init__(self, sessions: sessionmaker[Session], config: LoopbotConfig, cases: Cases):
-        self.sessions = sessions
-        self.config = config
-        self.cases = cases
+@dataclass(frozen=True)
+class Batch:
+    """Rows ready to insert (masked, categorised, keyed), and how many items they came from."""
+
+    rows: list[dict[str, Any]]
+    items: int
+
+
+class Preparer:
+    """The CPU half of ingestion, no database: validate items, then mask, categorise and build rows.
+    Built from the config alone, so the CSV import can run it in a process of its own."""
+
+    def __init__(self, config: LoopbotConfig):
         self.validator = Validator(set(config.teams), config.routing)
         self.categorizer = Categorizer.from_config(config.categories)
 
@@ -48,9 +56,9 @@ class Ingestor:
                 valid.append(result)
         return valid, errors
 
-    def store(self, items: Sequence[ValidFeedback], *, default_source: str, origin: str, now: datetime) -> IngestResult:
-        """Store all items or none; a (source, id) seen before, here or earlier in the batch, is a duplicate."""
-        rows: dict[tuple[str, str], dict] = {}
+    def rows(self, items: Sequence[ValidFeedback], *, default_source: str, now: datetime) -> Batch:
+        """One row per (source, id); a key repeated inside the batch keeps its first item."""
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
         for v in items:
             it = v.item
             key = (it.source or default_source, it.id)
@@ -64,21 +72,38 @@ class Ingestor:
                 "customer": it.customer, "segment": it.segment, "channel": it.channel,
                 "tags": it.tags, "attributes": it.attributes,
             }
-        if not rows:
-            return IngestResult(0, len(items), [])
+        return Batch(list(rows.values()), len(items))
+
+
+class Ingestor:
+    def __init__(self, sessions: sessionmaker[Session], config: LoopbotConfig, cases: Cases):
+        self.sessions = sessions
+        self.config = config
+        self.cases = cases
+        self.preparer = Preparer(config)
+
+    def validate(self, raw_items: Iterable[object], now: datetime, start: int = 0) -> tuple[list[ValidFeedback], list[ItemError]]:
+        return self.preparer.validate(raw_items, now, start)
+
+    def store(self, items: Sequence[ValidFeedback], *, default_source: str, origin: str, now: datetime) -> IngestResult:
+        """Store all items or none; a (source, id) seen before, here or earlier in the batch, is a duplicate."""
+        return self.store_rows(self.preparer.rows(items, default_source=default_source, now=now), origin=origin, now=now)
+
+    def store_rows(self, batch: Batch, *, origin: str, now: datetime) -> IngestResult:
+        """Insert prepared rows and open the cases they call for, in one transaction."""
+        if not batch.rows:
+            return IngestResult(0, batch.items, [])
         with self.sessions.begin() as s:
-            stmt = insert_ignoring(s, Feedback.__table__, ["source", "external_id"]).returning(
-                Feedback.id, Feedback.source, Feedback.external_id
-            )
-            inserted = s.execute(stmt, list(rows.values())).all()
-            cases = self.cases.open_feedback_cases(s, self._negative(rows, inserted, now), origin, now)
+            inserted = insert_new(s, batch.rows)
+            by_key = {(r["source"], r["external_id"]): r for r in batch.rows}
+            cases = self.cases.open_feedback_cases(s, self._negative(by_key, inserted, now), origin, now)
         return IngestResult(
-            accepted=len(inserted), duplicates=len(items) - len(inserted), cases=[c.ref for c in cases],
-            accepted_by_team=dict(Counter(rows[(src, ext)]["team"] for _, src, ext in inserted)),
+            accepted=len(inserted), duplicates=batch.items - len(inserted), cases=[c.ref for c in cases],
+            accepted_by_team=dict(Counter(by_key[(src, ext)]["team"] for _, src, ext in inserted)),
             cases_by_team=dict(Counter(c.team for c in cases)),
         )
 
-    def _negative(self, rows: dict[tuple[str, str], dict], inserted: Sequence, now: datetime) -> list[NewFeedbackCase]:
+    def _negative(self, rows: dict[tuple[str, str], dict[str, Any]], inserted: Sequence, now: datetime) -> list[NewFeedbackCase]:
         horizon = now - CASE_HORIZON
         new = []
         for fid, source, external_id in inserted:

@@ -53,11 +53,12 @@ def test_import_stores_rows_with_multiline_comments_and_opens_recent_cases(tmp_p
     assert not rejected_path_for(f).exists()
 
 
-def test_reimport_stores_nothing_twice(tmp_path, ingestor, sessions):
+@pytest.mark.parametrize("in_process", [False, True], ids=["reader-process", "in-process"])
+def test_reimport_stores_nothing_twice(tmp_path, ingestor, sessions, in_process):
     f = write(tmp_path / "e.csv", "id,submitted_at,metric,score,team\n" + "".join(
         f"{i},{OLD},ces,{1 + i % 7},delivery\n" for i in range(25)))
-    first = CsvImport(ingestor, batch=10).run(f)
-    second = CsvImport(ingestor, batch=10).run(f)
+    first = CsvImport(ingestor, batch=10, in_process=in_process).run(f)
+    second = CsvImport(ingestor, batch=10, in_process=in_process).run(f)
     assert (first.stored, first.duplicates) == (25, 0) and (second.stored, second.duplicates) == (0, 25)
     assert len(rows_in(sessions)) == 25
 
