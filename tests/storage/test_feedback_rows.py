@@ -1,7 +1,7 @@
 """The bulk insert: what goes in comes back identical, duplicates are skipped and not reported."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -14,7 +14,7 @@ def row(external_id: str, **kw) -> dict:  # noqa: ANN003
     base = {
         "source": "api", "external_id": external_id, "team": "delivery", "metric": "csat", "score": 3,
         "comment": None, "category": None, "submitted_at": datetime(2026, 3, 8, 6, 59, 59, 123456, tzinfo=ZoneInfo("America/New_York")),
-        "received_at": datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc), "touchpoint": None, "customer": None,
+        "received_at": datetime(2026, 11, 22, 8, 0, tzinfo=UTC), "touchpoint": None, "customer": None,
         "segment": None, "channel": None, "tags": None, "attributes": None,
     }
     return {**base, **kw}
@@ -30,8 +30,8 @@ def test_round_trip_of_every_column_type(sessions):
     with sessions() as s:
         got = s.scalars(select(Feedback).order_by(Feedback.id)).all()
     first, second = got
-    assert first.submitted_at == datetime(2026, 11, 1, 5, 30, tzinfo=timezone.utc) and first.submitted_at.tzinfo == timezone.utc
-    assert second.submitted_at == datetime(2026, 3, 8, 10, 59, 59, 123456, tzinfo=timezone.utc)  # already EDT, UTC-4
+    assert first.submitted_at == datetime(2026, 11, 1, 5, 30, tzinfo=UTC) and first.submitted_at.tzinfo == UTC
+    assert second.submitted_at == datetime(2026, 3, 8, 10, 59, 59, 123456, tzinfo=UTC)  # already EDT, UTC-4
     assert (first.comment, first.category, first.tags, first.customer) == (rich["comment"], "late_delivery", ["vip", "repeat"], "c-9")
     assert first.attributes == rich["attributes"]
     assert second.tags is None and second.attributes is None  # SQL NULL, not the JSON text "null"
