@@ -87,17 +87,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     from bot.progress import ProgressBar
 
     settings, config = _load()
-    mapping = {}
-    for pair in args.map:
-        column, sep, field = pair.rpartition("=")
-        if not sep or not column or not field:
-            print(f"--map {pair!r}: write it as COLUMN=FIELD, e.g. --map 'Review Score=score'", file=sys.stderr)
-            return 2
-        mapping[column] = field
+    try:
+        mapping = dict(_pair(p, "--map", "COLUMN=FIELD", "'Review Score=score'", right=True) for p in args.map)
+        constants = dict(_pair(p, "--set", "FIELD=VALUE", "metric=csat", right=False) for p in args.set)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     core = build_core(settings, config)
     migrate.upgrade(core.engine)
     try:
-        job = CsvImport(core.ingestor, source=args.source, mapping=mapping, encoding=args.encoding, progress=ProgressBar())
+        job = CsvImport(core.ingestor, source=args.source, mapping=mapping, constants=constants, timezone=args.timezone,
+                        encoding=args.encoding, progress=ProgressBar())
         report = job.run(Path(args.file), dry_run=args.dry_run)
     except ImportFailed as exc:
         print(exc, file=sys.stderr)
@@ -110,6 +110,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     if report.rejected_path:
         print(f"rejected rows with line numbers and reasons: {report.rejected_path}", file=sys.stderr)
     return 1 if report.rejected else 0
+
+
+def _pair(text: str, option: str, shape: str, example: str, *, right: bool) -> tuple[str, str]:
+    # A column name may itself hold "=", a value too: split where the other side cannot have one.
+    left, sep, value = text.rpartition("=") if right else text.partition("=")
+    if not sep or not left.strip() or not value.strip():
+        raise ValueError(f"{option} {text!r}: write it as {shape}, e.g. {option} {example}")
+    return left.strip(), value.strip()
 
 
 def cmd_run(_args: argparse.Namespace) -> int:
@@ -148,6 +156,9 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--source", default="csv", help="source name for rows without a source column (default: csv)")
     imp.add_argument("--map", action="append", default=[], metavar="COLUMN=FIELD",
                      help="read FIELD from COLUMN, e.g. --map 'Review Score=score' (repeatable)")
+    imp.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                     help="a value for rows that lack one, e.g. --set metric=csat --set team=delivery (repeatable)")
+    imp.add_argument("--timezone", metavar="ZONE", help="read timestamps without an offset in this zone, e.g. America/Sao_Paulo")
     imp.add_argument("--dry-run", action="store_true", help="validate and report; store nothing")
     imp.add_argument("--encoding", default="utf-8-sig", help="file encoding (default utf-8, with or without BOM)")
     imp.set_defaults(func=cmd_import)

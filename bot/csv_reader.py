@@ -9,8 +9,10 @@ import re
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import utcnow
 from bot.ingest import Batch, Preparer
@@ -37,14 +39,22 @@ class ImportFailed(Exception):
 @dataclass(frozen=True)
 class ReadOptions:
     source: str = "csv"
-    mapping: dict[str, str] = field(default_factory=dict)
+    mapping: dict[str, str] = field(default_factory=dict)  # column -> field
+    constants: dict[str, str] = field(default_factory=dict)  # field -> value for rows that lack one
+    timezone: str | None = None  # zone of timestamps written without an offset
     encoding: str = "utf-8-sig"
     batch: int = 2_000
 
     def check(self) -> None:
-        bad = [f for f in self.mapping.values() if f not in FIELDS and not f.startswith(ATTR)]
-        if bad:
-            raise ImportFailed(f"--map names unknown field(s) {', '.join(bad)}; fields: {', '.join(FIELDS)}, or attributes.NAME")
+        for option, names in (("--map", self.mapping.values()), ("--set", self.constants)):
+            bad = [f for f in names if f not in FIELDS and not f.startswith(ATTR)]
+            if bad:
+                raise ImportFailed(f"{option} names unknown field(s) {', '.join(bad)}; fields: {', '.join(FIELDS)}, or attributes.NAME")
+        if self.timezone is not None:
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ImportFailed(f"--timezone {self.timezone!r} is not an IANA time zone (e.g. Europe/Paris, America/Sao_Paulo, UTC)") from None
 
     @property
     def encoding_name(self) -> str:
@@ -79,6 +89,7 @@ class CsvReader:
         self.preparer = preparer
         self.options = options
         self.mapping = {k.strip(): v.strip() for k, v in options.mapping.items()}
+        self.tz = ZoneInfo(options.timezone) if options.timezone else None
 
     def read(self, path: Path, emit: Emit) -> None:
         try:
@@ -148,8 +159,9 @@ class CsvReader:
                 stats.ignored_columns.append(name)
                 target = None
             fields.append(target)
-        missing = [f for f in REQUIRED if f not in fields]
-        if "team" not in fields and "touchpoint" not in fields:
+        present = {*fields, *self.options.constants}
+        missing = [f for f in REQUIRED if f not in present]
+        if "team" not in present and "touchpoint" not in present:
             missing.append("team or touchpoint")
         unmapped = [src for src in self.mapping if src not in header]
         if missing or unmapped:
@@ -158,7 +170,7 @@ class CsvReader:
                 parts.append(f"missing required column(s): {', '.join(missing)}")
             if unmapped:
                 parts.append(f"--map names column(s) not in the file: {', '.join(unmapped)}")
-            raise ImportFailed(f"{path}: {'; '.join(parts)} (columns found: {', '.join(header)}); map yours with --map COLUMN=FIELD")
+            raise ImportFailed(f"{path}: {'; '.join(parts)} (columns found: {', '.join(header)}); map yours with --map COLUMN=FIELD, or give one value for all rows with --set FIELD=VALUE")
         return fields
 
     def _validate(self, line: int, values: list[str], header: list[str], fields: list[str | None]) -> ValidFeedback | str:
@@ -171,18 +183,15 @@ class CsvReader:
         item: dict[str, Any] = {}
         attributes: dict[str, Any] = {}
         for target, value in zip(fields, values):
-            if target is None or value == "":
-                continue
-            if target.startswith(ATTR):
-                attributes[target[len(ATTR):]] = _number(value)
-            elif target == "score":
-                item["score"] = int(value) if _INT.match(value) else value
-            elif target == "tags":
-                item["tags"] = [t.strip() for t in _SPLIT_TAGS.split(value) if t.strip()]
-            else:
-                item[target] = value
+            if target is not None and value != "":
+                _put(item, attributes, target, value)
+        for target, value in self.options.constants.items():
+            if target not in item and target[len(ATTR):] not in attributes:
+                _put(item, attributes, target, value)
         if attributes:
             item["attributes"] = attributes
+        if self.tz is not None and isinstance(item.get("submitted_at"), str):
+            item["submitted_at"] = _in_zone(item["submitted_at"], self.tz)
         result = self.preparer.validator.validate(item, line, utcnow())
         if isinstance(result, list):
             return "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in result)
@@ -218,6 +227,27 @@ def _records(reader: Iterator[list[str]], rejects: _Rejects) -> Iterator[tuple[i
             continue
         if values:  # a blank line is not a record
             yield start, values
+
+
+def _put(item: dict[str, Any], attributes: dict[str, Any], target: str, value: str) -> None:
+    """Turn a CSV cell into the value its field takes in the API's JSON."""
+    if target.startswith(ATTR):
+        attributes[target[len(ATTR):]] = _number(value)
+    elif target == "score":
+        item["score"] = int(value) if _INT.match(value) else value
+    elif target == "tags":
+        item["tags"] = [t.strip() for t in _SPLIT_TAGS.split(value) if t.strip()]
+    else:
+        item[target] = value
+
+
+def _in_zone(text: str, tz: ZoneInfo) -> str | datetime:
+    """A timestamp without an offset, read in the zone given with --timezone; anything else as is."""
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return text  # validation reports it
+    return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else text
 
 
 def _number(value: str) -> Any:

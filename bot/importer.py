@@ -37,10 +37,12 @@ class ImportReport:
 class CsvImport:
     def __init__(
         self, ingestor: Ingestor, *, source: str = "csv", mapping: dict[str, str] | None = None,
-        encoding: str = "utf-8-sig", batch: int = 2_000, progress: Progress | None = None, in_process: bool = False,
+        constants: dict[str, str] | None = None, timezone: str | None = None, encoding: str = "utf-8-sig",
+        batch: int = 2_000, progress: Progress | None = None, in_process: bool = False,
     ):
         self.ingestor = ingestor
-        self.options = ReadOptions(source=source, mapping=dict(mapping or {}), encoding=encoding, batch=batch)
+        self.options = ReadOptions(source=source, mapping=dict(mapping or {}), constants=dict(constants or {}),
+                                   timezone=timezone, encoding=encoding, batch=batch)
         self.options.check()
         self.progress = progress
         # in_process: read on this process's thread (a one-core machine, a debugger).

@@ -167,3 +167,25 @@ def test_cli_exit_status_and_messages(tmp_path):
     assert missing.returncode == 2 and "missing required column(s): submitted_at, metric, team or touchpoint" in missing.stderr
     badmap = run(str(good), "--map", "oops")
     assert badmap.returncode == 2 and "write it as COLUMN=FIELD" in badmap.stderr
+
+
+def test_set_fills_missing_fields_and_timezone_reads_naive_timestamps(tmp_path, ingestor, sessions):
+    # Shaped like a real marketplace export: no metric or team column, local times without offset.
+    f = write(tmp_path / "reviews.csv",
+              "review_id,review_score,review_comment_message,review_creation_date\n"
+              "a1,1,Produto não chegou,2018-08-15 00:00:00\n"
+              "a2,5,,2018-01-18 12:30:00\n")
+    mapping = {"review_id": "id", "review_score": "score", "review_comment_message": "comment", "review_creation_date": "submitted_at"}
+    report = CsvImport(ingestor, mapping=mapping, constants={"metric": "csat", "team": "support"},
+                       timezone="America/Sao_Paulo").run(f)
+    assert (report.stored, report.rejected) == (2, 0)
+    first, second = rows_in(sessions)
+    assert (first.metric, first.team, first.score) == ("csat", "support", 1)
+    assert first.submitted_at == datetime(2018, 8, 15, 3, 0, tzinfo=UTC)  # São Paulo is UTC-3
+    assert second.submitted_at == datetime(2018, 1, 18, 14, 30, tzinfo=UTC)  # UTC-2 under 2018's summer time
+    without_zone = CsvImport(ingestor, mapping=mapping, constants={"metric": "csat", "team": "support"}, source="other").run(f)
+    assert without_zone.rejected == 2  # naive timestamps stay an error unless a zone is given
+    with pytest.raises(ImportFailed, match="--timezone 'Mars/Olympus' is not an IANA time zone"):
+        CsvImport(ingestor, timezone="Mars/Olympus")
+    with pytest.raises(ImportFailed, match="--set names unknown field"):
+        CsvImport(ingestor, constants={"rating": "5"})
