@@ -46,10 +46,6 @@ def make_sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def ping(engine: Engine) -> None:
     """Raise sqlalchemy.exc.OperationalError (or DBAPIError) when the database is unreachable."""
     with engine.connect() as conn:
