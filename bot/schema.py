@@ -15,12 +15,16 @@ MAX_FUTURE = timedelta(minutes=5)
 SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
 EXAMPLE_TS = "2026-11-22T09:30:00+01:00"
 
-Text = Annotated[StrictStr, Field(min_length=1)]
+# PostgreSQL cannot store U+0000 in text: refuse it per field rather than fail the whole batch.
+Str = Annotated[StrictStr, Field(pattern=r"^[^\x00]*$")]
+Text = Annotated[Str, Field(min_length=1)]
 
 
 def _flat(attrs: dict[str, Any]) -> dict[str, Any]:
     # "Operational values" are what a chart or a filter can use: no nesting.
     for key, value in attrs.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise PydanticCustomError("flat", f"attributes.{key} must not contain NUL characters (\\u0000)")
         if not isinstance(value, str | int | float | bool | None):
             raise PydanticCustomError("flat", f"attributes.{key} must be a string, number, boolean or null (no nested objects or lists)")
     return attrs
@@ -41,12 +45,12 @@ class FeedbackIn(BaseModel):
     submitted_at: AwareDatetime
     metric: Annotated[Literal["csat", "nps", "ces"], BeforeValidator(_lower)]
     score: StrictInt
-    comment: Annotated[StrictStr, Field(max_length=MAX_COMMENT)] | None = None
+    comment: Annotated[Str, Field(max_length=MAX_COMMENT)] | None = None
     team: Annotated[Text, Field(max_length=64)] | None = None
     touchpoint: Annotated[Text, Field(max_length=100)] | None = None
-    customer: Annotated[StrictStr, Field(max_length=200)] | None = None
-    segment: Annotated[StrictStr, Field(max_length=100)] | None = None
-    channel: Annotated[StrictStr, Field(max_length=100)] | None = None
+    customer: Annotated[Str, Field(max_length=200)] | None = None
+    segment: Annotated[Str, Field(max_length=100)] | None = None
+    channel: Annotated[Str, Field(max_length=100)] | None = None
     tags: Annotated[list[Annotated[Text, Field(max_length=100)]], Field(max_length=50)] | None = None
     attributes: Annotated[dict[Annotated[Text, Field(max_length=100)], Any], Field(max_length=50), AfterValidator(_flat)] | None = None
 
@@ -137,6 +141,8 @@ def _from_pydantic(index: int, err: dict[str, Any]) -> ItemError:
         message = "must be an integer"
     elif kind == "string_too_long":
         message = f"is too long (at most {ctx.get('max_length')} characters)"
+    elif kind == "string_pattern_mismatch":
+        message = "must not contain NUL characters (\\u0000)"
     elif kind == "string_too_short":
         message = "must not be empty"
     elif kind == "too_long":

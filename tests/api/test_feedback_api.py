@@ -188,3 +188,15 @@ def test_database_down_is_503_and_healthz_says_so(serve, config):
         health = c.get("/healthz")
     assert r.status_code == 503 and "nothing was stored" in r.json()["error"] and r.headers["retry-after"] == "10"
     assert health.status_code == 503 and health.json()["database"] == "unreachable"
+
+
+def test_nul_characters_are_refused_per_field(api, engine):
+    with api.client() as c:
+        r = c.post("/api/feedback", json=[item(comment="a\u0000b"), item(tags=["x\u0000"]), item(attributes={"k": "v\u0000"})])
+    assert r.status_code == 422
+    assert errors_of(r) == [
+        (0, "comment", "must not contain NUL characters (\\u0000)"),
+        (1, "tags[0]", "must not contain NUL characters (\\u0000)"),
+        (2, "attributes.k", "must not contain NUL characters (\\u0000)"),
+    ]
+    assert count(engine) == 0

@@ -189,3 +189,26 @@ def test_set_fills_missing_fields_and_timezone_reads_naive_timestamps(tmp_path, 
         CsvImport(ingestor, timezone="Mars/Olympus")
     with pytest.raises(ImportFailed, match="--set names unknown field"):
         CsvImport(ingestor, constants={"rating": "5"})
+
+
+def test_csv_bad_input_is_rejected_by_line_and_nothing_else_is_lost(tmp_path, ingestor, sessions):
+    future = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    mrkdwn = "<!channel> *late* <https://evil.example|click> & <@U123>"
+    f = write(tmp_path / "mixed.csv",
+              "id,submitted_at,metric,score,touchpoint,comment\n"
+              f"f1,{future},csat,4,post-delivery,\n"                      # line 2: future
+              f"t1,{OLD},csat,4,kiosk,\n"                                 # line 3: unknown touchpoint
+              f'm1,{OLD},nps,9,chat,"{mrkdwn}"\n'                         # line 4: stored verbatim
+              f"m1,{OLD},nps,2,chat,second copy of the same id\n"         # line 5: duplicate in the file
+              f"n1,{OLD},csat,4,chat,nul \x00 byte\n"                     # line 6: NUL byte
+              f"ok,{OLD},ces,2,post-delivery,fine\n")                     # line 7
+    report = CsvImport(ingestor).run(f)
+    rejects = {r["line"]: r["reason"] for r in read_rejects(f)}
+    assert rejects["2"] == "submitted_at: is in the future (more than 5 minutes ahead of the server clock)"
+    assert rejects["3"].startswith("touchpoint: no routing for touchpoint 'kiosk'")
+    assert rejects["6"] == "comment: must not contain NUL characters (\\u0000)"
+    assert set(rejects) == {"2", "3", "6"}
+    assert (report.rows, report.stored, report.duplicates, report.rejected) == (6, 2, 1, 3)
+    stored = {r.external_id: r for r in rows_in(sessions)}
+    assert stored["m1"].comment == mrkdwn and stored["m1"].score == 9 and stored["m1"].team == "support"
+    assert stored["ok"].team == "delivery"
