@@ -43,7 +43,7 @@ class ReadOptions:
     constants: dict[str, str] = field(default_factory=dict)  # field -> value for rows that lack one
     timezone: str | None = None  # zone of timestamps written without an offset
     encoding: str = "utf-8-sig"
-    batch: int = 2_000
+    batch: int = 5_000
 
     def check(self) -> None:
         for option, names in (("--map", self.mapping.values()), ("--set", self.constants)):

@@ -38,7 +38,7 @@ class CsvImport:
     def __init__(
         self, ingestor: Ingestor, *, source: str = "csv", mapping: dict[str, str] | None = None,
         constants: dict[str, str] | None = None, timezone: str | None = None, encoding: str = "utf-8-sig",
-        batch: int = 2_000, progress: Progress | None = None, in_process: bool = False,
+        batch: int = 5_000, progress: Progress | None = None, in_process: bool = False,
     ):
         self.ingestor = ingestor
         self.options = ReadOptions(source=source, mapping=dict(mapping or {}), constants=dict(constants or {}),

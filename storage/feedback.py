@@ -34,11 +34,21 @@ _CONVERT = [
 ]
 
 
-def _sqlite_params(row: dict[str, Any]) -> tuple[Any, ...]:
-    values = list(_VALUES(row))
-    for i, convert in _CONVERT:
-        values[i] = convert(values[i])
-    return tuple(values)
+def _sqlite_params(rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    # Remember the last value converted per column: a batch shares one received_at object, so
+    # it is formatted once rather than once per row.
+    last_in: list[Any] = [None] * len(_CONVERT)
+    last_out: list[Any] = [None] * len(_CONVERT)
+    params = []
+    for row in rows:
+        values = list(_VALUES(row))
+        for j, (i, convert) in enumerate(_CONVERT):
+            value = values[i]
+            if value is not last_in[j]:
+                last_in[j], last_out[j] = value, convert(value)
+            values[i] = last_out[j]
+        params.append(tuple(values))
+    return params
 
 
 def insert_new(s: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, str, str]]:
@@ -55,5 +65,5 @@ def insert_new(s: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, st
     # RETURNING, which SQLAlchemy sends as one huge multi-VALUES statement, and lets the driver's
     # executemany take ready tuples: per-row parameter processing was half the cost of an import.
     last = s.scalar(select(func.max(_T.c.id))) or 0
-    s.connection().exec_driver_sql(_SQLITE_INSERT, [_sqlite_params(r) for r in rows])
+    s.connection().exec_driver_sql(_SQLITE_INSERT, _sqlite_params(rows))
     return [tuple(r) for r in s.execute(select(_T.c.id, _T.c.source, _T.c.external_id).where(_T.c.id > last).order_by(_T.c.id))]
