@@ -149,6 +149,10 @@ class Case(Base):
         Index(None, "team", "state"),
         Index(None, "team", "opened_at"),
         Index(None, "rule_key", "state"),
+        # "mine" lists and App Home: a person's cases.
+        Index(None, "assignee", "state"),
+        # A change to a grouped message re-renders every case the message shows.
+        Index(None, "slack_channel", "slack_ts"),
     )
 
     @property
@@ -196,7 +200,11 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
-    __table_args__ = (Index(None, "state", "not_before"),)
+    __table_args__ = (
+        Index(None, "state", "not_before"),
+        # Alert-storm grouping counts a channel's recent case posts.
+        Index(None, "channel", "created_at"),
+    )
 
 
 class Claim(Base):

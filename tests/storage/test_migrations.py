@@ -11,12 +11,14 @@ from storage.models import Base
 
 def test_migrated_schema_matches_models_and_upgrade_is_idempotent(engine):
     migrate.upgrade(engine)  # the fixture already upgraded once: a second run must be a no-op
-    assert migrate.current_revision(engine) == "0001"
+    assert migrate.head_revision() == "0002"
+    assert migrate.current_revision(engine) == migrate.head_revision()
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
     indexes = {i["name"] for i in inspect(engine).get_indexes("feedback")}
     assert {"ix_feedback_team_metric_submitted_at_score", "ix_feedback_team_category_submitted_at"} <= indexes
+    assert "ix_cases_slack_channel_slack_ts" in {i["name"] for i in inspect(engine).get_indexes("cases")}
 
 
 def test_sqlite_runs_in_wal_with_foreign_keys(engine):
