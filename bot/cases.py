@@ -60,6 +60,10 @@ class CaseChange:
     event: CaseEvent
 
 
+# (the change, the state the case was in before it)
+Observer = Callable[[CaseChange, str], None]
+
+
 @dataclass(frozen=True)
 class CaseDetail:
     case: Case
@@ -71,9 +75,11 @@ class CaseDetail:
 class Cases:
     """Lifecycle operations; each public method is one unit of work."""
 
-    def __init__(self, sessions: sessionmaker[Session], config: LoopbotConfig):
+    def __init__(self, sessions: sessionmaker[Session], config: LoopbotConfig, observer: Observer | None = None):
         self.sessions = sessions
         self.config = config
+        # Told of every committed state change (metrics); never part of the unit of work.
+        self.observer = observer
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -115,6 +121,18 @@ class Cases:
                 comment = s.scalar(select(Feedback.comment).where(Feedback.id == case.feedback_id))
             timings = derive(case.opened_at, case.state, ((e.kind, e.at) for e in events), self._team(case.team).sla)
             return CaseDetail(case, events, comment, timings)
+
+    def get_for(self, ref: str | int, actor: str, action: Action) -> CaseDetail:
+        """The case, if `actor` may do `action` to it now (checked before a modal is opened for it)."""
+        detail = self.get(ref)
+        case, team = detail.case, self._team(detail.case.team)
+        require(self.config, team, actor, action, case.ref)
+        with self.sessions.begin() as s:
+            if action is Action.RESOLVE and case.state == "resolved":
+                raise self._already(s, case, team, "resolved")
+            if action is Action.REOPEN and case.state != "resolved":
+                raise self._not_in(s, case, team, "reopen it", hint="only resolved cases can be reopened")
+        return detail
 
     # -- changes ---------------------------------------------------------------------------
 
@@ -195,6 +213,7 @@ class Cases:
         with self.sessions.begin() as s:
             case = self._load(s, ref)
             team = self._team(case.team)
+            before = case.state
             values = check(s, case, team)
             # Conditional on the version we read: of two people acting at once exactly one matches.
             won = s.execute(
@@ -206,7 +225,10 @@ class Cases:
                 s.expire(case)
                 raise self._lost_race(s, case, team, kind)
             s.refresh(case)
-            return CaseChange(case, self._event(s, case, kind, actor, source, now, details))
+            change = CaseChange(case, self._event(s, case, kind, actor, source, now, details))
+        if self.observer is not None:
+            self.observer(change, before)
+        return change
 
     def _event(self, s: Session, case: Case, kind: str, actor: str, source: str, now: datetime, details: dict[str, Any]) -> CaseEvent:
         event = CaseEvent(case_id=case.id, kind=kind, actor=actor, source=source, at=now, details=details)

@@ -1,10 +1,11 @@
-"""Enqueue posts in the same transaction as the change they report; delivery reads them later."""
+"""The durable outbox: posts are enqueued in the transaction of the change they report, then claimed and delivered."""
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxMessage
@@ -29,3 +30,82 @@ def enqueue_many(s: Session, rows: list[dict[str, Any]], now: datetime) -> None:
             {"channel": None, "payload": {}, **r, "state": "pending", "attempts": 0, "not_before": now, "created_at": now}
             for r in rows
         ])
+
+
+# -- delivery side -----------------------------------------------------------------------------
+
+# A claimed post is hidden from other workers for this long; a worker that dies mid-post gives it
+# back when the lease runs out (so a crash delays a post, never loses it).
+LEASE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    key: str
+    kind: str
+    channel: str | None
+    payload: dict[str, Any]
+    attempts: int  # including this one
+    created_at: datetime
+
+
+def claim_due(s: Session, now: datetime, limit: int = 50, lease: timedelta = LEASE) -> list[Claimed]:
+    """Take up to `limit` due posts, oldest first; each is claimed by a conditional UPDATE so of
+    several workers or replicas exactly one gets it."""
+    rows = s.execute(
+        select(OutboxMessage.id, OutboxMessage.not_before).where(
+            OutboxMessage.state == "pending", OutboxMessage.not_before <= now
+        ).order_by(OutboxMessage.id).limit(limit)
+    ).all()
+    won = [r.id for r in rows if _take(s, r.id, r.not_before, now + lease)]
+    if not won:
+        return []
+    found = s.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(won)).order_by(OutboxMessage.id))
+    return [claimed(m) for m in found]
+
+
+def claim_pending(s: Session, ids: list[int], now: datetime, lease: timedelta = LEASE) -> list[int]:
+    """Claim the given pending posts whether due or not (a grouped post takes its whole burst)."""
+    rows = s.execute(select(OutboxMessage.id, OutboxMessage.not_before).where(
+        OutboxMessage.id.in_(ids), OutboxMessage.state == "pending")).all()
+    return [r.id for r in rows if _take(s, r.id, r.not_before, now + lease)]
+
+
+def _take(s: Session, msg_id: int, seen: datetime, until: datetime) -> bool:
+    return s.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == msg_id, OutboxMessage.state == "pending", OutboxMessage.not_before == seen)
+        .values(not_before=until, attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def mark_delivered(s: Session, ids: int | list[int], now: datetime, result: dict[str, Any] | None = None,
+                   state: str = "delivered") -> None:
+    ids = [ids] if isinstance(ids, int) else ids
+    s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(
+        state=state, delivered_at=now, result=result, last_error=None).execution_options(synchronize_session=False))
+
+
+def retry_at(s: Session, msg_id: int, at: datetime, error: str | None, *, count_attempt: bool = True) -> None:
+    """Back to pending until `at`; `count_attempt=False` when it waited on something else, not failed."""
+    values: dict[str, Any] = {"not_before": at, "last_error": error}
+    if not count_attempt:
+        values["attempts"] = OutboxMessage.attempts - 1
+    s.execute(update(OutboxMessage).where(OutboxMessage.id == msg_id).values(**values)
+              .execution_options(synchronize_session=False))
+
+
+def mark_failed(s: Session, msg_id: int, now: datetime, error: str) -> None:
+    s.execute(update(OutboxMessage).where(OutboxMessage.id == msg_id).values(
+        state="failed", delivered_at=now, last_error=error).execution_options(synchronize_session=False))
+
+
+def counts(s: Session) -> dict[str, int]:
+    """Posts per state, for /metrics and /healthz."""
+    return dict(s.execute(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)).tuples().all())
+
+
+def claimed(m: OutboxMessage) -> Claimed:
+    return Claimed(m.id, m.key, m.kind, m.channel, dict(m.payload or {}), m.attempts, m.created_at)

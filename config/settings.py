@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -66,6 +66,14 @@ class Settings(BaseSettings):
             raise ValueError(f"must be text or json, not {v!r}")
         return v
 
+    @model_validator(mode="after")
+    def _http_mode_needs_secret(self) -> Settings:
+        # Without Socket Mode, Slack calls us over HTTP: unsigned requests must be refused, so a secret is required.
+        if self.slack_bot_token and not self.slack_app_token and not self.slack_signing_secret:
+            raise ValueError("SLACK_SIGNING_SECRET is required in HTTP mode (SLACK_BOT_TOKEN set, SLACK_APP_TOKEN not); "
+                             "copy it from the Basic Information page of the Slack app, or set SLACK_APP_TOKEN for Socket Mode")
+        return self
+
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
@@ -89,8 +97,10 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors(include_input=False, include_url=False):
-            loc = str(err["loc"][0]) if err["loc"] else "?"
-            env = _ENV_NAMES.get(loc, loc)
             msg = err["msg"].removeprefix("Value error, ")
-            lines.append(f"environment: {env}: {msg}")
+            if not err["loc"]:  # a rule across variables names them itself
+                lines.append(f"environment: {msg}")
+                continue
+            loc = str(err["loc"][0])
+            lines.append(f"environment: {_ENV_NAMES.get(loc, loc)}: {msg}")
         raise SettingsError(lines) from None

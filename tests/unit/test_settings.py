@@ -44,5 +44,13 @@ def test_errors_name_the_variable_and_never_the_secret(monkeypatch):
 
 
 def test_tokens_are_secret_strings():
-    s = load_settings(SLACK_BOT_TOKEN="xoxb-123-secret")
+    s = load_settings(SLACK_BOT_TOKEN="xoxb-123-secret", SLACK_SIGNING_SECRET="sign-456")
     assert repr(s.slack_bot_token) == "SecretStr('**********')" and "123-secret" not in repr(s)
+    assert "sign-456" not in repr(s)
+
+
+def test_http_mode_requires_a_signing_secret_and_socket_mode_does_not():
+    with pytest.raises(SettingsError) as err:
+        load_settings(SLACK_BOT_TOKEN="xoxb-1")
+    assert err.value.errors == [err.value.errors[0]] and "SLACK_SIGNING_SECRET is required in HTTP mode" in err.value.errors[0]
+    assert load_settings(SLACK_BOT_TOKEN="xoxb-1", SLACK_APP_TOKEN="xapp-1").socket_mode
