@@ -63,6 +63,6 @@ class _OutboxCollector(Collector):
             counts = self.counts()
         except Exception:  # a scrape during a database outage reports what it can
             return
-        for state in ("pending", "delivered", "grouped", "failed"):
+        for state in ("pending", "sending", "delivered", "grouped", "failed"):
             family.add_metric([state], counts.get(state, 0))
         yield family

@@ -54,11 +54,12 @@ def claim_due(s: Session, now: datetime, limit: int = 50, lease: timedelta = LEA
     """Take up to `limit` due posts, oldest first; each is claimed by a conditional UPDATE so of
     several workers or replicas exactly one gets it."""
     rows = s.execute(
-        select(OutboxMessage.id, OutboxMessage.not_before).where(
-            OutboxMessage.state == "pending", OutboxMessage.not_before <= now
+        select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.not_before).where(
+            # "sending" past its lease: the worker that claimed it died before recording a result.
+            OutboxMessage.state.in_(("pending", "sending")), OutboxMessage.not_before <= now
         ).order_by(OutboxMessage.id).limit(limit)
     ).all()
-    won = [r.id for r in rows if _take(s, r.id, r.not_before, now + lease)]
+    won = [r.id for r in rows if _take(s, r.id, r.state, r.not_before, now + lease)]
     if not won:
         return []
     found = s.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(won)).order_by(OutboxMessage.id))
@@ -66,17 +67,19 @@ def claim_due(s: Session, now: datetime, limit: int = 50, lease: timedelta = LEA
 
 
 def claim_pending(s: Session, ids: list[int], now: datetime, lease: timedelta = LEASE) -> list[int]:
-    """Claim the given pending posts whether due or not (a grouped post takes its whole burst)."""
+    """Claim the given posts that are waiting, due or not (a grouped post takes its whole burst);
+    posts another worker is sending are left alone."""
     rows = s.execute(select(OutboxMessage.id, OutboxMessage.not_before).where(
         OutboxMessage.id.in_(ids), OutboxMessage.state == "pending")).all()
-    return [r.id for r in rows if _take(s, r.id, r.not_before, now + lease)]
+    return [r.id for r in rows if _take(s, r.id, "pending", r.not_before, now + lease)]
 
 
-def _take(s: Session, msg_id: int, seen: datetime, until: datetime) -> bool:
+def _take(s: Session, msg_id: int, state: str, seen: datetime, until: datetime) -> bool:
+    # Conditional on what was read: of two workers taking the same post, one updates a row.
     return s.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == msg_id, OutboxMessage.state == "pending", OutboxMessage.not_before == seen)
-        .values(not_before=until, attempts=OutboxMessage.attempts + 1)
+        .where(OutboxMessage.id == msg_id, OutboxMessage.state == state, OutboxMessage.not_before == seen)
+        .values(state="sending", not_before=until, attempts=OutboxMessage.attempts + 1)
         .execution_options(synchronize_session=False)
     ).rowcount == 1
 
@@ -90,7 +93,7 @@ def mark_delivered(s: Session, ids: int | list[int], now: datetime, result: dict
 
 def retry_at(s: Session, msg_id: int, at: datetime, error: str | None, *, count_attempt: bool = True) -> None:
     """Back to pending until `at`; `count_attempt=False` when it waited on something else, not failed."""
-    values: dict[str, Any] = {"not_before": at, "last_error": error}
+    values: dict[str, Any] = {"state": "pending", "not_before": at, "last_error": error}
     if not count_attempt:
         values["attempts"] = OutboxMessage.attempts - 1
     s.execute(update(OutboxMessage).where(OutboxMessage.id == msg_id).values(**values)

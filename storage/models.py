@@ -192,7 +192,7 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(32))
     channel: Mapped[str | None] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    state: Mapped[str] = mapped_column(String(12), default="pending")  # pending | delivered | failed
+    state: Mapped[str] = mapped_column(String(12), default="pending")  # pending | sending | delivered | grouped | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime]
     created_at: Mapped[datetime]
