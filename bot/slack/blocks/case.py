@@ -1,0 +1,220 @@
+"""The case message (posted, then updated in place), its thread lines, and the grouped alert-storm message."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.cases import CaseDetail
+from bot.queries import CaseRow
+from bot.slack.blocks.describe import (
+    breach_text,
+    case_what,
+    label,
+    outcome_label,
+    row_line,
+    score_text,
+    severity_emoji,
+)
+from bot.slack.blocks.text import (
+    clip,
+    fmt_duration,
+    fmt_time,
+    one_line,
+    pack_lines,
+    parse_time,
+    plural,
+    quote,
+    who,
+)
+from bot.slack.ids import ActionId, BlockId, CaseMeta
+from config.teams import Team
+from storage.models import Case, CaseEvent
+
+Block = dict[str, Any]
+
+VERBATIM_LIMIT = 500  # SPEC §5: the verbatim is truncated to 500 characters
+SECTION_LIMIT = 3_000  # Slack: a section's text holds at most 3,000 characters
+MAX_MESSAGE_BLOCKS = 50  # Slack: at most 50 blocks in a message
+GROUP_MAX_LINES = 100  # beyond this a grouped message stops being readable; the rest are counted
+_STATE_KINDS = {"open": ("opened", "reopened"), "acknowledged": ("acknowledged",), "resolved": ("resolved",)}
+
+
+def section(text: str, **extra: Any) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}, **extra}
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
+    out: Block = {"type": "button", "text": {"type": "plain_text", "text": text, "emoji": True},
+                  "action_id": str(action_id), "value": value}
+    if style:
+        out["style"] = style
+    return out
+
+
+# -- the case message ------------------------------------------------------------------------------------
+
+def case_message(detail: CaseDetail, team: Team, *, now: datetime) -> dict[str, Any]:
+    """The payload for chat.postMessage / chat.update: fallback text, case blocks and the buttons of its state."""
+    blocks = case_blocks(detail, team, now=now)
+    blocks.append(case_actions(detail.case))
+    return {"text": case_fallback(detail, team), "blocks": blocks}
+
+
+def case_fallback(detail: CaseDetail, team: Team) -> str:
+    """One escaped line for notifications: FB-12 · high · CSAT 1/5 · Delivery Ops · open: "comment…"."""
+    case = detail.case
+    what = case_what(case.kind, case.summary or {})
+    text = f"{case.ref} · {label(case.severity)} · {what} · {label(team.name)} · {label(case.state)}"
+    comment = one_line(detail.comment or "")
+    if comment:
+        text += f': "{clip(comment, 120)}"'
+    return text
+
+
+def case_blocks(detail: CaseDetail, team: Team, *, now: datetime) -> list[Block]:
+    """Everything the case message shows except its buttons (the `show` answer reuses it)."""
+    case = detail.case
+    summary = case.summary or {}
+    head = f"{severity_emoji(case.severity)} *{case.ref}* · {label(case.severity).capitalize()} severity · {label(team.name)}"
+    blocks: list[Block] = []
+    if case.kind == "threshold":
+        blocks.append(section(f"{head}\n*Threshold breach:* {breach_text(summary)}"))
+        facts = [f"Opened {fmt_time(case.opened_at, team.tz)}"]
+        recovered = parse_time(summary.get("recovered_at"))
+        if recovered is not None:
+            facts.append(f":chart_with_upwards_trend: Recovered at {fmt_time(recovered, team.tz)}")
+    else:
+        blocks.append(section(f"{head}\n*{score_text(summary)}*"))
+        blocks.append(section(_verbatim(detail)))
+        facts = [f"Category: *{label(summary.get('category'))}*", f"Segment: *{label(summary.get('segment'))}*"]
+        submitted = parse_time(summary.get("submitted_at"))
+        if submitted is not None:
+            facts.append(f"Submitted {fmt_time(submitted, team.tz)}")
+    blocks.append(context(" · ".join(facts)))
+    blocks.append(context(_sla(detail, team, now)))
+    blocks.extend(_status(detail, team))
+    return blocks
+
+
+def _verbatim(detail: CaseDetail) -> str:
+    if detail.comment and detail.comment.strip():
+        # ≤ 500 raw characters escape to ≤ 2,500 plus one ">" per line: always inside a section.
+        return quote(clip(detail.comment.strip(), VERBATIM_LIMIT, SECTION_LIMIT - VERBATIM_LIMIT))
+    if detail.case.feedback_id is None:
+        return "_Comment removed by retention._"
+    return "_No comment._"
+
+
+def _sla(detail: CaseDetail, team: Team, now: datetime) -> str:
+    t = detail.timings
+
+    def mark(done: datetime | None, due: datetime, overdue: bool) -> str:
+        if done is not None:
+            return " :white_check_mark: met" if done <= due else " — missed"
+        return " :warning: *overdue*" if overdue else ""
+
+    ack = f"Ack by {fmt_time(t.ack_due, team.tz)}{mark(t.acknowledged_at, t.ack_due, t.ack_overdue(now))}"
+    resolve = f"Resolve by {fmt_time(t.resolve_due, team.tz)}{mark(t.resolved_at, t.resolve_due, t.resolve_overdue(now))}"
+    return f":stopwatch: {ack} · {resolve}"
+
+
+def _last(events: Sequence[CaseEvent], kinds: tuple[str, ...]) -> CaseEvent | None:
+    return next((e for e in reversed(events) if e.kind in kinds), None)
+
+
+def _status(detail: CaseDetail, team: Team) -> list[Block]:
+    case, t = detail.case, detail.timings
+    last = _last(detail.events, _STATE_KINDS.get(case.state, ()))
+    at = f" at {fmt_time(last.at, team.tz)}" if last else ""
+    by = f" by {who(last.actor)}" if last else ""
+    tta = f"TTA {fmt_duration(t.tta)}" if t.tta is not None else None
+    extra: list[Block] = []
+    if case.state == "resolved":
+        ttr = f"TTR {fmt_duration(t.ttr)}" if t.ttr is not None else ""
+        details = last.details if last else {}
+        text = f"*Status:* :white_check_mark: Resolved{by}{at}" + (f" · {ttr}" if ttr else "") + (f" ({tta})" if tta else "")
+        text += f"\n*Outcome:* {outcome_label(details.get('outcome'))} · *Root cause:* {label(details.get('root_cause'))}"
+        for key, name in (("action", "Action taken"), ("rationale", "Rationale")):
+            if details.get(key):
+                extra.append(section(f"*{name}:* {clip(str(details[key]), 2_500, SECTION_LIMIT - 50)}"))
+    elif case.state == "acknowledged":
+        text = f"*Status:* :eyes: Acknowledged{by}{at}" + (f" ({tta})" if tta else "")
+    elif last is not None and last.kind == "reopened":
+        reason = clip(str(last.details.get("reason") or ""), 1_000, 2_000)
+        text = f"*Status:* :arrows_counterclockwise: Reopened{by}{at}" + (f": {reason}" if reason else "")
+    else:
+        text = f"*Status:* :new: Open since {fmt_time(case.opened_at, team.tz)}"
+    if case.assignee and case.state != "resolved":
+        text += f"\n*Assigned to* {who(case.assignee)}"
+    return [section(text), *extra]
+
+
+def case_actions(case: Case) -> Block:
+    """The buttons that apply in the case's state; the others disappear (SPEC §5)."""
+    value = CaseMeta(case_id=case.id).dump()
+    if case.state == "open":
+        buttons = [button("Acknowledge", ActionId.ACK, value, "primary"), button("Resolve…", ActionId.RESOLVE, value),
+                   button("Assign to me", ActionId.ASSIGN_ME, value)]
+    elif case.state == "acknowledged":
+        buttons = [button("Resolve…", ActionId.RESOLVE, value, "primary"), button("Assign to me", ActionId.ASSIGN_ME, value)]
+    else:
+        buttons = [button("Reopen…", ActionId.REOPEN, value)]
+    return {"type": "actions", "block_id": str(BlockId.CASE_ACTIONS), "elements": buttons}
+
+
+# -- thread lines ----------------------------------------------------------------------------------------
+
+def event_line(event: CaseEvent, case: Case, team: Team) -> str:
+    """One mrkdwn line of the case timeline; stays within a section's 3,000 characters."""
+    by, at = who(event.actor), fmt_time(event.at, team.tz)
+    details = event.details or {}
+    since = fmt_duration(event.at - case.opened_at)
+    if event.kind == "opened":
+        return f":new: Opened by {by} at {at}"
+    if event.kind == "acknowledged":
+        return f":eyes: Acknowledged by {by} at {at} (TTA {since})"
+    if event.kind == "assigned":
+        was = f" (was {who(details['previous'])})" if details.get("previous") else ""
+        return f":bust_in_silhouette: Assigned to {who(details.get('assignee'))} by {by} at {at}{was}"
+    if event.kind == "note":
+        return f":memo: Note from {by} at {at}: {clip(str(details.get('text') or ''), 2_500, 2_700)}"
+    if event.kind == "resolved":
+        outcome = outcome_label(details.get("outcome")).lower()
+        line = f":white_check_mark: Resolved by {by} at {at} — outcome {outcome}, root cause {label(details.get('root_cause'))}"
+        if details.get("action"):
+            line += f": {clip(str(details['action']), 1_200, 1_300)}"
+        if details.get("rationale"):
+            line += f" — rationale: {clip(str(details['rationale']), 800, 900)}"
+        return f"{line} (TTR {since})"
+    if event.kind == "reopened":
+        return f":arrows_counterclockwise: Reopened by {by} at {at}: {clip(str(details.get('reason') or ''), 2_500, 2_700)}"
+    # Kinds added later (escalations, recoveries) still get a readable line rather than an error.
+    return f":small_blue_diamond: {label(event.kind.replace('_', ' ')).capitalize()} by {by} at {at}"
+
+
+# -- alert storms ----------------------------------------------------------------------------------------
+
+def group_message(cases: list[CaseRow], team: Team, *, now: datetime, command: str = "/feedback") -> dict[str, Any]:
+    """One message for a burst of cases (SPEC §5: > 10 in 5 minutes): a line per case, within Slack's limits."""
+    name = label(team.name)
+    head = f":rotating_light: {plural(len(cases), 'more case')} for {name} in 5 minutes"
+    shown = cases[:GROUP_MAX_LINES]
+    lines = [row_line(row, team.name, now, show_team=False) for row in shown]
+    # Header, "and N more" and the button take three of the 50 blocks.
+    room = MAX_MESSAGE_BLOCKS - 3
+    groups = pack_lines(lines, SECTION_LIMIT)[:room]
+    listed = sum(len(group) for group in groups)
+    blocks: list[Block] = [section(f"*{head}*")]
+    blocks.extend(section("\n".join(group)) for group in groups)
+    if len(cases) > listed:
+        blocks.append(context(f"and {len(cases) - listed} more — `{command} list {team.key}`"))
+    blocks.append({"type": "actions", "elements": [
+        button("List open cases", ActionId.LIST_OPEN, team.key, "primary"),
+    ]})
+    refs = ", ".join(row.ref for row in cases[:20]) + (", …" if len(cases) > 20 else "")
+    return {"text": f"{plural(len(cases), 'more case')} for {name}: {refs}", "blocks": blocks}

@@ -1,0 +1,84 @@
+"""Short mrkdwn descriptions of a case shared by every surface: severity, what was measured, one list line."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.queries import CaseRow
+from bot.slack.blocks.text import clip, fmt_duration, fmt_number, one_line, who
+
+SCALES = {"csat": 5, "nps": 10, "ces": 7}
+METRIC_NAMES = {"csat": "CSAT", "nps": "NPS", "ces": "CES", "cases": "Cases", "complaints": "Complaints"}
+SEVERITY_EMOJI = {"high": ":red_circle:", "medium": ":large_orange_circle:"}
+OUTCOME_LABELS = {"fixed": "Fixed", "workaround": "Workaround", "no_action": "No action", "duplicate": "Duplicate"}
+STATE_LABELS = {"open": "open", "acknowledged": "acknowledged", "resolved": "resolved"}
+# Names from the YAML or a customer are short in practice; these keep one odd value from crowding a line.
+_NAME_LIMIT = 80
+
+
+def severity_emoji(severity: str) -> str:
+    return SEVERITY_EMOJI.get(severity, ":white_circle:")
+
+
+def metric_name(metric: object) -> str:
+    return METRIC_NAMES.get(str(metric), clip(str(metric), _NAME_LIMIT).upper())
+
+
+def label(value: object) -> str:
+    """A configured or customer-given name (category, segment) as escaped, one-line mrkdwn; — when absent."""
+    if value is None or str(value).strip() == "":
+        return "—"
+    return clip(one_line(str(value)), _NAME_LIMIT)
+
+
+def outcome_label(outcome: object) -> str:
+    return OUTCOME_LABELS.get(str(outcome), label(outcome))
+
+
+def score_text(summary: dict[str, Any]) -> str:
+    """CSAT 1/5, NPS 3/10, CES 6/7."""
+    metric = summary.get("metric")
+    score = summary.get("score")
+    scale = SCALES.get(str(metric))
+    shown = label(score)
+    return f"{metric_name(metric)} {shown}/{scale}" if scale else f"{metric_name(metric)} {shown}"
+
+
+def _window(value: object) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return fmt_duration(timedelta(seconds=value))  # a rule window stored in seconds
+    return label(value)
+
+
+def breach_text(summary: dict[str, Any]) -> str:
+    """CSAT 72.4 below 80 over the last 24h (n=31); complaints name their category."""
+    metric = metric_name(summary.get("metric"))
+    if summary.get("metric") == "complaints" and summary.get("category"):
+        metric = f"{metric} ({label(summary['category'])})"
+    value, threshold = summary.get("value"), summary.get("threshold")
+    shown = fmt_number(value) if isinstance(value, (int, float)) else label(value)
+    limit = fmt_number(threshold) if isinstance(threshold, (int, float)) else label(threshold)
+    comparison = "above" if summary.get("comparison") == "above" else "below"
+    n = summary.get("n")
+    count = f" (n={n})" if isinstance(n, int) else ""
+    return f"{metric} {shown} {comparison} {limit} over the last {_window(summary.get('window'))}{count}"
+
+
+def case_what(kind: str, summary: dict[str, Any]) -> str:
+    """What the case is about in a few words: the score, or the breach."""
+    return breach_text(summary) if kind == "threshold" else score_text(summary)
+
+
+def row_line(row: CaseRow, team_name: str | None, now: datetime, *, show_team: bool = True) -> str:
+    """• FB-12 :red_circle: CSAT 1/5 · late delivery · Delivery Ops · open 2h 5m · <@U…> · overdue"""
+    parts = [f"*{row.ref}* {severity_emoji(row.severity)} {case_what(row.kind, row.summary)}"]
+    if row.kind != "threshold" and row.summary.get("category"):
+        parts.append(label(row.summary["category"]))
+    if show_team:
+        parts.append(label(team_name or row.team))
+    parts.append(f"{STATE_LABELS.get(row.state, label(row.state))} {fmt_duration(now - row.opened_at)}")
+    if row.assignee:
+        parts.append(who(row.assignee))
+    if row.overdue(now):
+        parts.append(":warning: *overdue*")
+    return "• " + " · ".join(parts)

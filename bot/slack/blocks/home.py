@@ -1,0 +1,77 @@
+"""The App Home tab: the user's cases, their teams' open cases and headline metrics of the last 7 days."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.queries import Headline, HomeData
+from bot.slack.blocks.case import SECTION_LIMIT, button, context, section
+from bot.slack.blocks.describe import label, row_line
+from bot.slack.blocks.text import fmt_number, pack_lines
+from bot.slack.ids import ActionId, CaseMeta
+from config.teams import Team
+
+Block = dict[str, Any]
+
+MAX_VIEW_BLOCKS = 100  # Slack: a view holds at most 100 blocks
+ASSIGNED_MAX = 20  # one block each (they carry a button)
+TEAM_OPEN_MAX = 60  # lines, packed several per block
+TEAM_OPEN_SECTIONS = 10
+
+
+def _header(text: str) -> Block:
+    return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
+
+
+def headline_text(h: Headline, team_name: str) -> str:
+    """*Delivery Ops* — CSAT 82.5 % (n=40) · NPS 31 (n=55) · CES 3.2 (n=12)"""
+    def part(name: str, value: float | None, n: int, shown: str) -> str:
+        return f"{name} no responses" if value is None else f"{name} {shown} (n={n})"
+
+    csat = part("CSAT", h.csat, h.csat_n, f"{fmt_number(h.csat or 0)} %")
+    nps = part("NPS", h.nps, h.nps_n, f"{round(h.nps or 0):d}")
+    ces = part("CES", h.ces, h.ces_n, f"{fmt_number(h.ces or 0)}")
+    return f"*{label(team_name)}* — {csat} · {nps} · {ces}"
+
+
+def home_view(data: HomeData, teams: dict[str, Team], *, now: datetime, command: str = "/feedback") -> dict[str, Any]:
+    """A `home` view for views.publish; every section says what to do when it is empty."""
+    def team_name(key: str) -> str:
+        return teams[key].name if key in teams else key
+
+    blocks: list[Block] = [_header("Assigned to you")]
+    for row in data.assigned[:ASSIGNED_MAX]:
+        blocks.append(section(row_line(row, team_name(row.team), now),
+                              accessory=button("Show", ActionId.SHOW, CaseMeta(case_id=row.id).dump())))
+    if len(data.assigned) > ASSIGNED_MAX:
+        blocks.append(context(f"and {len(data.assigned) - ASSIGNED_MAX} more — `{command} list mine`"))
+    if not data.assigned:
+        blocks.append(section("Nothing is assigned to you. Press *Assign to me* on a case in your team's channel, "
+                              f"or type `{command} assign FB-n me`."))
+
+    blocks += [{"type": "divider"}, _header("Open in your teams")]
+    lines = [row_line(row, team_name(row.team), now) for row in data.team_open[:TEAM_OPEN_MAX]]
+    groups = pack_lines(lines, SECTION_LIMIT)[:TEAM_OPEN_SECTIONS]
+    blocks.extend(section("\n".join(group)) for group in groups)
+    shown = sum(len(group) for group in groups)
+    if len(data.team_open) > shown:
+        blocks.append(context(f"and {len(data.team_open) - shown} more, oldest first — `{command} list TEAM` shows them all"))
+    if not data.team_open:
+        blocks.append(section("No open cases in your teams. :tada:"))
+
+    blocks += [{"type": "divider"}, _header("Last 7 days")]
+    # What is left after the fixed blocks above and the footer; leaders may see many teams.
+    room = MAX_VIEW_BLOCKS - len(blocks) - 2
+    metric_lines = [headline_text(h, team_name(h.team)) for h in data.headlines]
+    metric_groups = pack_lines(metric_lines, SECTION_LIMIT)
+    blocks.extend(section("\n".join(group)) for group in metric_groups[:room])
+    if len(metric_groups) > room:
+        left = sum(len(group) for group in metric_groups[room:])
+        blocks.append(context(f"and {left} more teams — `{command} stats all`"))
+    if not data.headlines:
+        blocks.append(section("Your teams' metrics show here once you are a member or supervisor of a team "
+                              "in Loopbot's config; ask your admin to add you."))
+    # <!date^…> shows the time in each viewer's own zone; the text after | is for clients that cannot.
+    stamp = int(now.timestamp())
+    blocks.append(context(f"Updated <!date^{stamp}^{{date_short_pretty}} at {{time}}|{now.astimezone(UTC):%Y-%m-%d %H:%M} UTC>"))
+    return {"type": "home", "blocks": blocks}
