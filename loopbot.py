@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.cases import Cases
+from bot.cases import Cases, Observer
 from bot.ingest import Ingestor
 from config.loader import ConfigError, load_config
 from config.settings import Settings, SettingsError, load_settings
@@ -31,10 +31,10 @@ class Core:
     ingestor: Ingestor
 
 
-def build_core(settings: Settings, config: LoopbotConfig) -> Core:
+def build_core(settings: Settings, config: LoopbotConfig, observer: Observer | None = None) -> Core:
     engine = make_engine(settings.database_url)
     sessions = make_sessions(engine)
-    cases = Cases(sessions, config)
+    cases = Cases(sessions, config, observer)
     return Core(engine, sessions, cases, Ingestor(sessions, config, cases))
 
 
@@ -124,22 +124,43 @@ def cmd_run(_args: argparse.Namespace) -> int:
     import uvicorn
 
     from bot.api.app import create_api
+    from bot.delivery import Deliveries
     from bot.logs import configure
     from bot.metrics import Metrics
+    from bot.overview import Overview
 
     settings, config = _load()
     configure(settings.log_format)
-    core = build_core(settings, config)
+    metrics = Metrics()
+    core = build_core(settings, config, observer=metrics.case_changed)
     migrate.upgrade(core.engine)
-    api = create_api(settings, core.engine, core.ingestor, Metrics())
+    deliveries = Deliveries(core.sessions)
+    metrics.watch_outbox(deliveries.counts)
+    slack = None
+    if settings.slack_bot_token is not None:
+        from bot.slack.runtime import SlackRuntime
+
+        slack = SlackRuntime.build(settings, config, core.cases, Overview(core.sessions, config), deliveries, metrics)
+    else:
+        log.warning("SLACK_BOT_TOKEN is not set: ingestion only; cases wait in the outbox until a token is set")
+    api = create_api(settings, core.engine, core.ingestor, metrics,
+                     routers=[slack.router] if slack is not None and slack.router is not None else [])
     if settings.ingest_token is None:
         log.warning("LOOPBOT_INGEST_TOKEN is not set: POST /api/feedback answers 503 until it is")
-    log.info("Loopbot serving %d team(s) on http://%s:%d", len(config.teams), settings.host, settings.port)
+    if slack is not None:
+        slack.start()
+    mode = "Socket Mode" if settings.socket_mode else "HTTP mode, Slack requests at /slack/events"
+    log.info("Loopbot serving %d team(s) on http://%s:%d (%s)", len(config.teams), settings.host, settings.port,
+             mode if slack is not None else "no Slack")
     # uvicorn handles SIGTERM/SIGINT: stops accepting, finishes in-flight requests, then restores the
     # previous handler and re-raises the signal. With this no-op as the previous handler, a clean stop
     # ends in exit status 0 instead of death by signal.
     signal.signal(signal.SIGTERM, lambda *_: None)
-    uvicorn.run(api, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    try:
+        uvicorn.run(api, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    finally:
+        if slack is not None:
+            slack.stop()
     log.info("Loopbot stopped")
     return 0
 

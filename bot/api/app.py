@@ -1,7 +1,9 @@
-"""The one HTTP server: ingestion API, health and Prometheus metrics (Slack's HTTP mode mounts here later)."""
+"""The one HTTP server: ingestion API, health, Prometheus metrics, and Slack's HTTP mode when enabled."""
 from __future__ import annotations
 
-from fastapi import FastAPI, Response
+from collections.abc import Sequence
+
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine
@@ -15,7 +17,8 @@ from config.settings import Settings
 from storage.db import ping
 
 
-def create_api(settings: Settings, engine: Engine, ingestor: Ingestor, metrics: Metrics) -> FastAPI:
+def create_api(settings: Settings, engine: Engine, ingestor: Ingestor, metrics: Metrics,
+               routers: Sequence[APIRouter] = ()) -> FastAPI:
     app = FastAPI(
         title="Loopbot",
         version="1",
@@ -24,6 +27,8 @@ def create_api(settings: Settings, engine: Engine, ingestor: Ingestor, metrics: 
         redoc_url=None,
     )
     app.include_router(feedback.router(settings, ingestor, metrics))
+    for extra in routers:  # Slack's HTTP mode: POST /slack/events
+        app.include_router(extra)
 
     @app.get("/healthz", summary="Liveness and database reachability")
     async def healthz() -> JSONResponse:

@@ -1,0 +1,61 @@
+"""The bolt App factory: one App per process, built from settings and services, with one error boundary."""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.cases import Cases
+from bot.errors import UserFacingError
+from bot.overview import Overview
+from config.settings import Settings
+from config.teams import LoopbotConfig
+
+log = logging.getLogger("loopbot.slack")
+
+
+@dataclass(frozen=True)
+class SlackServices:
+    """What the Slack handlers may call: the core, never the database."""
+
+    config: LoopbotConfig
+    cases: Cases
+    overview: Overview
+    command: str  # the slash command's name, e.g. /feedback
+    notify: Callable[[], None]  # tell the notifier a change is waiting in the outbox
+
+
+def create_app(settings: Settings, services: SlackServices, client: WebClient) -> App:
+    # Imported here: handlers import bot.slack, and bot.slack.app must not import them at module level.
+    from handlers import actions, commands, home, views
+
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else "",
+        # Start-up must not depend on Slack being reachable; `loopbot run` checks the token and logs.
+        token_verification_enabled=False,
+        # An unknown action or event gets a plain 404 rather than a warning per request.
+        raise_error_for_unhandled_request=False,
+        logger=logging.getLogger("loopbot.bolt"),
+    )
+    app.error(_error_boundary)
+    for module in (commands, actions, views, home):
+        module.register(app, services)
+    return app
+
+
+def _error_boundary(error: Exception, body: dict[str, Any], respond: Any, logger: logging.Logger) -> None:
+    """User mistakes become an ephemeral message saying what to do; anything else is logged with an id."""
+    if isinstance(error, UserFacingError):
+        message = f":warning: {error.message}"
+    else:
+        incident = uuid.uuid4().hex[:8]
+        log.error("error %s handling a Slack %s", incident, body.get("type") or "command", exc_info=error)
+        message = f":x: Something went wrong on Loopbot's side (error id `{incident}`). Try again in a moment."
+    if respond is not None:
+        respond(text=message, response_type="ephemeral", replace_original=False)

@@ -1,0 +1,225 @@
+"""The one place that posts and updates in Slack: delivers the outbox, case messages and their threads."""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.cases import Cases
+from bot.clock import utcnow
+from bot.delivery import Deliveries, Group, Wait
+from bot.outbox import Claimed
+from bot.queries import CaseRow
+from bot.slack.blocks.case import case_message, event_line, group_message
+from config.teams import LoopbotConfig
+
+log = logging.getLogger("loopbot.notifier")
+
+# Errors Slack will give again however often we retry: the post is marked failed, not retried.
+PERMANENT = frozenset({
+    "channel_not_found", "not_in_channel", "is_archived", "invalid_blocks", "invalid_blocks_format",
+    "msg_too_long", "no_text", "invalid_auth", "not_authed", "account_inactive", "token_revoked",
+    "missing_scope", "restricted_action", "message_not_found", "cant_update_message", "invalid_arguments",
+})
+MAX_BACKOFF_S = 300
+# A change to a case whose own message is not in Slack yet waits this long and looks again.
+WAIT_FOR_MESSAGE = timedelta(seconds=2)
+
+
+class Permanent(Exception):
+    def __init__(self, error: str):
+        super().__init__(error)
+        self.error = error
+
+
+class Notifier:
+    """Delivers due outbox posts in order on one background thread; `wake()` after enqueuing."""
+
+    def __init__(self, deliveries: Deliveries, cases: Cases, config: LoopbotConfig, client: WebClient, *,
+                 clock: Callable[[], datetime] = utcnow, poll_s: float = 0.25, on_failed: Callable[[str], None] | None = None):
+        self.deliveries = deliveries
+        self.cases = cases
+        self.config = config
+        self.client = client
+        self.clock = clock
+        self.poll_s = poll_s
+        self.on_failed = on_failed
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- running ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="loopbot-notifier", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 15) -> None:
+        """Finish the post in hand, then stop; what is left stays in the outbox for the next start."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self.deliver_due() > 0
+            except Exception:  # the database may be down for a while: keep the thread alive
+                log.exception("outbox delivery round failed; retrying")
+                busy = False
+            if not busy:
+                self._wake.wait(self.poll_s)
+                self._wake.clear()
+
+    def deliver_due(self, limit: int = 50) -> int:
+        """Deliver what is due now; returns how many posts were handled."""
+        claims = self.deliveries.claim(self.clock(), limit)
+        for claim in claims:
+            if self._stop.is_set():
+                self.deliveries.retry([claim], self.clock(), None, count_attempt=False)
+                continue
+            self._deliver(claim)
+        return len(claims)
+
+    # -- one post --------------------------------------------------------------------------
+
+    def _deliver(self, claim: Claimed) -> None:
+        handler = {"case.open": self._case_open, "case.event": self._case_event}.get(claim.kind)
+        if handler is None:
+            self._fail([claim], f"unknown outbox kind {claim.kind!r}")
+            return
+        try:
+            handler(claim)
+        except Permanent as exc:
+            self._fail([claim], exc.error)
+        except SlackApiError as exc:
+            self._slack_error([claim], exc)
+        except OSError as exc:
+            self._backoff([claim], f"{type(exc).__name__}: {exc}")
+
+    def _case_open(self, claim: Claimed) -> None:
+        now = self.clock()
+        detail = self.cases.get(claim.payload["case_id"])
+        if detail.case.slack_ts:  # posted already (a retried claim after its result was saved)
+            self.deliveries.done(claim, now, {"channel": detail.case.slack_channel, "ts": detail.case.slack_ts})
+            return
+        team = self.config.teams[detail.case.team]
+        plan = self.deliveries.plan(claim, now)
+        if isinstance(plan, Wait):
+            self.deliveries.retry([claim], plan.until, None, count_attempt=False)
+            return
+        if isinstance(plan, Group):
+            self.deliveries.retry([claim], now, None, count_attempt=False)
+            self._post_group(team.channel, team.key)
+            return
+        msg = case_message(detail, team, now=now)
+        resp = self._post(channel=team.channel, **msg)
+        self.deliveries.posted([claim], resp["channel"], resp["ts"], self.clock())
+
+    def _post_group(self, channel: str, team_key: str) -> None:
+        now = self.clock()
+        claims = self.deliveries.claim_burst(channel, now)
+        if not claims:
+            return
+        team = self.config.teams[team_key]
+        rows = [self._row(c.payload["case_id"]) for c in claims]
+        try:
+            resp = self._post(channel=channel, **group_message(rows, team, now=now))
+        except Permanent as exc:
+            self._fail(claims, exc.error)
+            return
+        except SlackApiError as exc:
+            self._slack_error(claims, exc)
+            return
+        except OSError as exc:
+            self._backoff(claims, f"{type(exc).__name__}: {exc}")
+            return
+        self.deliveries.posted(claims, resp["channel"], resp["ts"], self.clock(), grouped=True)
+
+    def _case_event(self, claim: Claimed) -> None:
+        now = self.clock()
+        detail = self.cases.get(claim.payload["case_id"])
+        case = detail.case
+        if not case.slack_ts:
+            state = self.deliveries.open_post_state(case.id)
+            if state == "failed":
+                raise Permanent(f"the message of {case.ref} could not be posted, so its thread cannot be either")
+            self.deliveries.retry([claim], now + WAIT_FOR_MESSAGE, None, count_attempt=False)
+            return
+        team = self.config.teams[case.team]
+        event = next((e for e in detail.events if e.id == claim.payload["event_id"]), None)
+        if event is None:
+            raise Permanent(f"event {claim.payload['event_id']} of {case.ref} no longer exists")
+        grouped = self.deliveries.message_cases(case.slack_channel, case.slack_ts)
+        if len(grouped) > 1:
+            body = group_message([self._row(i) for i in grouped], team, now=now)
+        else:
+            body = case_message(detail, team, now=now)
+        self._call("chat_update", channel=case.slack_channel, ts=case.slack_ts, **body)
+        line = event_line(event, case, team)
+        reply = self._post(channel=case.slack_channel, thread_ts=case.slack_ts, text=line)
+        self.deliveries.done(claim, self.clock(), {"channel": case.slack_channel, "ts": reply["ts"]})
+
+    # -- Slack calls and their failures --------------------------------------------------------
+
+    def _post(self, **kwargs):  # noqa: ANN003, ANN202
+        # Customer text never unfurls into a preview of whatever link it names.
+        return self._call("chat_postMessage", unfurl_links=False, unfurl_media=False, **kwargs)
+
+    def _call(self, method: str, **kwargs):  # noqa: ANN003, ANN202
+        try:
+            return getattr(self.client, method)(**kwargs)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "")
+            if exc.response.status_code < 500 and exc.response.status_code != 429 and error in PERMANENT:
+                raise Permanent(error) from exc
+            raise
+
+    def _slack_error(self, claims: list[Claimed], exc: SlackApiError) -> None:
+        status = exc.response.status_code
+        error = str(exc.response.get("error") or f"HTTP {status}")
+        if status == 429:
+            wait = _retry_after(exc)
+            self.deliveries.retry(claims, self.clock() + timedelta(seconds=wait), f"ratelimited (Retry-After {wait}s)")
+            return
+        self._backoff(claims, error)
+
+    def _backoff(self, claims: list[Claimed], error: str) -> None:
+        attempts = max(c.attempts for c in claims)
+        delay = min(MAX_BACKOFF_S, 2 ** min(attempts, 9)) * random.uniform(0.5, 1.0)
+        log.warning("Slack post %s failed (%s), attempt %d; retrying in %.0fs", claims[0].key, error, attempts, delay)
+        self.deliveries.retry(claims, self.clock() + timedelta(seconds=delay), error)
+
+    def _fail(self, claims: list[Claimed], error: str) -> None:
+        for c in claims:
+            log.error("Slack post %s to channel %s failed for good: %s", c.key, c.channel, error)
+            if self.on_failed is not None:
+                self.on_failed(c.kind)
+        self.deliveries.failed(claims, self.clock(), error)
+
+    def _row(self, case_id: int) -> CaseRow:
+        detail = self.cases.get(case_id)
+        c, t = detail.case, detail.timings
+        return CaseRow(id=c.id, kind=c.kind, team=c.team, state=c.state, severity=c.severity, opened_at=c.opened_at,
+                       assignee=c.assignee, summary=dict(c.summary or {}), acknowledged_at=t.acknowledged_at,
+                       ack_due=t.ack_due, resolve_due=t.resolve_due)
+
+
+def _retry_after(exc: SlackApiError) -> int:
+    headers = {k.lower(): v for k, v in (exc.response.headers or {}).items()}
+    value = headers.get("retry-after")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return 1

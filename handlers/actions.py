@@ -1,0 +1,71 @@
+"""Buttons: Acknowledge, Assign to me, Resolve… and Reopen… on case messages; list and show buttons elsewhere."""
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.clock import utcnow
+from bot.permissions import Action
+from bot.slack.app import SlackServices
+from bot.slack.blocks.lists import case_detail, case_list
+from bot.slack.blocks.modals import reopen_modal, resolve_modal
+from bot.slack.blocks.notice import notice_view
+from bot.slack.ids import ActionId, CaseMeta
+
+SOURCE = "button"
+
+
+def register(app: App, svc: SlackServices) -> None:
+    @app.action(ActionId.ACK)
+    def acknowledge(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        meta = CaseMeta.load(action.get("value"))
+        svc.cases.acknowledge(meta.case_id, actor=body["user"]["id"], source=SOURCE)
+        svc.notify()  # the message updates in place through the outbox; nothing else to say
+
+    @app.action(ActionId.ASSIGN_ME)
+    def assign_me(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        user = body["user"]["id"]
+        svc.cases.assign(CaseMeta.load(action.get("value")).case_id, user, actor=user, source=SOURCE)
+        svc.notify()
+
+    @app.action(ActionId.RESOLVE)
+    def open_resolve(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        # Permission and state are checked before the modal opens: a frontline agent is told at once.
+        detail = svc.cases.get_for(CaseMeta.load(action.get("value")).case_id, body["user"]["id"], Action.RESOLVE)
+        meta = CaseMeta(case_id=detail.case.id, channel=_channel(body))
+        client.views_open(trigger_id=body["trigger_id"],
+                          view=resolve_modal(detail.case, causes=[*svc.config.categories, "other"], meta=meta))
+
+    @app.action(ActionId.REOPEN)
+    def open_reopen(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        detail = svc.cases.get_for(CaseMeta.load(action.get("value")).case_id, body["user"]["id"], Action.REOPEN)
+        meta = CaseMeta(case_id=detail.case.id, channel=_channel(body))
+        client.views_open(trigger_id=body["trigger_id"], view=reopen_modal(detail.case, meta=meta))
+
+    @app.action(ActionId.LIST_OPEN)
+    def list_open(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        team = svc.overview.team(str(action.get("value") or ""))
+        result = svc.overview.list_cases(team=team.key, filter="open", user=body["user"]["id"])
+        reply = case_list(result, title=f"Open cases of {team.name}", teams=svc.config.teams, now=utcnow(),
+                          empty=f"No open cases for {team.name}. :tada:", command=svc.command)
+        respond(**reply, response_type="ephemeral", replace_original=False)
+
+    @app.action(ActionId.SHOW)
+    def show(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        detail = svc.cases.get(CaseMeta.load(action.get("value")).case_id)
+        message = case_detail(detail, svc.config.teams[detail.case.team], now=utcnow())
+        # The App Home has no channel to answer in: the case opens in a modal.
+        view = notice_view(detail.case.ref, message["text"]) | {"blocks": message["blocks"][:100]}
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def _channel(body: dict[str, Any]) -> str | None:
+    return (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")

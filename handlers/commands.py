@@ -1,0 +1,133 @@
+"""The /feedback slash command: ack, parse, one core call, render, respond (ephemeral)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot import grammar
+from bot.clock import utcnow
+from bot.errors import InvalidInput
+from bot.permissions import Action, require
+from bot.slack.app import SlackServices
+from bot.slack.blocks.lists import case_detail, case_list
+from bot.slack.blocks.modals import resolve_modal
+from bot.slack.blocks.notice import notice
+from bot.slack.ids import CaseMeta
+
+Reply = dict[str, Any] | None
+SOURCE = "command"
+
+
+def register(app: App, svc: SlackServices) -> None:
+    @app.command(svc.command)
+    def feedback(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()  # Slack's 3-second deadline; the answer follows through response_url
+        ctx = Context(svc, client, user=command["user_id"], channel=command["channel_id"],
+                      trigger_id=command.get("trigger_id"))
+        parsed = grammar.parse(command.get("text", ""), svc.command)
+        reply = HANDLERS[type(parsed)](ctx, parsed)
+        if reply is not None:
+            respond(**reply, response_type="ephemeral")
+
+
+class Context:
+    def __init__(self, svc: SlackServices, client: WebClient, *, user: str, channel: str, trigger_id: str | None):
+        self.svc, self.client, self.user, self.channel, self.trigger_id = svc, client, user, channel, trigger_id
+
+    def channel_team(self) -> str | None:
+        team = self.svc.config.team_for_channel(self.channel)
+        return team.key if team else None
+
+    def changed(self, text: str) -> Reply:
+        self.svc.notify()
+        return notice(text)
+
+
+def _help(ctx: Context, _cmd: grammar.Help) -> Reply:
+    return notice(grammar.usage(ctx.svc.command))
+
+
+def _usage(_ctx: Context, cmd: grammar.Usage) -> Reply:
+    return notice(f":warning: {cmd.message}")
+
+
+def _list(ctx: Context, cmd: grammar.ListCases) -> Reply:
+    team = cmd.team or ctx.channel_team()
+    result = ctx.svc.overview.list_cases(team=team, filter=cmd.filter, user=ctx.user)
+    where = ctx.svc.overview.team(team).name if team else "all teams"
+    title = {"open": f"Open cases of {where}", "overdue": f"Overdue cases of {where}",
+             "mine": f"Your cases in {where}", "all": f"All cases of {where}"}[cmd.filter]
+    empty = {"open": f"No open cases for {where}. :tada:", "overdue": f"Nothing overdue for {where}. :tada:",
+             "mine": f"No cases of {where} are assigned to you.", "all": f"No cases for {where} yet."}[cmd.filter]
+    return case_list(result, title=title, teams=ctx.svc.config.teams, now=utcnow(), empty=empty, command=ctx.svc.command)
+
+
+def _show(ctx: Context, cmd: grammar.Show) -> Reply:
+    detail = ctx.svc.cases.get(cmd.case_id)
+    return case_detail(detail, ctx.svc.config.teams[detail.case.team], now=utcnow())
+
+
+def _ack(ctx: Context, cmd: grammar.Ack) -> Reply:
+    change = ctx.svc.cases.acknowledge(cmd.case_id, actor=ctx.user, source=SOURCE)
+    return ctx.changed(f":eyes: {change.case.ref} acknowledged.")
+
+
+def _assign(ctx: Context, cmd: grammar.Assign) -> Reply:
+    assignee = ctx.user if cmd.user == "me" else cmd.user
+    change = ctx.svc.cases.assign(cmd.case_id, assignee, actor=ctx.user, source=SOURCE)
+    return ctx.changed(f":bust_in_silhouette: {change.case.ref} assigned to <@{assignee}>.")
+
+
+def _note(ctx: Context, cmd: grammar.Note) -> Reply:
+    change = ctx.svc.cases.note(cmd.case_id, cmd.text, actor=ctx.user, source=SOURCE)
+    return ctx.changed(f":memo: Note added to {change.case.ref}.")
+
+
+def _resolve(ctx: Context, cmd: grammar.Resolve) -> Reply:
+    if cmd.action is None or cmd.cause is None or cmd.outcome is None:
+        # Anything missing is asked for in the modal, with what was typed already filled in.
+        detail = ctx.svc.cases.get_for(cmd.case_id, ctx.user, Action.RESOLVE)
+        if not ctx.trigger_id:
+            raise InvalidInput("Write the whole resolution, e.g. `resolve FB-12 cause=late_delivery outcome=fixed Refunded`.")
+        view = resolve_modal(detail.case, causes=[*ctx.svc.config.categories, "other"],
+                             meta=CaseMeta(case_id=detail.case.id, channel=ctx.channel), cause=cmd.cause, outcome=cmd.outcome)
+        ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
+        return None
+    change = ctx.svc.cases.resolve(cmd.case_id, outcome=cmd.outcome, root_cause=cmd.cause, action=cmd.action,
+                                   rationale=cmd.action if cmd.outcome == "no_action" else None,
+                                   actor=ctx.user, source=SOURCE)
+    return ctx.changed(f":white_check_mark: {change.case.ref} resolved.")
+
+
+def _reopen(ctx: Context, cmd: grammar.Reopen) -> Reply:
+    change = ctx.svc.cases.reopen(cmd.case_id, cmd.reason, actor=ctx.user, source=SOURCE)
+    return ctx.changed(f":arrows_counterclockwise: {change.case.ref} reopened.")
+
+
+def _not_yet(what: str, action: Action | None, ctx: Context, cmd: Any) -> Reply:
+    if action is not None:
+        team = getattr(cmd, "team", None) or ctx.channel_team()
+        teams = list(ctx.svc.config.teams.values()) if team in (None, grammar.ALL_TEAMS) else [ctx.svc.overview.team(team)]
+        for t in teams:
+            require(ctx.svc.config, t, ctx.user, action)
+    return notice(f":construction: {what} is not available in this version of Loopbot yet.")
+
+
+HANDLERS: dict[type, Callable[[Context, Any], Reply]] = {
+    grammar.Help: _help,
+    grammar.Usage: _usage,
+    grammar.ListCases: _list,
+    grammar.Show: _show,
+    grammar.Ack: _ack,
+    grammar.Assign: _assign,
+    grammar.Note: _note,
+    grammar.Resolve: _resolve,
+    grammar.Reopen: _reopen,
+    grammar.Digest: partial(_not_yet, "The huddle digest on demand", None),
+    grammar.Chart: partial(_not_yet, "Charts", Action.CHART),
+    grammar.Stats: partial(_not_yet, "Stats", Action.STATS),
+}

@@ -1,0 +1,21 @@
+"""App Home: the person's cases and their teams' last 7 days, published when they open the tab."""
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.clock import utcnow
+from bot.slack.app import SlackServices
+from bot.slack.blocks.home import home_view
+
+
+def register(app: App, svc: SlackServices) -> None:
+    @app.event("app_home_opened")
+    def opened(event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = event["user"]
+        view = home_view(svc.overview.home(user), svc.config.teams, now=utcnow(), command=svc.command)
+        client.views_publish(user_id=user, view=view)
