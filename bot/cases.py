@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -21,6 +21,7 @@ from storage.models import Case, CaseEvent, Feedback
 OUTCOMES = ("fixed", "workaround", "no_action", "duplicate")
 MAX_TEXT = 3_000  # Slack shows a section text of at most 3,000 characters
 SYSTEM_ACTOR = "loopbot"
+NOTE_REPEAT = timedelta(minutes=5)
 # Events that put a case in its current state (used to say "resolved by … at …").
 _STATE_EVENTS = {"open": ("opened", "reopened"), "acknowledged": ("acknowledged",), "resolved": ("resolved",)}
 _REF = re.compile(r"^\s*(?:fb-|#)?(\d{1,18})\s*$", re.IGNORECASE)
@@ -166,7 +167,11 @@ class Cases:
         with self.sessions.begin() as s:
             case = self._load(s, ref)
             require(self.config, self._team(case.team), actor, Action.NOTE, case.ref)
-            # A note changes no state, so it never conflicts: no version check.
+            # A note changes no state, so it never conflicts: no version check. The same note from the
+            # same person moments apart is a repeat (a retried request, a second Enter), not a new note.
+            last = self._last(s, case, ("note",))
+            if last and last.actor == actor and last.details.get("text") == text and now - last.at < NOTE_REPEAT:
+                raise AlreadyDone(f"That note is already on {case.ref} (added at {_when(last.at, self._team(case.team))}).", by=actor)
             event = self._event(s, case, "note", actor, source, now, {"text": text})
             return CaseChange(case, event)
 

@@ -156,6 +156,18 @@ def test_note_requires_text(ingestor, cases):
     assert cases.note(ref, "left a voicemail", actor=AGENT, source="command").event.details == {"text": "left a voicemail"}
 
 
+def test_the_same_note_repeated_moments_later_is_stored_once(ingestor, cases):
+    ref = open_case(ingestor)
+    t0 = utcnow()
+    cases.note(ref, "called back", actor=AGENT, source="command", now=t0)
+    with pytest.raises(AlreadyDone, match="That note is already on"):
+        cases.note(ref, "called back", actor=AGENT, source="command", now=t0 + timedelta(seconds=3))
+    # Someone else saying the same, or the same person saying it again later, is a new note.
+    cases.note(ref, "called back", actor=OTHER_AGENT, source="command", now=t0 + timedelta(seconds=4))
+    cases.note(ref, "called back", actor=AGENT, source="command", now=t0 + timedelta(minutes=6))
+    assert [e.kind for e in cases.get(ref).events].count("note") == 3
+
+
 @pytest.mark.parametrize("round_", range(5))
 def test_two_acknowledges_at_once_exactly_one_wins(ingestor, cases, sessions, round_):
     ref = open_case(ingestor)
