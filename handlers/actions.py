@@ -8,7 +8,7 @@ from slack_sdk import WebClient
 
 from bot.clock import utcnow
 from bot.permissions import Action
-from bot.slack.app import SlackServices
+from bot.slack.app import SlackServices, guarded
 from bot.slack.blocks.lists import case_detail, case_list
 from bot.slack.blocks.modals import reopen_modal, resolve_modal
 from bot.slack.blocks.notice import notice_view
@@ -19,6 +19,7 @@ SOURCE = "button"
 
 def register(app: App, svc: SlackServices) -> None:
     @app.action(ActionId.ACK)
+    @guarded
     def acknowledge(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         meta = CaseMeta.load(action.get("value"))
@@ -26,6 +27,7 @@ def register(app: App, svc: SlackServices) -> None:
         svc.notify()  # the message updates in place through the outbox; nothing else to say
 
     @app.action(ActionId.ASSIGN_ME)
+    @guarded
     def assign_me(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         user = body["user"]["id"]
@@ -33,6 +35,7 @@ def register(app: App, svc: SlackServices) -> None:
         svc.notify()
 
     @app.action(ActionId.RESOLVE)
+    @guarded
     def open_resolve(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         # Permission and state are checked before the modal opens: a frontline agent is told at once.
@@ -42,6 +45,7 @@ def register(app: App, svc: SlackServices) -> None:
                           view=resolve_modal(detail.case, causes=[*svc.config.categories, "other"], meta=meta))
 
     @app.action(ActionId.REOPEN)
+    @guarded
     def open_reopen(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         detail = svc.cases.get_for(CaseMeta.load(action.get("value")).case_id, body["user"]["id"], Action.REOPEN)
@@ -49,6 +53,7 @@ def register(app: App, svc: SlackServices) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=reopen_modal(detail.case, meta=meta))
 
     @app.action(ActionId.LIST_OPEN)
+    @guarded
     def list_open(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
         team = svc.overview.team(str(action.get("value") or ""))
@@ -58,6 +63,7 @@ def register(app: App, svc: SlackServices) -> None:
         respond(**reply, response_type="ephemeral", replace_original=False)
 
     @app.action(ActionId.SHOW)
+    @guarded
     def show(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         detail = svc.cases.get(CaseMeta.load(action.get("value")).case_id)

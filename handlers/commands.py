@@ -12,7 +12,7 @@ from bot import grammar
 from bot.clock import utcnow
 from bot.errors import InvalidInput
 from bot.permissions import Action, require
-from bot.slack.app import SlackServices
+from bot.slack.app import SlackServices, guarded
 from bot.slack.blocks.lists import case_detail, case_list
 from bot.slack.blocks.modals import resolve_modal
 from bot.slack.blocks.notice import notice
@@ -24,6 +24,7 @@ SOURCE = "command"
 
 def register(app: App, svc: SlackServices) -> None:
     @app.command(svc.command)
+    @guarded
     def feedback(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         ack()  # Slack's 3-second deadline; the answer follows through response_url
         ctx = Context(svc, client, user=command["user_id"], channel=command["channel_id"],

@@ -7,12 +7,13 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.clock import utcnow
-from bot.slack.app import SlackServices
+from bot.slack.app import SlackServices, guarded
 from bot.slack.blocks.home import home_view
 
 
 def register(app: App, svc: SlackServices) -> None:
     @app.event("app_home_opened")
+    @guarded
     def opened(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return

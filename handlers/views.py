@@ -6,7 +6,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.errors import InvalidInput, UserFacingError
-from bot.slack.app import SlackServices
+from bot.slack.app import SlackServices, guarded
 from bot.slack.blocks.notice import notice_view
 from bot.slack.ids import BlockId, CallbackId, CaseMeta
 
@@ -15,6 +15,7 @@ SOURCE = "modal"
 
 def register(app: App, svc: SlackServices) -> None:
     @app.view(CallbackId.RESOLVE)
+    @guarded
     def resolve(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = _values(view)
         meta = CaseMeta.load(view.get("private_metadata"))
@@ -24,6 +25,7 @@ def register(app: App, svc: SlackServices) -> None:
             actor=body["user"]["id"], source=SOURCE), "Resolve")
 
     @app.view(CallbackId.REOPEN)
+    @guarded
     def reopen(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         meta = CaseMeta.load(view.get("private_metadata"))
         reason = _values(view).get(BlockId.REASON) or ""

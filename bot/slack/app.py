@@ -1,6 +1,8 @@
 """The bolt App factory: one App per process, built from settings and services, with one error boundary."""
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import uuid
 from collections.abc import Callable
@@ -8,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.kwargs_injection import Args
 from slack_sdk import WebClient
 
 from bot.cases import Cases
@@ -43,14 +46,35 @@ def create_app(settings: Settings, services: SlackServices, client: WebClient) -
         raise_error_for_unhandled_request=False,
         logger=logging.getLogger("loopbot.bolt"),
     )
-    app.error(_error_boundary)
     for module in (commands, actions, views, home):
         module.register(app, services)
     return app
 
 
-def _error_boundary(error: Exception, body: dict[str, Any], respond: Any, logger: logging.Logger) -> None:
-    """User mistakes become an ephemeral message saying what to do; anything else is logged with an id."""
+def guarded(listener: Callable[..., None]) -> Callable[[Args], None]:
+    """The one error boundary, wrapped around every listener: a user mistake becomes an ephemeral message
+    saying what to do; anything else is logged with an id the person is shown.
+
+    Not bolt's @app.error: when a listener raises after ack() (the usual case, since handlers ack first),
+    bolt resets the ack and Slack gets no answer for 3 seconds, then a 404.
+    """
+    names = list(inspect.signature(listener).parameters)
+
+    @functools.wraps(listener)
+    def run(args: Args) -> None:
+        try:
+            listener(**{name: getattr(args, name) for name in names})
+        except Exception as error:  # noqa: BLE001 - this is the boundary
+            if args.ack.response is None:
+                args.ack()
+            _tell(error, args.body, args.respond)
+
+    # bolt reads a listener's parameter names through __wrapped__; this one takes `args`.
+    del run.__wrapped__
+    return run
+
+
+def _tell(error: Exception, body: dict[str, Any], respond: Any) -> None:
     if isinstance(error, UserFacingError):
         message = f":warning: {error.message}"
     else:

@@ -20,12 +20,6 @@ AGENT, AGENT2, SUPER, LEADER = "U0AGENT1", "U0AGENT2", "U0SUPER1", "U0LEADER1"
 
 
 @pytest.fixture
-def emu() -> Iterator[SlackEmulator]:
-    with SlackEmulator(channels=CHANNELS, users=USERS) as emulator:
-        yield emulator
-
-
-@pytest.fixture
 def bot(tmp_path, emu) -> Iterator[Bot]:  # noqa: ANN001
     with database_url("sqlite", tmp_path) as url, running_bot(tmp_path, url, socket_mode=False, emu=emu) as b:
         yield b

@@ -6,18 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.slack.emulator import SlackEmulator
-from tests.e2e.harness import CHANNELS, USERS, Bot, database_url, running_bot
+from tests.e2e.harness import Bot, database_url, running_bot
 from tests.factories import item
 
 AGENT, SUPER, LEADER = "U0AGENT1", "U0SUPER1", "U0LEADER1"
 CH = "C0DELIVERY"
-
-
-@pytest.fixture
-def emu() -> Iterator[SlackEmulator]:
-    with SlackEmulator(channels=CHANNELS, users=USERS) as emulator:
-        yield emulator
 
 
 @pytest.fixture(params=[("sqlite", "http"), ("sqlite", "socket"), ("postgresql", "http"), ("postgresql", "socket")],
@@ -94,4 +87,23 @@ def test_feedback_to_case_to_acknowledge_resolve_reopen_and_modal_resolve(bot):
         (True, False, False), (False, True, False), (False, False, True), (False, True, False)]
     # Every payload the bot sent passed the emulator's Block Kit validation.
     assert [c for c in bot.emu.calls if c.error == "invalid_blocks"] == []
-    assert bot.emu.internal_errors == []
+    # SIGTERM: in-flight work finishes, the process stops cleanly.
+    assert bot.stop() == 0 and "Loopbot stopped" in bot.output()
+
+
+@pytest.fixture
+def socket_bot(tmp_path, emu) -> Iterator[Bot]:  # noqa: ANN001
+    with database_url("sqlite", tmp_path) as url, running_bot(tmp_path, url, socket_mode=True, emu=emu) as b:
+        yield b
+
+
+def test_socket_mode_reconnects_after_slack_asks_it_to_and_keeps_working(socket_bot):
+    bot = socket_bot
+    [ref] = bot.ingest(item(score=2))["cases"]
+    ts = bot.case_message(ref)["ts"]
+    bot.emu.socket_disconnect()
+    assert bot.emu.wait_socket(timeout=30, connections=2)
+    assert bot.emu.click(CH, ts, "case_ack", AGENT).ok
+    wait_shows(bot, ts, "Acknowledged by <@U0AGENT1>")
+    # The HTTP server keeps serving the API and health beside the WebSocket.
+    assert bot.ingest(item(score=5))["accepted"] == 1
