@@ -52,6 +52,7 @@ class Notifier:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._batch: dict[int, Claimed] = {}  # this round's claims not yet handled
 
     # -- running ---------------------------------------------------------------------------
 
@@ -83,11 +84,15 @@ class Notifier:
     def deliver_due(self, limit: int = 50) -> int:
         """Deliver what is due now; returns how many posts were handled."""
         claims = self.deliveries.claim(self.clock(), limit)
+        self._batch = {c.id: c for c in claims}
         for claim in claims:
+            if claim.id not in self._batch:  # went out in a grouped message
+                continue
             if self._stop.is_set():
                 self.deliveries.retry([claim], self.clock(), None, count_attempt=False)
                 continue
             self._deliver(claim)
+            self._batch.pop(claim.id, None)
         return len(claims)
 
     # -- one post --------------------------------------------------------------------------
@@ -118,7 +123,11 @@ class Notifier:
             self.deliveries.retry([claim], plan.until, None, count_attempt=False)
             return
         if isinstance(plan, Group):
-            self.deliveries.retry([claim], now, None, count_attempt=False)
+            # Give back this round's other case posts of the channel too, so the group takes them all.
+            mine = [c for c in self._batch.values() if c.kind == "case.open" and c.channel == claim.channel]
+            self.deliveries.retry(mine, now, None, count_attempt=False)
+            for c in mine:
+                self._batch.pop(c.id, None)
             self._post_group(team.channel, team.key)
             return
         msg = case_message(detail, team, now=now)

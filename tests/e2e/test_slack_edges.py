@@ -192,3 +192,22 @@ def test_a_channel_slack_refuses_fails_that_post_only(tmp_path):
         assert 'loopbot_outbox_messages{state="failed"} 1.0' in metrics
         assert 'loopbot_slack_api_errors_total{error="not_in_channel",method="chat.postMessage"}' in metrics
         assert "channel C0SUPPORT failed for good: not_in_channel" in bot.output()
+
+
+def test_an_alert_storm_posts_ten_cases_then_one_grouped_message(bot):
+    refs = bot.ingest(*[item(score=1, comment=f"storm {i}") for i in range(13)])["cases"]
+    assert len(refs) == 13
+    group = bot.emu.wait_for(lambda: next((m for m in bot.emu.messages(CH) if "more cases for Delivery Ops" in shown(m)), None),
+                             timeout=20, message=f"no grouped message: {bot.emu.summary()}")
+    singles = [m for m in bot.emu.messages(CH) if m["ts"] != group["ts"]]
+    assert len(singles) == 10 and all("case_ack" in buttons(m) for m in singles)
+    assert [r for r in refs if f"*{r}*" in shown(group)] == refs[10:]
+    assert buttons(group) == ["cases_list_open"]
+    # A grouped case is still worked by command; its line in the grouped message changes and its thread says so.
+    bot.emu.slash_command(f"ack {refs[11]}", AGENT, CH)
+    bot.emu.wait_for(lambda: any(refs[11] in r["text"] or "Acknowledged" in r["text"] for r in bot.emu.replies(CH, group["ts"])),
+                     timeout=10)
+    updated = bot.emu.message(CH, group["ts"])
+    assert "acknowledged" in shown(updated).lower()
+    assert bot.emu.click(CH, group["ts"], "cases_list_open", AGENT).ok
+    ephemeral_for(bot, AGENT, refs[12])
