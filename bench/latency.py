@@ -1,0 +1,526 @@
+"""Slack latency benchmark (issue 3): `/feedback list` and Acknowledge over HTTP, 20 clients, against a bare-ack floor."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from slack_sdk import WebClient
+from slack_sdk.signature import SignatureVerifier
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import seed  # noqa: E402
+from bench.datagen import BENCH_CONFIG  # noqa: E402
+from bench.ingest import free_port  # noqa: E402
+from bot.slack.emulator import SlackEmulator  # noqa: E402
+from bot.slack.emulator.driver import Delivery, _parse_answer  # noqa: E402
+from bot.slack.ids import ActionId  # noqa: E402
+
+SECRET = "bench-signing-secret"
+CHANNELS = {team["channel"]: key.replace("team", "team-") for key, team in BENCH_CONFIG["teams"].items()}
+CHANNELS[BENCH_CONFIG["leaders_channel"]] = "leaders"
+USERS: dict[str, str | dict] = {sup: f"supervisor {key[4:]}" for key, t in BENCH_CONFIG["teams"].items() for sup in t["supervisors"]}
+USERS.update({leader: "leader one" for leader in BENCH_CONFIG["leaders"]})
+KINDS = ("list", "ack")
+P99_TARGET_MS = 150
+P50_FLOOR_FACTOR = 3
+
+
+# -- Slack's side -------------------------------------------------------------------------------------------
+
+@dataclass
+class Timed(Delivery):
+    sent: float = 0.0  # wall clock when the request left: the emulator stamps its call records with time.time()
+
+
+class BenchSlack(SlackEmulator):
+    """The emulator, sending with one keep-alive HTTP client per client thread. Its own driver builds a new
+    httpx client for every request, and that client's TLS context alone costs ~18 ms of CPU: more than the
+    floor's whole round trip, so it would hide what the server does."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._local = threading.local()
+        self._clients: list[httpx.Client] = []
+
+    def _client(self) -> httpx.Client:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            # Slack gives up after 3 seconds; so does the emulator.
+            client = self._local.client = httpx.Client(timeout=self.ack_timeout)
+            with self._lock:
+                self._clients.append(client)
+        return client
+
+    def close_clients(self) -> None:
+        with self._lock:
+            for client in self._clients:
+                client.close()
+            self._clients.clear()
+        self._local = threading.local()
+
+    def _send_http(self, kind: str, payload: dict, retry_num: int, retry_reason: str) -> Delivery:
+        # Bodies and signatures exactly as the emulator's driver makes them; only the transport differs.
+        if kind == "slash_commands":
+            body, content_type = urlencode(payload), "application/x-www-form-urlencoded"
+        elif kind == "interactive":
+            body, content_type = urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+        else:
+            body, content_type = json.dumps(payload), "application/json"
+        timestamp = str(int(time.time()))
+        headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp,
+                   "X-Slack-Signature": SignatureVerifier(self._http_secret).generate_signature(timestamp=timestamp, body=body),
+                   "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)"}
+        delivery = Timed(kind, payload, "http", "timeout", request_headers=headers)
+        client, content = self._client(), body.encode()
+        delivery.sent = time.time()
+        started = time.perf_counter()
+        try:
+            answer = client.post(self._http_url, content=content, headers=headers)
+            delivery.status, delivery.body = answer.status_code, answer.text
+            delivery.response = _parse_answer(answer.text) if answer.status_code == 200 else None
+        except httpx.TimeoutException:
+            delivery.status = "timeout"
+        except httpx.TransportError as exc:
+            delivery.status, delivery.body = "unreachable", str(exc)
+        delivery.elapsed = time.perf_counter() - started
+        return delivery
+
+
+# -- the load -----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Job:
+    kind: str  # "list" | "ack"
+    channel: str
+    user: str
+    case_id: int = 0  # the case whose Acknowledge button is clicked
+
+
+def plan(clients: int, per_kind: int, warmup: int, targets: list[tuple[int, str]],
+         rng: random.Random) -> tuple[list[list[Job]], list[list[Job]]]:
+    """Warm-up and measured jobs per client: lists in a team's channel by its supervisor, and clicks on
+    distinct open cases by their team's supervisor, in a shuffled order per client."""
+    teams = BENCH_CONFIG["teams"]
+    keys = list(teams)
+    clicks = iter(targets)
+
+    def listing() -> Job:
+        team = teams[rng.choice(keys)]
+        return Job("list", team["channel"], team["supervisors"][0])
+
+    def click() -> Job:
+        case_id, key = next(clicks)
+        return Job("ack", teams[key]["channel"], teams[key]["supervisors"][0], case_id)
+
+    warm: list[list[Job]] = [[] for _ in range(clients)]
+    for i in range(warmup):
+        warm[i % clients].append(listing() if i % 2 == 0 else click())
+    measured = []
+    for _ in range(clients):
+        jobs = [listing() for _ in range(per_kind)] + [click() for _ in range(per_kind)]
+        rng.shuffle(jobs)
+        measured.append(jobs)
+    return warm, measured
+
+
+def drive(emu: BenchSlack, jobs: list[list[Job]], ts_of: dict[int, str]) -> tuple[list[tuple[Job, Timed]], float]:
+    """Each client sends its jobs back to back, the next as soon as the previous was answered."""
+    results: list[tuple[Job, Timed]] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(jobs) + 1)
+
+    def client(mine: list[Job]) -> None:
+        done = []
+        try:
+            start.wait()
+            for job in mine:
+                if job.kind == "list":
+                    d = emu.slash_command("list", user=job.user, channel=job.channel)
+                else:
+                    d = emu.click(job.channel, ts_of[job.case_id], ActionId.ACK, job.user)
+                done.append((job, d))
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+        with lock:
+            results.extend(done)
+
+    threads = [threading.Thread(target=client, args=(mine,), name=f"client-{i}") for i, mine in enumerate(jobs)]
+    for t in threads:
+        t.start()
+    start.wait()
+    began = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    if errors:
+        raise errors[0]
+    return results, elapsed
+
+
+def rid(d: Timed) -> str:
+    return d.payload["response_url"].rsplit("/", 1)[1]
+
+
+def wait_visible(emu: BenchSlack, results: list[tuple[Job, Timed]], timeout: float) -> tuple[dict[str, list[float]], list[str]]:
+    """(b): seconds from sending each request until its answer reached Slack: the ephemeral list at the
+    response_url, the acknowledged case's chat.update. Also what went wrong (error replies, missing answers)."""
+    lists = {rid(d): d.sent for job, d in results if job.kind == "list"}
+    clicks = {(d.payload["container"]["channel_id"], d.payload["container"]["message_ts"]): d.sent
+              for job, d in results if job.kind == "ack"}
+    click_rids = {rid(d) for job, d in results if job.kind == "ack"}
+    deadline = time.monotonic() + timeout
+    while True:
+        seen_list, seen_ack, problems = {}, {}, []
+        for c in emu.calls:
+            if c.method == "response_url":
+                key = c.args.get("response_url_id")
+                if key in lists:
+                    seen_list[key] = c.time
+                    reply = str(c.args.get("text") or "")
+                    if not c.ok or reply.startswith((":warning:", ":x:")):
+                        problems.append(f"list answered {reply[:120]!r} ({c.error})")
+                elif key in click_rids:
+                    problems.append(f"click answered {str(c.args.get('text'))[:120]!r}")
+            elif c.method == "chat.update":
+                key = (c.args.get("channel"), c.args.get("ts"))
+                if key in clicks and key not in seen_ack:
+                    seen_ack[key] = c.time
+                    if not c.ok:
+                        problems.append(f"chat.update failed: {c.error}")
+        if (len(seen_list) == len(lists) and len(seen_ack) == len(clicks)) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    missing = len(lists) - len(seen_list) + len(clicks) - len(seen_ack)
+    if missing:
+        problems.append(f"{missing} answers never reached Slack within {timeout:.0f} s")
+    return {"list": [seen_list[k] - lists[k] for k in seen_list], "ack": [seen_ack[k] - clicks[k] for k in seen_ack]}, problems
+
+
+def round_trips(results: list[tuple[Job, Timed]]) -> tuple[dict[str, list[float]], list[str]]:
+    """(a): seconds from sending each request until the app's answer (its ack) came back."""
+    out: dict[str, list[float]] = {k: [] for k in KINDS}
+    problems = [f"{job.kind}: HTTP {d.status} {d.body[:100]!r}" for job, d in results if not d.ok]
+    for job, d in results:
+        out[job.kind].append(d.elapsed)
+    return out, problems
+
+
+# -- the two servers ----------------------------------------------------------------------------------------
+
+def wait_healthy(url: str, proc: subprocess.Popen, log: Path | None = None) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}: {log.read_text()[-3000:] if log else ''}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"server did not come up: {log.read_text()[-3000:] if log else ''}")
+        time.sleep(0.1)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The kernel's high-water mark of the process's resident memory: exact, where sampling every 50 ms
+    (bench/ingest.py, which must also add up a child process) could miss a short peak."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return math.nan
+
+
+def slack_env(emu: BenchSlack, port: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LOOPBOT_", "DATABASE_URL"))}
+    env.update({"SLACK_BOT_TOKEN": emu.bot_token, "SLACK_API_URL": emu.api_url, "SLACK_SIGNING_SECRET": SECRET,
+                "LOOPBOT_HOST": "127.0.0.1", "LOOPBOT_PORT": str(port), "LOOPBOT_LOG_FORMAT": "text", **extra})
+    return env
+
+
+def serve_floor(port: int) -> None:
+    """The floor: a bare bolt App whose listeners only ack, on the stack `loopbot run` uses (FastAPI,
+    uvicorn, bot.slack.http.slack_router dispatching in the thread pool)."""
+    import uvicorn
+    from fastapi import FastAPI
+    from slack_bolt import Ack, App
+
+    from bot.slack.http import slack_router
+
+    # The client only answers bolt's one auth.test (on the first request), from the emulator.
+    app = App(client=WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"]),
+              signing_secret=os.environ["SLACK_SIGNING_SECRET"], token_verification_enabled=False)
+
+    @app.command("/feedback")
+    def command(ack: Ack) -> None:
+        ack()
+
+    @app.action(ActionId.ACK.value)
+    def acknowledge(ack: Ack) -> None:
+        ack()
+
+    api = FastAPI(docs_url=None, redoc_url=None)
+    api.include_router(slack_router(app))
+
+    @api.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    uvicorn.run(api, host="127.0.0.1", port=port, log_config=None, access_log=False)
+
+
+# -- one run ------------------------------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    bot: dict[str, list[float]] = field(default_factory=dict)  # (a) per kind, seconds
+    floor: dict[str, list[float]] = field(default_factory=dict)
+    seen: dict[str, list[float]] = field(default_factory=dict)  # (b) per kind, seconds
+    rss: float = 0.0
+    bot_rate: float = 0.0  # requests/s over the measured load
+    floor_rate: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+
+def post_messages(emu: BenchSlack, messages: dict[int, tuple[str, dict]]) -> dict[int, str]:
+    """Post the case messages the clients will click into the emulator, as the notifier once did; case id → ts."""
+    client = WebClient(token=emu.bot_token, base_url=emu.api_url)
+    return {cid: client.chat_postMessage(channel=channel, unfurl_links=False, unfurl_media=False, **msg)["ts"]
+            for cid, (channel, msg) in messages.items()}
+
+
+def point_cases_at(db: Path, ts_of: dict[int, str]) -> None:
+    """Make the database's cases name the messages just posted, so the bot's chat.update finds them."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        conn.executemany("UPDATE cases SET slack_ts = ? WHERE id = ?", [(ts, cid) for cid, ts in ts_of.items()])
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def one_run(n: int, args: argparse.Namespace, work: Path, cached: Path, config_path: Path,
+            messages: dict[int, tuple[str, dict]], warm: list[list[Job]], measured: list[list[Job]]) -> Run:
+    run = Run()
+    db = work / f"run{n}.db"
+    shutil.copyfile(cached, db)
+    with BenchSlack(channels=CHANNELS, users=USERS, signing_secret=SECRET) as emu:
+        ts_of = post_messages(emu, messages)
+        point_cases_at(db, ts_of)
+
+        port = free_port()
+        floor = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve-floor", str(port)], cwd=ROOT,
+                                 env=slack_env(emu, port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_healthy(f"http://127.0.0.1:{port}", floor)
+            emu.deliver_http(f"http://127.0.0.1:{port}/slack/events", SECRET)
+            drive(emu, warm, ts_of)
+            results, elapsed = drive(emu, measured, ts_of)
+        finally:
+            stop(floor)
+            emu.close_clients()
+        run.floor, problems = round_trips(results)
+        run.problems += [f"floor {p}" for p in problems]
+        run.floor_rate = len(results) / elapsed
+
+        port = free_port()
+        log = work / f"loopbot{n}.log"
+        with log.open("wb") as out:
+            bot = subprocess.Popen([sys.executable, "-m", "loopbot", "run"], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                   env=slack_env(emu, port, DATABASE_URL=f"sqlite:///{db}", LOOPBOT_CONFIG=str(config_path)))
+        try:
+            wait_healthy(f"http://127.0.0.1:{port}", bot, log)
+            emu.deliver_http(f"http://127.0.0.1:{port}/slack/events", SECRET)
+            warm_results, _ = drive(emu, warm, ts_of)
+            # Let the warm-up's posts finish, so the measured load starts from a quiet bot.
+            wait_visible(emu, warm_results, args.settle)
+            results, elapsed = drive(emu, measured, ts_of)
+            run.seen, problems = wait_visible(emu, results, args.settle)
+            run.problems += problems
+            run.rss = peak_rss_mib(bot.pid)
+        finally:
+            stop(bot)
+            emu.close_clients()
+        run.bot, problems = round_trips(results)
+        run.problems += problems
+        run.bot_rate = len(results) / elapsed
+        run.problems += [f"emulator: {e[:200]}" for e in emu.internal_errors]
+        run.problems += [f"Slack would refuse: {p}" for d in emu.deliveries for p in d.problems]
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    return run
+
+
+def render_messages(cached: Path, work: Path, config_path: Path, needed: int, rng: random.Random) -> tuple[dict, list]:
+    """The case messages of `needed` distinct open cases, rendered by the product's renderer as the
+    notifier would post them; and (case id, team) per case, in the order the clients will click them."""
+    from sqlalchemy import select
+
+    from bot.cases import Cases
+    from bot.clock import utcnow
+    from bot.slack.blocks.case import case_message
+    from config.loader import load_config
+    from storage.db import make_engine, make_sessions
+    from storage.models import Case
+
+    db = work / "render.db"
+    shutil.copyfile(cached, db)
+    config = load_config(str(config_path))
+    engine = make_engine(f"sqlite:///{db}")
+    sessions = make_sessions(engine)
+    with sessions.begin() as s:
+        open_cases = list(s.execute(select(Case.id, Case.team).where(Case.state == "open").order_by(Case.id)).tuples())
+    if len(open_cases) < needed:
+        raise SystemExit(f"{needed:,} clicks need as many open cases; the database has {len(open_cases):,}")
+    targets = rng.sample(open_cases, needed)
+    cases, now, messages = Cases(sessions, config), utcnow(), {}
+    for cid, team in targets:
+        messages[cid] = (config.teams[team].channel, case_message(cases.get(cid), config.teams[team], now=now))
+    engine.dispose()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    return messages, targets
+
+
+# -- figures ------------------------------------------------------------------------------------------------
+
+def pct(values: list[float], q: float) -> float:
+    """Nearest-rank percentile, in milliseconds."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return 1000 * ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+QUANTILES = (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))
+
+
+def summary(run: Run, n: int) -> str:
+    lines = [f"run {n}: {run.bot_rate:,.0f} req/s (floor {run.floor_rate:,.0f} req/s), peak RSS {run.rss:.0f} MiB"]
+    for kind in KINDS:
+        for name, data in (("(a) loopbot", run.bot[kind]), ("(a) floor  ", run.floor[kind]), ("(b) seen   ", run.seen[kind])):
+            lines.append(f"  {kind:4} {name} n={len(data):5}  " + "  ".join(f"{q} {pct(data, p):7.1f}" for q, p in QUANTILES) + " ms")
+    if run.problems:
+        lines.append(f"  PROBLEMS ({len(run.problems)}): " + "; ".join(run.problems[:5]))
+    return "\n".join(lines)
+
+
+def markdown(runs: list[Run], args: argparse.Namespace, gen: float | None) -> str:
+    def med(get: Any) -> float:
+        return statistics.median(get(r) for r in runs)
+
+    def fmt(values: list[float], digits: int = 0) -> str:
+        return " · ".join(f"{v:,.{digits}f}" for v in values)
+
+    names = {"list": "`/feedback list`", "ack": "Acknowledge click"}
+    visible = {"list": "the ephemeral list reaches the response_url", "ack": "the case message is updated (chat.update)"}
+    out = [
+        f"{args.clients} clients × {args.requests} requests of each kind ({args.clients * args.requests:,} `list`, "
+        f"{args.clients * args.requests:,} Acknowledge per run) after {args.warmup} warm-up requests; "
+        f"{args.feedback:,} feedback rows, {args.cases:,} cases ({args.open:,} open); medians of {len(runs)} runs, ms.",
+        "",
+        "| measure | p50 | p90 | p99 | max |",
+        "|---|---|---|---|---|",
+    ]
+    for kind in KINDS:
+        for label, get in ((f"(a) {names[kind]}: answer (ack) over HTTP, Loopbot", lambda r, k=kind: r.bot[k]),
+                           (f"(a) {names[kind]}: floor, bare bolt app that only acks", lambda r, k=kind: r.floor[k]),
+                           (f"(b) {names[kind]}: until {visible[kind]}", lambda r, k=kind: r.seen[k])):
+            cells = [f"{med(lambda r, g=get, p=p: pct(g(r), p)):,.1f}" for _, p in QUANTILES]
+            out.append(f"| {label} | " + " | ".join(cells) + " |")
+    out += ["", "| target | median | runs | |", "|---|---|---|---|"]
+    for kind in KINDS:
+        p99 = [pct(r.bot[kind], 99) for r in runs]
+        m = statistics.median(p99)
+        out.append(f"| (a) {names[kind]} p99 ≤ {P99_TARGET_MS} ms | {m:,.1f} ms | {fmt(p99, digits=1)} | "
+                   f"{'met' if m <= P99_TARGET_MS else 'MISSED'} |")
+    for kind in KINDS:
+        ratios = [pct(r.bot[kind], 50) / pct(r.floor[kind], 50) for r in runs]
+        m = statistics.median(ratios)
+        out.append(f"| (a) {names[kind]} p50 ≤ {P50_FLOOR_FACTOR} × floor p50 | {m:.2f} × "
+                   f"({med(lambda r, k=kind: pct(r.bot[k], 50)):.1f} vs {med(lambda r, k=kind: pct(r.floor[k], 50)):.1f} ms) | "
+                   f"{fmt(ratios, digits=2)} | {'met' if m <= P50_FLOOR_FACTOR else 'MISSED'} |")
+    out.append(f"| peak RSS of `loopbot run` | {max(r.rss for r in runs):.0f} MiB (max) | {fmt([r.rss for r in runs])} | |")
+    out.append(f"| throughput, both kinds | {med(lambda r: r.bot_rate):,.0f} req/s (floor {med(lambda r: r.floor_rate):,.0f}) | "
+               f"{fmt([r.bot_rate for r in runs])} | |")
+    problems = sum(len(r.problems) for r in runs)
+    out += ["", f"Problems (non-200 answers, error replies, answers that never arrived): {problems}."]
+    if gen is not None:
+        out.append(f"Generating the database took {gen:.0f} s (cached in /tmp for later runs).")
+    return "\n".join(out)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--clients", type=int, default=20)
+    p.add_argument("--requests", type=int, default=100, help="per client and kind (list, Acknowledge)")
+    p.add_argument("--warmup", type=int, default=50, help="requests before measuring, not counted")
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--feedback", type=int, default=1_000_000)
+    p.add_argument("--cases", type=int, default=50_000)
+    p.add_argument("--open", type=int, default=5_000)
+    p.add_argument("--acknowledged", type=int, default=3_000)
+    p.add_argument("--settle", type=float, default=300, help="seconds to wait for answers to reach Slack after the load")
+    p.add_argument("--serve-floor", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.serve_floor:
+        serve_floor(args.serve_floor)
+        return
+
+    cached, gen, fresh = seed.cached_db(rows=args.feedback, cases=args.cases, open_=args.open, acknowledged=args.acknowledged)
+    took = f"{gen:.1f} s" if gen is not None else "an unknown time"
+    print(f"database {cached} ({cached.stat().st_size / 2**20:.0f} MiB): "
+          + (f"generated in {took}" if fresh else f"cached (its generation took {took})"), file=sys.stderr)
+    work = Path(tempfile.mkdtemp(prefix="loopbot-latency-"))
+    try:
+        config_path, _ = seed.bench_config(work)
+        rng = random.Random(3)
+        clicks = (args.warmup + 1) // 2 + args.clients * args.requests
+        messages, targets = render_messages(cached, work, config_path, clicks, rng)
+        warm, measured = plan(args.clients, args.requests, args.warmup, targets, rng)
+        runs = []
+        for n in range(1, args.runs + 1):
+            started = time.perf_counter()
+            runs.append(one_run(n, args, work, cached, config_path, messages, warm, measured))
+            print(summary(runs[-1], n) + f"\n  ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+        print(f"\n### Slack latency — {time.strftime('%Y-%m-%d')}, {platform.node()}, {os.cpu_count()} cores, "
+              f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}\n")
+        print(markdown(runs, args, gen))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
