@@ -18,7 +18,7 @@ from config.loader import ConfigError, load_config
 from config.settings import Settings, SettingsError, load_settings
 from config.teams import LoopbotConfig
 from storage import migrate
-from storage.db import make_engine, make_sessions
+from storage.db import make_engine, make_read_sessions, make_sessions
 
 log = logging.getLogger("loopbot")
 
@@ -34,7 +34,7 @@ class Core:
 def build_core(settings: Settings, config: LoopbotConfig, observer: Observer | None = None) -> Core:
     engine = make_engine(settings.database_url)
     sessions = make_sessions(engine)
-    cases = Cases(sessions, config, observer)
+    cases = Cases(sessions, config, observer, reads=make_read_sessions(engine))
     return Core(engine, sessions, cases, Ingestor(sessions, config, cases))
 
 
@@ -134,13 +134,13 @@ def cmd_run(_args: argparse.Namespace) -> int:
     metrics = Metrics()
     core = build_core(settings, config, observer=metrics.case_changed)
     migrate.upgrade(core.engine)
-    deliveries = Deliveries(core.sessions)
+    deliveries = Deliveries(core.sessions, core.cases.reads)
     metrics.watch_outbox(deliveries.counts)
     slack = None
     if settings.slack_bot_token is not None:
         from bot.slack.runtime import SlackRuntime
 
-        slack = SlackRuntime.build(settings, config, core.cases, Overview(core.sessions, config), deliveries, metrics)
+        slack = SlackRuntime.build(settings, config, core.cases, Overview(core.cases.reads, config), deliveries, metrics)
     else:
         log.warning("SLACK_BOT_TOKEN is not set: ingestion only; cases wait in the outbox until a token is set")
     api = create_api(settings, core.engine, core.ingestor, metrics,

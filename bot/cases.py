@@ -76,8 +76,11 @@ class CaseDetail:
 class Cases:
     """Lifecycle operations; each public method is one unit of work."""
 
-    def __init__(self, sessions: sessionmaker[Session], config: LoopbotConfig, observer: Observer | None = None):
+    def __init__(self, sessions: sessionmaker[Session], config: LoopbotConfig, observer: Observer | None = None,
+                 reads: sessionmaker[Session] | None = None):
         self.sessions = sessions
+        # Units that only read take no write lock on SQLite (storage.db.make_read_sessions).
+        self.reads = reads or sessions
         self.config = config
         # Told of every committed state change (metrics); never part of the unit of work.
         self.observer = observer
@@ -114,7 +117,7 @@ class Cases:
     # -- reading ---------------------------------------------------------------------------
 
     def get(self, ref: str | int) -> CaseDetail:
-        with self.sessions.begin() as s:
+        with self.reads.begin() as s:
             case = self._load(s, ref)
             events = list(s.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
             comment = None
@@ -128,7 +131,7 @@ class Cases:
         detail = self.get(ref)
         case, team = detail.case, self._team(detail.case.team)
         require(self.config, team, actor, action, case.ref)
-        with self.sessions.begin() as s:
+        with self.reads.begin() as s:
             if action is Action.RESOLVE and case.state == "resolved":
                 raise self._already(s, case, team, "resolved")
             if action is Action.REOPEN and case.state != "resolved":

@@ -41,8 +41,9 @@ StormPlan = Single | Group | Wait
 class Deliveries:
     """Each method is one unit of work, so a Slack call never runs inside a database transaction."""
 
-    def __init__(self, sessions: sessionmaker[Session]):
+    def __init__(self, sessions: sessionmaker[Session], reads: sessionmaker[Session] | None = None):
         self.sessions = sessions
+        self.reads = reads or sessions  # for the checks that write nothing
 
     def claim(self, now: datetime, limit: int = 50) -> list[Claimed]:
         with self.sessions.begin() as s:
@@ -50,7 +51,7 @@ class Deliveries:
 
     def plan(self, claim: Claimed, now: datetime) -> StormPlan:
         """A case post is one of a storm when 10 or more cases of its channel opened in the 5 minutes before it."""
-        with self.sessions.begin() as s:
+        with self.reads.begin() as s:
             before = s.scalar(select(func.count()).where(
                 OutboxMessage.channel == claim.channel, OutboxMessage.kind == "case.open",
                 OutboxMessage.created_at >= claim.created_at - STORM_WINDOW, OutboxMessage.id < claim.id))
@@ -98,15 +99,15 @@ class Deliveries:
 
     def open_post_state(self, case_id: int) -> str | None:
         """State of the case's own message post (None when there is none): events wait for it."""
-        with self.sessions.begin() as s:
+        with self.reads.begin() as s:
             return s.scalar(select(OutboxMessage.state).where(OutboxMessage.key == f"case:{case_id}:open"))
 
     def message_cases(self, channel: str, ts: str) -> list[int]:
         """Cases shown by one Slack message: one for a case message, several for a grouped one."""
-        with self.sessions.begin() as s:
+        with self.reads.begin() as s:
             return list(s.scalars(select(Case.id).where(Case.slack_channel == channel, Case.slack_ts == ts)
                                   .order_by(Case.id)))
 
     def counts(self) -> dict[str, int]:
-        with self.sessions.begin() as s:
+        with self.reads.begin() as s:
             return outbox.counts(s)

@@ -15,7 +15,7 @@ from config.teams import LoopbotConfig, Team
 
 class Overview:
     def __init__(self, sessions: sessionmaker[Session], config: LoopbotConfig):
-        self.sessions = sessions
+        self.sessions = sessions  # read-only units: storage.db.make_read_sessions
         self.config = config
 
     def team(self, key: str) -> Team:

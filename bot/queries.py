@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.timings import ACK_KINDS
 from config.teams import Sla
-from storage.models import Case, CaseEvent, Feedback
+from storage.models import UNRESOLVED, Case, CaseEvent, Feedback
 
 ListFilter = Literal["open", "overdue", "mine", "all"]
 
@@ -71,7 +71,6 @@ class HomeData:
 
 
 HEADLINE_WINDOW = timedelta(days=7)  # App Home shows the last week
-_OPEN_STATES = ("open", "acknowledged")
 _ACK_KINDS = tuple(sorted(ACK_KINDS))
 
 
@@ -83,9 +82,9 @@ def list_cases(
         return CaseList([], 0)
     where = [Case.team.in_(list(teams))]
     if filter == "open":
-        where.append(Case.state.in_(_OPEN_STATES))
+        where.append(UNRESOLVED)
     elif filter == "overdue":
-        where += [Case.state.in_(_OPEN_STATES), _overdue(teams, now)]
+        where += [UNRESOLVED, _overdue(teams, now)]
     elif filter == "mine":
         if not user:
             raise ValueError("the mine filter needs a user")

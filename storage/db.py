@@ -6,6 +6,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_MS = 30_000
+READ_ONLY = "loopbot_read_only"
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
@@ -38,12 +39,20 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(conn):  # noqa: ANN001
         # IMMEDIATE takes the write lock up front, so concurrent units of work queue on
         # busy_timeout instead of failing half-way; it is what makes conditional UPDATEs race-free.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only units (make_read_sessions) take no lock: in WAL mode they read a snapshot beside
+        # the writer instead of queueing behind it in the busy handler's 100 ms sleeps.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:
     # expire_on_commit=False: results of a unit of work stay readable after `with s.begin()`.
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_sessions(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for units of work that only read (lists, renders, checks); never write through them."""
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 def ping(engine: Engine) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -117,6 +118,11 @@ class Feedback(Base):
     )
 
 
+# Written as SQL text, not bound parameters: a partial index serves only queries that repeat its
+# WHERE literally (SQLite never matches one against a parameter).
+UNRESOLVED = text("state IN ('open', 'acknowledged')")
+
+
 class Case(Base):
     """A unit of follow-up, shown as FB-<id>. State changes only through bot.cases."""
 
@@ -153,6 +159,10 @@ class Case(Base):
         Index(None, "assignee", "state"),
         # A change to a grouped message re-renders every case the message shows.
         Index(None, "slack_channel", "slack_ts"),
+        # Open lists (`/feedback list`, App Home) read a team's unresolved cases oldest first; among
+        # 50k mostly resolved cases the full (team, opened_at) index reads every row to test its state.
+        Index("ix_cases_unresolved_team_opened_at", "team", "opened_at", "id",
+              sqlite_where=UNRESOLVED, postgresql_where=UNRESOLVED),
     )
 
     @property

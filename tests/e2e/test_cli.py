@@ -54,7 +54,7 @@ def test_check_config_reports_a_missing_file(tmp_path):
 
 def test_db_upgrade(tmp_path):
     result = loopbot("db", "upgrade", env=base_env(tmp_path))
-    assert result.returncode == 0 and "database at revision 0002" in result.stdout
+    assert result.returncode == 0 and "database at revision 0003" in result.stdout
     assert (tmp_path / "cli.db").exists()
 
 
