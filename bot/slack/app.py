@@ -65,21 +65,23 @@ def guarded(listener: Callable[..., None]) -> Callable[[Args], None]:
         try:
             listener(**{name: getattr(args, name) for name in names})
         except Exception as error:  # noqa: BLE001 - this is the boundary
+            message = _message(error, args.body)
+            if args.ack.response is None and args.command:
+                args.ack(text=message, response_type="ephemeral")  # a command's answer rides on its ack
+                return
             if args.ack.response is None:
                 args.ack()
-            _tell(error, args.body, args.respond)
+            if args.respond is not None:
+                args.respond(text=message, response_type="ephemeral", replace_original=False)
 
     # bolt reads a listener's parameter names through __wrapped__; this one takes `args`.
     del run.__wrapped__
     return run
 
 
-def _tell(error: Exception, body: dict[str, Any], respond: Any) -> None:
+def _message(error: Exception, body: dict[str, Any]) -> str:
     if isinstance(error, UserFacingError):
-        message = f":warning: {error.message}"
-    else:
-        incident = uuid.uuid4().hex[:8]
-        log.error("error %s handling a Slack %s", incident, body.get("type") or "command", exc_info=error)
-        message = f":x: Something went wrong on Loopbot's side (error id `{incident}`). Try again in a moment."
-    if respond is not None:
-        respond(text=message, response_type="ephemeral", replace_original=False)
+        return f":warning: {error.message}"
+    incident = uuid.uuid4().hex[:8]
+    log.error("error %s handling a Slack %s", incident, body.get("type") or "command", exc_info=error)
+    return f":x: Something went wrong on Loopbot's side (error id `{incident}`). Try again in a moment."
