@@ -1,12 +1,15 @@
 """Engine and session factory from a URL: SQLite (embedded) or PostgreSQL."""
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_MS = 30_000
 READ_ONLY = "loopbot_read_only"
+_HELD = "loopbot_writer_lock_held"
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
@@ -41,8 +44,34 @@ def _tune_sqlite(engine: Engine) -> None:
         # busy_timeout instead of failing half-way; it is what makes conditional UPDATEs race-free.
         # Read-only units (make_read_sessions) take no lock: in WAL mode they read a snapshot beside
         # the writer instead of queueing behind it in the busy handler's 100 ms sleeps.
-        read_only = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY, False):
+            conn.exec_driver_sql("BEGIN DEFERRED")
+            return
+        # This process's writers queue here first: a release wakes the next one at once, where SQLite's
+        # busy handler would have it poll in sleeps of up to 100 ms. Other processes still meet the busy
+        # handler, so correctness never rests on this lock; it is held until the connection is returned.
+        # A wait past the busy timeout goes on without the lock rather than ever deadlocking on it.
+        if writers.acquire(timeout=SQLITE_BUSY_MS / 1000):
+            conn.info[_HELD] = conn.info.get(_HELD, 0) + 1
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release_all(conn.info)
+            raise
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn, record):  # noqa: ANN001
+        _release_all(record.info)
+
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(_dbapi_conn, record, _exc):  # noqa: ANN001
+        _release_all(record.info)
+
+    def _release_all(info: dict) -> None:
+        for _ in range(info.pop(_HELD, 0)):
+            writers.release()
+
+    writers = threading.Lock()
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:
