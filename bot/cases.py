@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.clock import utcnow
 from bot.errors import AlreadyDone, InvalidInput, InvalidTransition, NotFound
@@ -22,6 +23,7 @@ OUTCOMES = ("fixed", "workaround", "no_action", "duplicate")
 MAX_TEXT = 3_000  # Slack shows a section text of at most 3,000 characters
 SYSTEM_ACTOR = "loopbot"
 NOTE_REPEAT = timedelta(minutes=5)
+_INSERT_EVENT = insert(CaseEvent).returning(CaseEvent.id)
 # Events that put a case in its current state (used to say "resolved by … at …").
 _STATE_EVENTS = {"open": ("opened", "reopened"), "acknowledged": ("acknowledged",), "resolved": ("resolved",)}
 _REF = re.compile(r"^\s*(?:fb-|#)?(\d{1,18})\s*$", re.IGNORECASE)
@@ -232,16 +234,18 @@ class Cases:
             if not won:
                 s.expire(case)
                 raise self._lost_race(s, case, team, kind)
-            s.refresh(case)
+            # What the UPDATE wrote, set on the loaded case without another SELECT (and without dirtying it).
+            for name, value in {"version": case.version + 1, **values}.items():
+                set_committed_value(case, name, value)
             change = CaseChange(case, self._event(s, case, kind, actor, source, now, details))
         if self.observer is not None:
             self.observer(change, before)
         return change
 
     def _event(self, s: Session, case: Case, kind: str, actor: str, source: str, now: datetime, details: dict[str, Any]) -> CaseEvent:
-        event = CaseEvent(case_id=case.id, kind=kind, actor=actor, source=source, at=now, details=details)
-        s.add(event)
-        s.flush()
+        row = {"case_id": case.id, "kind": kind, "actor": actor, "source": source, "at": now, "details": details}
+        # Core INSERT … RETURNING: an append-only row needs none of the unit of work's bookkeeping.
+        event = CaseEvent(id=s.execute(_INSERT_EVENT, row).scalar_one(), **row)
         enqueue(s, key=f"case:{case.id}:event:{event.id}", kind="case.event", now=now,
                 channel=self._team(case.team).channel, payload={"case_id": case.id, "event_id": event.id})
         return event

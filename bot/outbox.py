@@ -5,22 +5,32 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import TextClause, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxMessage
-from storage.upsert import insert_ignoring
 
 
 def enqueue(
     s: Session, *, key: str, kind: str, now: datetime, channel: str | None = None, payload: dict[str, Any] | None = None
 ) -> bool:
     """Add one post unless a post with this key exists already; True when it was added."""
-    stmt = insert_ignoring(s, OutboxMessage.__table__, ["key"]).values(
-        key=key, kind=kind, channel=channel, payload=payload or {}, state="pending",
-        attempts=0, not_before=now, created_at=now,
-    )
-    return s.execute(stmt).rowcount == 1
+    params = {"key": key, "kind": kind, "channel": channel, "payload": payload or {}, "state": "pending",
+              "attempts": 0, "not_before": now, "created_at": now}
+    return s.execute(_ENQUEUE, params).rowcount == 1
+
+
+def _enqueue_statement() -> TextClause:
+    # Written once as text (SQLite and PostgreSQL spell ON CONFLICT alike): SQLAlchemy cannot cache an
+    # on_conflict_do_nothing() insert, and compiling it anew was a tenth of every case change.
+    table = OutboxMessage.__table__
+    names = ["key", "kind", "channel", "payload", "state", "attempts", "not_before", "created_at"]
+    sql = (f"INSERT INTO outbox ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)}) "
+           "ON CONFLICT (key) DO NOTHING")
+    return text(sql).bindparams(*(bindparam(n, type_=table.c[n].type) for n in names))
+
+
+_ENQUEUE = _enqueue_statement()
 
 
 def enqueue_many(s: Session, rows: list[dict[str, Any]], now: datetime) -> None:
