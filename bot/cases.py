@@ -1,13 +1,14 @@
 """The case lifecycle: open, acknowledge, assign, note, resolve, reopen — each one timeline event."""
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Update, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -23,7 +24,10 @@ OUTCOMES = ("fixed", "workaround", "no_action", "duplicate")
 MAX_TEXT = 3_000  # Slack shows a section text of at most 3,000 characters
 SYSTEM_ACTOR = "loopbot"
 NOTE_REPEAT = timedelta(minutes=5)
+# Built once: building a statement and its cache key costs more than running it.
 _INSERT_EVENT = insert(CaseEvent).returning(CaseEvent.id)
+_EVENTS = select(CaseEvent).where(CaseEvent.case_id == bindparam("case_id")).order_by(CaseEvent.id)
+_COMMENT = select(Feedback.comment).where(Feedback.id == bindparam("feedback_id"))
 # Events that put a case in its current state (used to say "resolved by … at …").
 _STATE_EVENTS = {"open": ("opened", "reopened"), "acknowledged": ("acknowledged",), "resolved": ("resolved",)}
 _REF = re.compile(r"^\s*(?:fb-|#)?(\d{1,18})\s*$", re.IGNORECASE)
@@ -121,10 +125,10 @@ class Cases:
     def get(self, ref: str | int) -> CaseDetail:
         with self.reads.begin() as s:
             case = self._load(s, ref)
-            events = list(s.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
+            events = list(s.scalars(_EVENTS, {"case_id": case.id}))
             comment = None
             if case.feedback_id is not None:
-                comment = s.scalar(select(Feedback.comment).where(Feedback.id == case.feedback_id))
+                comment = s.scalar(_COMMENT, {"feedback_id": case.feedback_id})
             timings = derive(case.opened_at, case.state, ((e.kind, e.at) for e in events), self._team(case.team).sla)
             return CaseDetail(case, events, comment, timings)
 
@@ -226,11 +230,9 @@ class Cases:
             before = case.state
             values = check(s, case, team)
             # Conditional on the version we read: of two people acting at once exactly one matches.
-            won = s.execute(
-                update(Case).where(Case.id == case.id, Case.version == case.version)
-                .values(version=case.version + 1, **values)
-                .execution_options(synchronize_session=False)
-            ).rowcount == 1
+            params = {"b_id": case.id, "b_version": case.version, "b_next": case.version + 1,
+                      **{f"b_{name}": value for name, value in values.items()}}
+            won = s.execute(_conditional_update(tuple(sorted(values))), params).rowcount == 1
             if not won:
                 s.expire(case)
                 raise self._lost_race(s, case, team, kind)
@@ -289,6 +291,16 @@ class Cases:
         last = self._last(s, case, ("acknowledged", "resolved", "reopened", "assigned"))
         who = f" by {_who(last.actor)} at {_when(last.at, team)}" if last else ""
         return InvalidTransition(f"{case.ref} was just changed{who} (it is now {case.state}); look at it again and retry.")
+
+
+@functools.cache
+def _conditional_update(columns: tuple[str, ...]) -> Update:
+    """UPDATE … WHERE version = :seen, one statement per set of changed columns, built once."""
+    return (
+        update(Case).where(Case.id == bindparam("b_id"), Case.version == bindparam("b_version"))
+        .values(version=bindparam("b_next"), **{c: bindparam(f"b_{c}") for c in columns})
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _required_text(value: str | None, field: str, hint: str) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.timings import ACK_KINDS
@@ -80,21 +80,20 @@ def list_cases(
     """Cases of `teams`: open and overdue oldest first (most urgent on top), all newest first."""
     if not teams:
         return CaseList([], 0)
-    where = [Case.team.in_(list(teams))]
-    if filter == "open":
-        where.append(UNRESOLVED)
-    elif filter == "overdue":
-        where += [UNRESOLVED, _overdue(teams, now)]
-    elif filter == "mine":
-        if not user:
-            raise ValueError("the mine filter needs a user")
-        where += [Case.assignee == user, Case.state != "resolved"]
-    elif filter != "all":
+    if filter == "mine" and not user:
+        raise ValueError("the mine filter needs a user")
+    if filter not in _LISTS and filter != "overdue":
         raise ValueError(f"unknown filter {filter!r}")
-    newest_first = filter == "all"
-    # Core statements run on the connection: these read plain rows, and the ORM's layer would cost a third.
-    total = s.connection().scalar(select(func.count()).select_from(Case).where(*where)) or 0
-    return CaseList(_rows(s, where, teams, newest_first, limit), total)
+    params = {"teams": list(teams), "user": user, "limit": limit}
+    conn = s.connection()  # plain rows: the ORM's layer would cost a third more
+    if filter == "overdue":
+        # Deadlines differ per team, so this statement is built per call; the others are built once.
+        where = [_TEAM_IN, UNRESOLVED, _overdue(teams, now)]
+        count, rows = select(func.count()).select_from(Case).where(*where), _rows_statement(where, newest_first=False)
+    else:
+        count, rows = _LISTS[filter]
+    total = conn.scalar(count, params) or 0
+    return CaseList([_row(r, teams) for r in conn.execute(rows, params)], total)
 
 
 def home_data(
@@ -150,21 +149,37 @@ def _overdue(teams: Mapping[str, Sla], now: datetime) -> ColumnElement[bool]:
     ))
 
 
-def _rows(s: Session, where: list[ColumnElement[bool]], teams: Mapping[str, Sla], newest_first: bool, limit: int) -> list[CaseRow]:
+def _rows_statement(where: list[ColumnElement[bool]], *, newest_first: bool) -> Select:
     # Correlated per returned row only (after LIMIT), each an index lookup on case_events(case_id, kind, at).
     acknowledged_at = (
         select(func.min(CaseEvent.at)).where(CaseEvent.case_id == Case.id, CaseEvent.kind.in_(_ACK_KINDS))
         .scalar_subquery()
     )
     order = (Case.opened_at.desc(), Case.id.desc()) if newest_first else (Case.opened_at, Case.id)
-    result = s.connection().execute(
+    return (
         select(Case.id, Case.kind, Case.team, Case.state, Case.severity, Case.opened_at, Case.assignee, Case.summary,
                acknowledged_at.label("acknowledged_at"))
-        .where(*where).order_by(*order).limit(limit)
-    ).all()
-    return [
-        CaseRow(id=r.id, kind=r.kind, team=r.team, state=r.state, severity=r.severity, opened_at=r.opened_at,
-                assignee=r.assignee, summary=r.summary or {}, acknowledged_at=r.acknowledged_at,
-                ack_due=r.opened_at + teams[r.team].ack, resolve_due=r.opened_at + teams[r.team].resolve)
-        for r in result
-    ]
+        .where(*where).order_by(*order).limit(bindparam("limit"))
+    )
+
+
+def _row(r: Row, teams: Mapping[str, Sla]) -> CaseRow:
+    return CaseRow(id=r.id, kind=r.kind, team=r.team, state=r.state, severity=r.severity, opened_at=r.opened_at,
+                   assignee=r.assignee, summary=r.summary or {}, acknowledged_at=r.acknowledged_at,
+                   ack_due=r.opened_at + teams[r.team].ack, resolve_due=r.opened_at + teams[r.team].resolve)
+
+
+def _list_statements() -> dict[str, tuple[Select, Select]]:
+    # Built once: constructing these statements and their cache keys cost more than running them.
+    lists = {}
+    for name, where, newest_first in (
+        ("open", [_TEAM_IN, UNRESOLVED], False),
+        ("mine", [_TEAM_IN, Case.assignee == bindparam("user"), Case.state != "resolved"], False),
+        ("all", [_TEAM_IN], True),
+    ):
+        lists[name] = (select(func.count()).select_from(Case).where(*where), _rows_statement(where, newest_first=newest_first))
+    return lists
+
+
+_TEAM_IN = Case.team.in_(bindparam("teams", expanding=True))
+_LISTS = _list_statements()
