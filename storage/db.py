@@ -16,6 +16,9 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and IMMEDIATE transactions."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        # SQLite connections are cheap, and a writer queued for the write lock holds one: a small pool
+        # (the default is 5 + 10) would leave readers waiting for a connection behind queued writers.
+        kwargs = {"pool_size": 32, "max_overflow": 32, **kwargs}
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_MS / 1000}, **kwargs)
         _tune_sqlite(engine)
         return engine

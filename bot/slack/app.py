@@ -6,6 +6,7 @@ import inspect
 import logging
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings, services: SlackServices, client: WebClient) -
         signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else "",
         # Start-up must not depend on Slack being reachable; `loopbot run` checks the token and logs.
         token_verification_enabled=False,
+        listener_executor=ThreadPoolExecutor(max_workers=20, thread_name_prefix="loopbot-listener"),
         # An unknown action or event gets a plain 404 rather than a warning per request.
         raise_error_for_unhandled_request=False,
         logger=logging.getLogger("loopbot.bolt"),
