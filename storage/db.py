@@ -22,7 +22,9 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_MS / 1000}, **kwargs)
         _tune_sqlite(engine)
         return engine
-    # pre_ping: a PostgreSQL restart must not turn the next request into a 500.
+    # pre_ping: a PostgreSQL restart must not turn the next request into a 500. Up to 30 connections:
+    # 20 Slack listener threads, the ingestion API's thread pool and the notifier may all hold one.
+    kwargs = {"pool_size": 10, "max_overflow": 20, **kwargs}
     return create_engine(parsed, pool_pre_ping=True, **kwargs)
 
 
