@@ -26,6 +26,7 @@ SYSTEM_ACTOR = "loopbot"
 NOTE_REPEAT = timedelta(minutes=5)
 # Built once: building a statement and its cache key costs more than running it.
 _INSERT_EVENT = insert(CaseEvent).returning(CaseEvent.id)
+_LOAD = select(Case).where(Case.id == bindparam("case_id"))
 _EVENTS = select(CaseEvent).where(CaseEvent.case_id == bindparam("case_id")).order_by(CaseEvent.id)
 _COMMENT = select(Feedback.comment).where(Feedback.id == bindparam("feedback_id"))
 # Events that put a case in its current state (used to say "resolved by … at …").
@@ -254,7 +255,7 @@ class Cases:
 
     def _load(self, s: Session, ref: str | int) -> Case:
         case_id = ref if isinstance(ref, int) else parse_ref(ref)
-        case = s.get(Case, case_id)
+        case = s.scalars(_LOAD, {"case_id": case_id}).one_or_none()
         if case is None:
             raise NotFound(f"There is no case FB-{case_id}. `list` shows the open ones.", field="case")
         return case

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from slack_bolt import App, BoltRequest
+from slack_bolt import App, BoltRequest, BoltResponse
 from starlette.concurrency import run_in_threadpool
 
 
@@ -12,10 +12,14 @@ def slack_router(app: App) -> APIRouter:
     @router.post("/slack/events", include_in_schema=False)
     async def slack_events(request: Request) -> Response:
         body = await request.body()
-        bolt_request = BoltRequest(body=body.decode("utf-8"), query=dict(request.query_params), headers=dict(request.headers))
-        # App.dispatch is synchronous and waits for the listener's ack(): in the event loop it would
-        # stall every other request (ingestion too) for as long as a listener takes (DESIGN rule 13).
-        bolt_response = await run_in_threadpool(app.dispatch, bolt_request)
+        query, headers = dict(request.query_params), dict(request.headers)
+
+        def dispatch() -> BoltResponse:
+            # Parsing the body (BoltRequest) and App.dispatch, which waits for the listener's ack(), both
+            # run off the event loop: in it they would stall every other request, ingestion too (DESIGN rule 13).
+            return app.dispatch(BoltRequest(body=body.decode("utf-8"), query=query, headers=headers))
+
+        bolt_response = await run_in_threadpool(dispatch)
         return Response(status_code=bolt_response.status, content=bolt_response.body,
                         headers=bolt_response.first_headers_without_set_cookie())
 
