@@ -1,6 +1,9 @@
-"""Migrations build exactly the schema the models describe, on every backend, and re-run harmlessly."""
+"""Migrations build exactly the schema the models describe, on every backend, and re-run harmlessly; SQLite locking."""
 from __future__ import annotations
 
+import threading
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event, inspect, text
@@ -72,3 +75,22 @@ def test_a_read_only_unit_reads_beside_an_open_write_unit_on_sqlite(engine):
             assert r.execute(text("SELECT count(*) FROM claims")).scalar() == 0
     with reads.begin() as r:
         assert r.execute(text("SELECT count(*) FROM claims")).scalar() == 1
+
+
+def test_a_failed_write_unit_gives_the_writer_lock_back(engine):
+    # A leaked lock would make every later writer of this process wait out the 30 s busy timeout.
+    writes = make_sessions(engine)
+    with pytest.raises(ValueError), writes.begin() as w:
+        w.execute(text("INSERT INTO claims VALUES ('a', '*', '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', 'me')"))
+        raise ValueError("boom")
+
+    def write() -> None:
+        with writes.begin() as w:
+            w.execute(text("INSERT INTO claims VALUES ('b', '*', '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', 'me')"))
+
+    other = threading.Thread(target=write)
+    other.start()
+    other.join(10)
+    assert not other.is_alive()
+    with make_read_sessions(engine).begin() as r:
+        assert r.execute(text("SELECT job FROM claims")).scalars().all() == ["b"]
