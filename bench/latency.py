@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 from bench import seed  # noqa: E402
 from bench.datagen import BENCH_CONFIG  # noqa: E402
 from bench.ingest import free_port  # noqa: E402
-from bench.slack_load import KINDS, BenchSlack, Job, drive, plan, round_trips, wait_visible  # noqa: E402
+from bench.slack_load import KINDS, Job, drive, plan, round_trips, wait_visible  # noqa: E402
+from bot.slack.emulator import SlackEmulator  # noqa: E402
 from bot.slack.ids import ActionId  # noqa: E402
 
 SECRET = "bench-signing-secret"
@@ -75,7 +76,7 @@ def peak_rss_mib(pid: int) -> float:
     return math.nan
 
 
-def slack_env(emu: BenchSlack, port: int, **extra: str) -> dict[str, str]:
+def slack_env(emu: SlackEmulator, port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LOOPBOT_", "DATABASE_URL"))}
     env.update({"SLACK_BOT_TOKEN": emu.bot_token, "SLACK_API_URL": emu.api_url, "SLACK_SIGNING_SECRET": SECRET,
                 "LOOPBOT_HOST": "127.0.0.1", "LOOPBOT_PORT": str(port), "LOOPBOT_LOG_FORMAT": "text", **extra})
@@ -126,7 +127,7 @@ class Run:
     problems: list[str] = field(default_factory=list)
 
 
-def post_messages(emu: BenchSlack, messages: dict[int, tuple[str, dict]]) -> dict[int, str]:
+def post_messages(emu: SlackEmulator, messages: dict[int, tuple[str, dict]]) -> dict[int, str]:
     """Post the case messages the clients will click into the emulator, as the notifier once did; case id → ts."""
     client = WebClient(token=emu.bot_token, base_url=emu.api_url)
     return {cid: client.chat_postMessage(channel=channel, unfurl_links=False, unfurl_media=False, **msg)["ts"]
@@ -149,7 +150,7 @@ def one_run(n: int, args: argparse.Namespace, work: Path, cached: Path, config_p
     run = Run()
     db = work / f"run{n}.db"
     shutil.copyfile(cached, db)
-    with BenchSlack(channels=CHANNELS, users=USERS, signing_secret=SECRET) as emu:
+    with SlackEmulator(channels=CHANNELS, users=USERS, signing_secret=SECRET) as emu:
         ts_of = post_messages(emu, messages)
         point_cases_at(db, ts_of)
 
@@ -163,7 +164,7 @@ def one_run(n: int, args: argparse.Namespace, work: Path, cached: Path, config_p
             results, elapsed = drive(emu, measured, ts_of)
         finally:
             stop(floor)
-            emu.close_clients()
+            emu.close_http_clients()
         run.floor, problems = round_trips(results)
         run.problems += [f"floor {p}" for p in problems]
         run.floor_rate = len(results) / elapsed
@@ -185,7 +186,7 @@ def one_run(n: int, args: argparse.Namespace, work: Path, cached: Path, config_p
             run.rss = peak_rss_mib(bot.pid)
         finally:
             stop(bot)
-            emu.close_clients()
+            emu.close_http_clients()
         run.bot, problems = round_trips(results)
         run.problems += problems
         run.bot_rate = len(results) / elapsed

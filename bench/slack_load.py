@@ -1,83 +1,18 @@
-"""Slack's side of the latency benchmark: the emulator sending signed requests on keep-alive clients, the
-load plan, and the two measures — (a) the ack's round trip, (b) when the answer reached Slack."""
+"""Slack's side of the latency benchmark: the load plan, the clients driving the emulator, and the two
+measures — (a) the ack's round trip, (b) when the answer reached Slack."""
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlencode
-
-import httpx
-from slack_sdk.signature import SignatureVerifier
 
 from bench.datagen import BENCH_CONFIG
 from bot.slack.emulator import SlackEmulator
-from bot.slack.emulator.driver import Delivery, _parse_answer
+from bot.slack.emulator.driver import Delivery
 from bot.slack.ids import ActionId
 
 KINDS = ("list", "ack")
-
-
-@dataclass
-class Timed(Delivery):
-    sent: float = 0.0  # wall clock when the request left: the emulator stamps its call records with time.time()
-
-
-class BenchSlack(SlackEmulator):
-    """The emulator, sending with one keep-alive HTTP client per client thread. Its own driver builds a new
-    httpx client for every request, and that client's TLS context alone costs ~18 ms of CPU: more than the
-    floor's whole round trip, so it would hide what the server does."""
-
-    def __init__(self, **kwargs: Any):
-        super().__init__(**kwargs)
-        self._local = threading.local()
-        self._clients: list[httpx.Client] = []
-
-    def _client(self) -> httpx.Client:
-        client = getattr(self._local, "client", None)
-        if client is None:
-            # Slack gives up after 3 seconds; so does the emulator.
-            client = self._local.client = httpx.Client(timeout=self.ack_timeout)
-            with self._lock:
-                self._clients.append(client)
-        return client
-
-    def close_clients(self) -> None:
-        with self._lock:
-            for client in self._clients:
-                client.close()
-            self._clients.clear()
-        self._local = threading.local()
-
-    def _send_http(self, kind: str, payload: dict, retry_num: int, retry_reason: str) -> Delivery:
-        # Bodies and signatures exactly as the emulator's driver makes them; only the transport differs.
-        if kind == "slash_commands":
-            body, content_type = urlencode(payload), "application/x-www-form-urlencoded"
-        elif kind == "interactive":
-            body, content_type = urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
-        else:
-            body, content_type = json.dumps(payload), "application/json"
-        timestamp = str(int(time.time()))
-        headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp,
-                   "X-Slack-Signature": SignatureVerifier(self._http_secret).generate_signature(timestamp=timestamp, body=body),
-                   "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)"}
-        delivery = Timed(kind, payload, "http", "timeout", request_headers=headers)
-        client, content = self._client(), body.encode()
-        delivery.sent = time.time()
-        started = time.perf_counter()
-        try:
-            answer = client.post(self._http_url, content=content, headers=headers)
-            delivery.status, delivery.body = answer.status_code, answer.text
-            delivery.response = _parse_answer(answer.text) if answer.status_code == 200 else None
-        except httpx.TimeoutException:
-            delivery.status = "timeout"
-        except httpx.TransportError as exc:
-            delivery.status, delivery.body = "unreachable", str(exc)
-        delivery.elapsed = time.perf_counter() - started
-        return delivery
 
 
 # -- the load -----------------------------------------------------------------------------------------------
@@ -117,9 +52,9 @@ def plan(clients: int, per_kind: int, warmup: int, targets: list[tuple[int, str]
     return warm, measured
 
 
-def drive(emu: BenchSlack, jobs: list[list[Job]], ts_of: dict[int, str]) -> tuple[list[tuple[Job, Timed]], float]:
+def drive(emu: SlackEmulator, jobs: list[list[Job]], ts_of: dict[int, str]) -> tuple[list[tuple[Job, Delivery]], float]:
     """Each client sends its jobs back to back, the next as soon as the previous was answered."""
-    results: list[tuple[Job, Timed]] = []
+    results: list[tuple[Job, Delivery]] = []
     lock = threading.Lock()
     errors: list[BaseException] = []
     start = threading.Barrier(len(jobs) + 1)
@@ -152,11 +87,11 @@ def drive(emu: BenchSlack, jobs: list[list[Job]], ts_of: dict[int, str]) -> tupl
     return results, elapsed
 
 
-def rid(d: Timed) -> str:
+def rid(d: Delivery) -> str:
     return d.payload["response_url"].rsplit("/", 1)[1]
 
 
-def wait_visible(emu: BenchSlack, results: list[tuple[Job, Timed]], timeout: float) -> tuple[dict[str, list[float]], list[str]]:
+def wait_visible(emu: SlackEmulator, results: list[tuple[Job, Delivery]], timeout: float) -> tuple[dict[str, list[float]], list[str]]:
     """(b): seconds from sending each request until its answer reached Slack: the ephemeral list at the
     response_url, the acknowledged case's chat.update. Also what went wrong (error replies, missing answers)."""
     lists = {rid(d): d.sent for job, d in results if job.kind == "list"}
@@ -198,7 +133,7 @@ def wait_visible(emu: BenchSlack, results: list[tuple[Job, Timed]], timeout: flo
     return {"list": [seen_list[k] - lists[k] for k in seen_list], "ack": [seen_ack[k] - clicks[k] for k in seen_ack]}, problems
 
 
-def round_trips(results: list[tuple[Job, Timed]]) -> tuple[dict[str, list[float]], list[str]]:
+def round_trips(results: list[tuple[Job, Delivery]]) -> tuple[dict[str, list[float]], list[str]]:
     """(a): seconds from sending each request until the app's answer (its ack) came back."""
     out: dict[str, list[float]] = {k: [] for k in KINDS}
     problems = [f"{job.kind}: HTTP {d.status} {d.body[:100]!r}" for job, d in results if not d.ok]

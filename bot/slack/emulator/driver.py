@@ -34,7 +34,8 @@ class Delivery:
     request_headers: dict[str, str] = field(default_factory=dict)
     retry_num: int = 0
     retry_reason: str = ""
-    problems: list[str] = field(default_factory=list)  # what Slack would have refused in the answer
+    problems: list[str] = field(default_factory=list)
+    sent: float = 0.0  # wall clock when the request left, comparable with the call records' `time`  # what Slack would have refused in the answer
 
     @property
     def ok(self) -> bool:
@@ -79,7 +80,8 @@ class Driver:
             self.__dict__.setdefault("_http_clients", []).append(local.client)
         return local.client
 
-    def _close_http_clients(self) -> None:
+    def close_http_clients(self) -> None:
+        """Close the keep-alive clients of every thread that sent (the next send opens a new one)."""
         for client in self.__dict__.pop("_http_clients", []):
             client.close()
 
@@ -109,10 +111,11 @@ class Driver:
             headers.update({"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason})
         delivery = Delivery(kind, payload, "http", "timeout", request_headers=headers, retry_num=retry_num,
                             retry_reason=retry_reason)
-        started = time.monotonic()
+        client, content = self._http_client(), body.encode()  # made before the clock starts: not Slack's time
+        delivery.sent, started = time.time(), time.monotonic()
         try:
             # Slack gives up after 3 seconds; so does the emulator.
-            answer = self._http_client().post(self._http_url, content=body.encode(), headers=headers)
+            answer = client.post(self._http_url, content=content, headers=headers)
             delivery.status, delivery.body = answer.status_code, answer.text
             delivery.response = _parse_answer(answer.text) if answer.status_code == 200 else None
         except httpx.TimeoutException:
@@ -130,10 +133,10 @@ class Driver:
             envelope.update(retry_attempt=retry_num, retry_reason=retry_reason)
         if not self.socket.connected:
             self.wait_socket(self.ack_timeout)
-        started = time.monotonic()
+        sent, started = time.time(), time.monotonic()
         ack = self.socket.send(envelope, self.ack_timeout)
         delivery = Delivery(kind, payload, "socket", 200 if ack is not None else "no ack", envelope_id=envelope_id,
-                            retry_num=retry_num, retry_reason=retry_reason, elapsed=time.monotonic() - started)
+                            retry_num=retry_num, retry_reason=retry_reason, elapsed=time.monotonic() - started, sent=sent)
         if ack is not None:
             delivery.body = json.dumps(ack)
             answer = ack.get("payload")

@@ -60,7 +60,7 @@ class SlackEmulator(Driver):
         self.socket.loop = loop
 
     def stop(self) -> None:
-        self._close_http_clients()
+        self.close_http_clients()
         if self._server is not None:
             self._server.stop()
             self._server = None
