@@ -27,15 +27,16 @@ log = logging.getLogger("loopbot")
 class Core:
     engine: Engine
     sessions: sessionmaker[Session]
+    reads: sessionmaker[Session]  # units that only read: no write lock on SQLite
     cases: Cases
     ingestor: Ingestor
 
 
 def build_core(settings: Settings, config: LoopbotConfig, observer: Observer | None = None) -> Core:
     engine = make_engine(settings.database_url)
-    sessions = make_sessions(engine)
-    cases = Cases(sessions, config, observer, reads=make_read_sessions(engine))
-    return Core(engine, sessions, cases, Ingestor(sessions, config, cases))
+    sessions, reads = make_sessions(engine), make_read_sessions(engine)
+    cases = Cases(sessions, config, observer, reads=reads)
+    return Core(engine, sessions, reads, cases, Ingestor(sessions, config, cases))
 
 
 def _load() -> tuple[Settings, LoopbotConfig]:
@@ -134,13 +135,13 @@ def cmd_run(_args: argparse.Namespace) -> int:
     metrics = Metrics()
     core = build_core(settings, config, observer=metrics.case_changed)
     migrate.upgrade(core.engine)
-    deliveries = Deliveries(core.sessions, core.cases.reads)
+    deliveries = Deliveries(core.sessions, core.reads)
     metrics.watch_outbox(deliveries.counts)
     slack = None
     if settings.slack_bot_token is not None:
         from bot.slack.runtime import SlackRuntime
 
-        slack = SlackRuntime.build(settings, config, core.cases, Overview(core.cases.reads, config), deliveries, metrics)
+        slack = SlackRuntime.build(settings, config, core.cases, Overview(core.reads, config), deliveries, metrics)
     else:
         log.warning("SLACK_BOT_TOKEN is not set: ingestion only; cases wait in the outbox until a token is set")
     api = create_api(settings, core.engine, core.ingestor, metrics,

@@ -66,12 +66,7 @@ class Deliveries:
     def claim_burst(self, channel: str, now: datetime) -> list[Claimed]:
         """Every pending case post of the channel, due or held back, claimed for one grouped message."""
         with self.sessions.begin() as s:
-            ids = list(s.scalars(select(OutboxMessage.id).where(
-                OutboxMessage.kind == "case.open", OutboxMessage.channel == channel,
-                OutboxMessage.state == "pending").order_by(OutboxMessage.id)))
-            won = outbox.claim_pending(s, ids, now)
-            found = s.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(won)).order_by(OutboxMessage.id))
-            return [outbox.claimed(m) for m in found]
+            return outbox.claim_waiting(s, OutboxMessage.kind == "case.open", OutboxMessage.channel == channel, now=now)
 
     def posted(self, claims: list[Claimed], channel: str, ts: str, now: datetime, *, grouped: bool = False) -> None:
         """Slack took the case message(s): remember where, so later changes update it in place."""

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, func, insert, select, text, update
+from sqlalchemy import ColumnElement, TextClause, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxMessage
@@ -70,18 +70,22 @@ def claim_due(s: Session, now: datetime, limit: int = 50, lease: timedelta = LEA
         ).order_by(OutboxMessage.id).limit(limit)
     ).all()
     won = [r.id for r in rows if _take(s, r.id, r.state, r.not_before, now + lease)]
-    if not won:
-        return []
-    found = s.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(won)).order_by(OutboxMessage.id))
-    return [claimed(m) for m in found]
+    return _claimed(s, won)
 
 
-def claim_pending(s: Session, ids: list[int], now: datetime, lease: timedelta = LEASE) -> list[int]:
-    """Claim the given posts that are waiting, due or not (a grouped post takes its whole burst);
+def claim_waiting(s: Session, *where: ColumnElement[bool], now: datetime, lease: timedelta = LEASE) -> list[Claimed]:
+    """Claim the waiting posts that match `where`, due or not (a grouped post takes its whole burst);
     posts another worker is sending are left alone."""
     rows = s.execute(select(OutboxMessage.id, OutboxMessage.not_before).where(
-        OutboxMessage.id.in_(ids), OutboxMessage.state == "pending")).all()
-    return [r.id for r in rows if _take(s, r.id, "pending", r.not_before, now + lease)]
+        OutboxMessage.state == "pending", *where).order_by(OutboxMessage.id)).all()
+    return _claimed(s, [r.id for r in rows if _take(s, r.id, "pending", r.not_before, now + lease)])
+
+
+def _claimed(s: Session, ids: list[int]) -> list[Claimed]:
+    if not ids:
+        return []
+    found = s.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id))
+    return [Claimed(m.id, m.key, m.kind, m.channel, dict(m.payload or {}), m.attempts, m.created_at) for m in found]
 
 
 def _take(s: Session, msg_id: int, state: str, seen: datetime, until: datetime) -> bool:
@@ -119,6 +123,3 @@ def counts(s: Session) -> dict[str, int]:
     """Posts per state, for /metrics and /healthz."""
     return dict(s.execute(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)).tuples().all())
 
-
-def claimed(m: OutboxMessage) -> Claimed:
-    return Claimed(m.id, m.key, m.kind, m.channel, dict(m.payload or {}), m.attempts, m.created_at)

@@ -1,7 +1,7 @@
 """Buttons: Acknowledge, Assign to me, Resolve… and Reopen… on case messages; list and show buttons elsewhere."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -13,6 +13,9 @@ from bot.slack.blocks.lists import case_detail, case_list
 from bot.slack.blocks.modals import reopen_modal, resolve_modal
 from bot.slack.blocks.notice import notice_view
 from bot.slack.ids import ActionId, CaseMeta
+
+if TYPE_CHECKING:
+    from storage.models import Case
 
 SOURCE = "button"
 
@@ -38,19 +41,16 @@ def register(app: App, svc: SlackServices) -> None:
     @guarded
     def open_resolve(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
-        # Permission and state are checked before the modal opens: a frontline agent is told at once.
-        detail = svc.cases.get_for(CaseMeta.load(action.get("value")).case_id, body["user"]["id"], Action.RESOLVE)
-        meta = CaseMeta(case_id=detail.case.id, channel=_channel(body))
+        case, meta = _checked(svc, body, action, Action.RESOLVE)
         client.views_open(trigger_id=body["trigger_id"],
-                          view=resolve_modal(detail.case, causes=[*svc.config.categories, "other"], meta=meta))
+                          view=resolve_modal(case, causes=[*svc.config.categories, "other"], meta=meta))
 
     @app.action(ActionId.REOPEN)
     @guarded
     def open_reopen(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
-        detail = svc.cases.get_for(CaseMeta.load(action.get("value")).case_id, body["user"]["id"], Action.REOPEN)
-        meta = CaseMeta(case_id=detail.case.id, channel=_channel(body))
-        client.views_open(trigger_id=body["trigger_id"], view=reopen_modal(detail.case, meta=meta))
+        case, meta = _checked(svc, body, action, Action.REOPEN)
+        client.views_open(trigger_id=body["trigger_id"], view=reopen_modal(case, meta=meta))
 
     @app.action(ActionId.LIST_OPEN)
     @guarded
@@ -71,6 +71,13 @@ def register(app: App, svc: SlackServices) -> None:
         # The App Home has no channel to answer in: the case opens in a modal.
         view = notice_view(detail.case.ref, message["text"]) | {"blocks": message["blocks"][:100]}
         client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def _checked(svc: SlackServices, body: dict[str, Any], action: dict[str, Any], act: Action) -> tuple[Case, CaseMeta]:
+    """The button's case, if the person may `act` on it now: checked before a modal opens, so a frontline
+    agent is told at once; and the metadata the modal carries back."""
+    detail = svc.cases.get_for(CaseMeta.load(action.get("value")).case_id, body["user"]["id"], act)
+    return detail.case, CaseMeta(case_id=detail.case.id, channel=_channel(body))
 
 
 def _channel(body: dict[str, Any]) -> str | None:

@@ -104,12 +104,8 @@ class Notifier:
             return
         try:
             handler(claim)
-        except Permanent as exc:
-            self._fail([claim], exc.error)
-        except SlackApiError as exc:
-            self._slack_error([claim], exc)
-        except OSError as exc:
-            self._backoff([claim], f"{type(exc).__name__}: {exc}")
+        except (Permanent, SlackApiError, OSError) as exc:
+            self._attempt_failed([claim], exc)
 
     def _case_open(self, claim: Claimed) -> None:
         now = self.clock()
@@ -143,14 +139,8 @@ class Notifier:
         rows = [self._row(c.payload["case_id"]) for c in claims]
         try:
             resp = self._post(channel=channel, **group_message(rows, team, now=now))
-        except Permanent as exc:
-            self._fail(claims, exc.error)
-            return
-        except SlackApiError as exc:
-            self._slack_error(claims, exc)
-            return
-        except OSError as exc:
-            self._backoff(claims, f"{type(exc).__name__}: {exc}")
+        except (Permanent, SlackApiError, OSError) as exc:
+            self._attempt_failed(claims, exc)
             return
         self.deliveries.posted(claims, resp["channel"], resp["ts"], self.clock(), grouped=True)
 
@@ -192,6 +182,15 @@ class Notifier:
             if exc.response.status_code < 500 and exc.response.status_code != 429 and error in PERMANENT:
                 raise Permanent(error) from exc
             raise
+
+    def _attempt_failed(self, claims: list[Claimed], exc: Permanent | SlackApiError | OSError) -> None:
+        """Failed for good, rate-limited, or worth another try later."""
+        if isinstance(exc, Permanent):
+            self._fail(claims, exc.error)
+        elif isinstance(exc, SlackApiError):
+            self._slack_error(claims, exc)
+        else:
+            self._backoff(claims, f"{type(exc).__name__}: {exc}")
 
     def _slack_error(self, claims: list[Claimed], exc: SlackApiError) -> None:
         status = exc.response.status_code
