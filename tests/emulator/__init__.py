@@ -5,8 +5,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -29,6 +31,13 @@ def running(**kwargs: Any) -> Iterator[SlackEmulator]:
         yield emu
         # A bug in the emulator must fail the test that hit it, not hide behind an ok:false.
         assert not emu.internal_errors, emu.internal_errors
+
+
+def slack_error(call: Any) -> dict:
+    """The body of the error Slack answered a WebClient call with."""
+    with pytest.raises(SlackApiError) as caught:
+        call()
+    return caught.value.response.data
 
 
 def web(emu: SlackEmulator, token: str | None = None, **kwargs: Any) -> WebClient:

@@ -12,12 +12,6 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, Se
 from tests.emulator import running, web
 
 
-@pytest.fixture
-def emu():
-    with running() as emulator:
-        yield emulator
-
-
 def test_rate_limit_answers_429_with_retry_after(emu):
     emu.rate_limit("chat.postMessage", times=1, retry_after=7)
     answer = httpx.post(emu.api_url + "chat.postMessage", headers={"Authorization": f"Bearer {emu.bot_token}"},

@@ -5,15 +5,9 @@ import httpx
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from tests.emulator import actions, button, running, section, web
+from tests.emulator import actions, button, section, web
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
-
-
-@pytest.fixture
-def emu():
-    with running() as emulator:
-        yield emulator
 
 
 def test_files_upload_v2_shares_the_file_in_the_channel(emu):

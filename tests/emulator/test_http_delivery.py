@@ -18,12 +18,6 @@ from tests.emulator import actions, bolt_asgi, button, feedback_app, running, se
 
 
 @pytest.fixture
-def emu():
-    with running() as emulator:
-        yield emulator
-
-
-@pytest.fixture
 def receiver(emu):
     """A bare receiver that checks signatures the way every Slack app must, and answers like a quick app."""
     verifier = SignatureVerifier(emu.signing_secret)

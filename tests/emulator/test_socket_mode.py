@@ -14,12 +14,6 @@ from tests.emulator import actions, button, close_client, feedback_app, running,
 
 
 @pytest.fixture
-def emu():
-    with running() as emulator:
-        yield emulator
-
-
-@pytest.fixture
 def sdk_client(emu):
     """The builtin SocketModeClient (what Bolt's SocketModeHandler runs), acking slash commands with a payload."""
     client = SocketModeClient(app_token=emu.app_token, web_client=web(emu))

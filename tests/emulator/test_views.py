@@ -6,24 +6,13 @@ import time
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from tests.emulator import running, section, web
+from tests.emulator import section, slack_error, web
 
 
 def modal(title: str = "Resolve FB-1", **extra) -> dict:
     return {"type": "modal", "callback_id": "resolve", "title": {"type": "plain_text", "text": title},
             "blocks": [section("Resolve it?")], **extra}
 
-
-@pytest.fixture
-def emu():
-    with running() as emulator:
-        yield emulator
-
-
-def error_of(call) -> str:
-    with pytest.raises(SlackApiError) as caught:
-        call()
-    return caught.value.response["error"]
 
 
 def test_views_open_returns_the_stored_view_with_id_and_hash(emu):
@@ -40,15 +29,15 @@ def test_a_trigger_id_is_single_use(emu):
     client = web(emu)
     trigger = emu.new_trigger_id("U0AGENT1")
     client.views_open(trigger_id=trigger, view=modal())
-    assert error_of(lambda: client.views_open(trigger_id=trigger, view=modal())) == "exchanged_trigger_id"
-    assert error_of(lambda: client.views_open(trigger_id="123.456.abc", view=modal())) == "invalid_trigger_id"
+    assert slack_error(lambda: client.views_open(trigger_id=trigger, view=modal()))["error"] == "exchanged_trigger_id"
+    assert slack_error(lambda: client.views_open(trigger_id="123.456.abc", view=modal()))["error"] == "invalid_trigger_id"
     assert len(emu.open_views()) == 1
 
 
 def test_a_trigger_id_expires_after_three_seconds(emu):
     trigger = emu.new_trigger_id("U0AGENT1")
     time.sleep(3.1)
-    assert error_of(lambda: web(emu).views_open(trigger_id=trigger, view=modal())) == "expired_trigger_id"
+    assert slack_error(lambda: web(emu).views_open(trigger_id=trigger, view=modal()))["error"] == "expired_trigger_id"
     assert emu.open_views() == []
 
 
@@ -67,10 +56,10 @@ def test_views_update_by_id_or_external_id_with_hash_checks(emu):
     assert updated["id"] == opened["id"] and updated["hash"] != opened["hash"]
     assert emu.view(opened["id"])["title"]["text"] == "Resolved"
     # The hash is of the view as it was: a second writer with the old one loses.
-    assert error_of(lambda: client.views_update(view_id=opened["id"], hash=opened["hash"], view=modal())) == "hash_conflict"
+    assert slack_error(lambda: client.views_update(view_id=opened["id"], hash=opened["hash"], view=modal()))["error"] == "hash_conflict"
     by_external = client.views_update(external_id="resolve-1", view=modal("Again", external_id="resolve-1"))["view"]
     assert by_external["id"] == opened["id"]
-    assert error_of(lambda: client.views_update(view_id="V0MISSING", view=modal())) == "not_found"
+    assert slack_error(lambda: client.views_update(view_id="V0MISSING", view=modal()))["error"] == "not_found"
 
 
 def test_views_push_stacks_modals(emu):
@@ -89,6 +78,6 @@ def test_views_publish_keeps_one_home_per_user(emu):
     assert first["id"] == second["id"] and first["hash"] != second["hash"]
     assert emu.home("U0AGENT1")["blocks"][0]["text"]["text"] == "Your open cases: 1"
     assert emu.home("U0SUPER1") is None
-    assert error_of(lambda: client.views_publish(user_id="U0NOBODY", view=home)) == "user_not_found"
-    assert error_of(lambda: client.views_publish(user_id="U0AGENT1", view=modal())) == "invalid_arguments"
-    assert error_of(lambda: client.views_publish(user_id="U0AGENT1", view=home, hash="1.stale")) == "hash_conflict"
+    assert slack_error(lambda: client.views_publish(user_id="U0NOBODY", view=home))["error"] == "user_not_found"
+    assert slack_error(lambda: client.views_publish(user_id="U0AGENT1", view=modal()))["error"] == "invalid_arguments"
+    assert slack_error(lambda: client.views_publish(user_id="U0AGENT1", view=home, hash="1.stale"))["error"] == "hash_conflict"

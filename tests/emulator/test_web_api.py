@@ -7,19 +7,7 @@ import httpx
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from tests.emulator import actions, button, running, section, web
-
-
-@pytest.fixture
-def emu():
-    with running() as emulator:
-        yield emulator
-
-
-def slack_error(call) -> dict:
-    with pytest.raises(SlackApiError) as caught:
-        call()
-    return caught.value.response.data
+from tests.emulator import actions, button, section, slack_error, web
 
 
 def test_auth_test_answers_as_the_bot(emu):
