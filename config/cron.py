@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from apscheduler.triggers.cron import CronTrigger
 
 EXAMPLE = '"0 9 * * mon-fri"'
 _NUMBER = re.compile(r"[0-9]+")
@@ -48,6 +51,29 @@ class Cron:
     def trigger_kwargs(self) -> dict[str, str]:
         """Arguments for APScheduler 3: `CronTrigger(**cron.trigger_kwargs(), timezone=tz)`."""
         return dict(self._trigger)
+
+    def trigger(self, tz: tzinfo) -> CronTrigger:
+        """The APScheduler 3 trigger firing at these local times in `tz` (DST-aware: it works in wall time)."""
+        return CronTrigger(**self.trigger_kwargs(), timezone=tz)
+
+    def next_fire(self, tz: tzinfo, after: datetime) -> datetime:
+        """The first fire strictly after `after` (aware), in UTC."""
+        fire = self.trigger(tz).get_next_fire_time(None, after + timedelta(microseconds=1))
+        assert fire is not None  # _parse refuses expressions that never fire
+        return fire.astimezone(UTC)
+
+    def previous_fire(self, tz: tzinfo, before: datetime) -> datetime:
+        """The last fire at or before `before` (aware), in UTC: where a huddle's period starts."""
+        trigger = self.trigger(tz)
+        # Look back over growing spans, so an every-minute cron is not walked over a year of fires.
+        for span in (timedelta(hours=2), timedelta(days=2), timedelta(days=9), timedelta(days=63), timedelta(days=800)):
+            fire, last = trigger.get_next_fire_time(None, before - span), None
+            while fire is not None and fire <= before:
+                last = fire
+                fire = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
+            if last is not None:
+                return last.astimezone(UTC)
+        raise ValueError(f'"{self.expr}" has not fired in the two years before {before:%Y-%m-%d}')
 
 
 def parse_cron(expr: str) -> Cron:

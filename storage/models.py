@@ -143,6 +143,9 @@ class Case(Base):
     )
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     rule_key: Mapped[str | None] = mapped_column(String(200))
+    # The rule key while its breach lasts, NULL once it recovered: the unique index lets one replica
+    # (or one evaluation) open the breach's case and makes every other attempt fail, not duplicate it.
+    active_rule: Mapped[str | None] = mapped_column(String(200))
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
 
@@ -155,6 +158,7 @@ class Case(Base):
         Index(None, "team", "state"),
         Index(None, "team", "opened_at"),
         Index(None, "rule_key", "state"),
+        Index("uq_cases_active_rule", "active_rule", unique=True),
         # "mine" lists and App Home: a person's cases.
         Index(None, "assignee", "state"),
         # A change to a grouped message re-renders every case the message shows.
