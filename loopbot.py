@@ -6,8 +6,10 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +21,10 @@ from config.settings import Settings, SettingsError, load_settings
 from config.teams import LoopbotConfig
 from storage import migrate
 from storage.db import make_engine, make_read_sessions, make_sessions
+
+if TYPE_CHECKING:
+    from bot.digest import Digests
+    from jobs.context import JobContext
 
 log = logging.getLogger("loopbot")
 
@@ -37,6 +43,22 @@ def build_core(settings: Settings, config: LoopbotConfig, observer: Observer | N
     sessions, reads = make_sessions(engine), make_read_sessions(engine)
     cases = Cases(sessions, config, observer, reads=reads)
     return Core(engine, sessions, reads, cases, Ingestor(sessions, config, cases))
+
+
+def job_context(core: Core, config: LoopbotConfig, notify: Callable[[], None] = lambda: None,
+                digests: Digests | None = None, command: str = "/feedback") -> JobContext:
+    from bot.digest import Digests
+    from bot.escalations import Escalations
+    from bot.retention import Retention
+    from bot.thresholds import Thresholds
+    from bot.weekly import Weekly
+    from jobs.context import JobContext
+
+    return JobContext(sessions=core.sessions, reads=core.reads, config=config,
+                      digests=digests or Digests(core.reads, config),
+                      weekly=Weekly(core.reads, config), thresholds=Thresholds(core.sessions, config, core.cases),
+                      escalations=Escalations(core.sessions, config, core.cases, command=command), retention=Retention(core.sessions, config),
+                      notify=notify)
 
 
 def _load() -> tuple[Settings, LoopbotConfig]:
@@ -126,9 +148,11 @@ def cmd_run(_args: argparse.Namespace) -> int:
 
     from bot.api.app import create_api
     from bot.delivery import Deliveries
+    from bot.digest import Digests
     from bot.logs import configure
     from bot.metrics import Metrics
     from bot.overview import Overview
+    from jobs.scheduler import Scheduler
 
     settings, config = _load()
     configure(settings.log_format)
@@ -137,19 +161,25 @@ def cmd_run(_args: argparse.Namespace) -> int:
     migrate.upgrade(core.engine)
     deliveries = Deliveries(core.sessions, core.reads)
     metrics.watch_outbox(deliveries.counts)
+    digests = Digests(core.reads, config)
     slack = None
     if settings.slack_bot_token is not None:
         from bot.slack.runtime import SlackRuntime
 
-        slack = SlackRuntime.build(settings, config, core.cases, Overview(core.reads, config), deliveries, metrics)
+        slack = SlackRuntime.build(settings, config, core.cases, Overview(core.reads, config), deliveries, metrics,
+                                   digests)
     else:
         log.warning("SLACK_BOT_TOKEN is not set: ingestion only; cases wait in the outbox until a token is set")
-    api = create_api(settings, core.engine, core.ingestor, metrics,
+    scheduler = Scheduler(job_context(core, config, notify=slack.notifier.wake if slack is not None else lambda: None,
+                                        digests=digests, command=settings.command))
+    core.ingestor.on_stored = scheduler.after_ingest
+    api = create_api(settings, core.engine, core.ingestor, metrics, failed_posts=deliveries.recently_failed,
                      routers=[slack.router] if slack is not None and slack.router is not None else [])
     if settings.ingest_token is None:
         log.warning("LOOPBOT_INGEST_TOKEN is not set: POST /api/feedback answers 503 until it is")
     if slack is not None:
         slack.start()
+    scheduler.start()
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode, Slack requests at /slack/events"
     log.info("Loopbot serving %d team(s) on http://%s:%d (%s)", len(config.teams), settings.host, settings.port,
              mode if slack is not None else "no Slack")
@@ -160,10 +190,64 @@ def cmd_run(_args: argparse.Namespace) -> int:
     try:
         uvicorn.run(api, host=settings.host, port=settings.port, log_config=None, access_log=False)
     finally:
+        scheduler.stop()
         if slack is not None:
             slack.stop()
     log.info("Loopbot stopped")
     return 0
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    """Print a team's huddle digest now; with --post, put it in the team's channel through the outbox."""
+    from bot import outbox
+    from bot.clock import utcnow
+    from bot.digest import Digests
+    from bot.errors import NotFound
+    from bot.slack.blocks.digest import digest_message
+    from bot.slack.blocks.plain import plain_text
+
+    settings, config = _load()
+    core = build_core(settings, config)
+    migrate.upgrade(core.engine)
+    digests, now = Digests(core.reads, config), utcnow()
+    try:
+        team = digests.team(args.team)
+    except NotFound as exc:
+        print(exc.message.replace("`", ""), file=sys.stderr)
+        return 2
+    message = digest_message(digests.for_team(team.key, now), team, now=now)
+    if not args.post:
+        print(plain_text(message))
+        return 0
+    if settings.slack_bot_token is None:
+        print("--post needs SLACK_BOT_TOKEN (and SLACK_API_URL for anything but Slack itself)", file=sys.stderr)
+        return 2
+    key = f"digest:{team.key}:{now.isoformat()}"
+    with core.sessions.begin() as s:
+        outbox.enqueue(s, key=key, kind="post", channel=team.channel, payload=message, now=now)
+    return _deliver(settings, config, core, key)
+
+
+def _deliver(settings: Settings, config: LoopbotConfig, core: Core, key: str, timeout_s: float = 60) -> int:
+    """Deliver the outbox until the post `key` is in Slack (a running `loopbot run` may deliver it first)."""
+    import time
+
+    from bot.delivery import Deliveries
+    from bot.slack.client import make_client
+    from bot.slack.notifier import Notifier
+
+    deliveries = Deliveries(core.sessions, core.reads)
+    notifier = Notifier(deliveries, core.cases, config, make_client(settings))
+    deadline = time.monotonic() + timeout_s
+    while (state := deliveries.post_state(key)) not in ("delivered", "failed") and time.monotonic() < deadline:
+        if notifier.deliver_due() == 0:
+            time.sleep(0.25)
+    if state == "delivered":
+        print(f"posted to {config.teams[key.split(':')[1]].channel}")
+        return 0
+    print(f"not posted ({state}): {deliveries.post_error(key) or 'Slack did not answer in time; it stays in the outbox'}",
+          file=sys.stderr)
+    return 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -184,6 +268,10 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="validate and report; store nothing")
     imp.add_argument("--encoding", default="utf-8-sig", help="file encoding (default utf-8, with or without BOM)")
     imp.set_defaults(func=cmd_import)
+    dig = sub.add_parser("digest", help="show a team's huddle digest now (--post: put it in the team's channel)")
+    dig.add_argument("team", help="the team key, as in the YAML")
+    dig.add_argument("--post", action="store_true", help="post it to the team's channel instead of printing it")
+    dig.set_defaults(func=cmd_digest)
     return p
 
 

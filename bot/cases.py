@@ -1,4 +1,4 @@
-"""The case lifecycle: open, acknowledge, assign, note, resolve, reopen — each one timeline event."""
+"""The case lifecycle: open, acknowledge, assign, note, resolve, reopen, recover — each one timeline event."""
 from __future__ import annotations
 
 import functools
@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Update, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -96,7 +97,7 @@ class Cases:
 
     def open_feedback_cases(self, s: Session, new: Sequence[NewFeedbackCase], source: str, now: datetime) -> list[Case]:
         """Open one case per negative response, inside the caller's ingestion transaction."""
-        cases = [
+        return self._open(s, [
             Case(
                 kind="feedback", team=n.team, state="open", version=1, severity=severity(n.metric, n.score),
                 opened_at=now, feedback_id=n.feedback_id,
@@ -106,9 +107,28 @@ class Cases:
                 },
             )
             for n in new
-        ]
+        ], source, now)
+
+    def open_threshold_case(
+        self, s: Session, *, team: str, rule_key: str, severity: str, summary: dict[str, Any], source: str, now: datetime,
+    ) -> Case | None:
+        """Open the case of a rule's breach inside the caller's unit of work; None when the breach has its case
+        already. The unique `active_rule` decides, so of two evaluations at once (replicas) only one opens it."""
+        case = Case(kind="threshold", team=team, state="open", version=1, severity=severity, opened_at=now,
+                    summary=summary, rule_key=rule_key, active_rule=rule_key)
+        try:
+            # A savepoint: PostgreSQL aborts the whole transaction on an error; this keeps the rest of the unit.
+            with s.begin_nested():
+                self._open(s, [case], source, now)
+        except IntegrityError:
+            return None
+        return case
+
+    def _open(self, s: Session, cases: list[Case], source: str, now: datetime) -> list[Case]:
+        """The one opening path: the rows, an `opened` event each, and each case's post to its team's channel."""
         if not cases:
             return []
+        channels = {c.team: self._team(c.team).channel for c in cases}
         s.add_all(cases)
         s.flush()
         s.execute(insert(CaseEvent), [
@@ -116,7 +136,7 @@ class Cases:
             for c in cases
         ])
         enqueue_many(s, [
-            {"key": f"case:{c.id}:open", "kind": "case.open", "channel": self._team(c.team).channel, "payload": {"case_id": c.id}}
+            {"key": f"case:{c.id}:open", "kind": "case.open", "channel": channels[c.team], "payload": {"case_id": c.id}}
             for c in cases
         ], now)
         return cases
@@ -218,6 +238,37 @@ class Cases:
         details: dict[str, Any] = {}
         return self._change(ref, "reopened", actor, source, now, check, details)
 
+    # -- changes made by jobs, inside the job's unit of work --------------------------------------
+
+    def recover(self, s: Session, case: Case, details: dict[str, Any], *, source: str, now: datetime) -> CaseChange | None:
+        """End a threshold case's breach: its rule is free for the next breach's case, and the message and thread
+        say so. None when another evaluation recovered it first. No version bump: the case's state is untouched,
+        so a person acknowledging it at the same moment must not lose a race over it."""
+        if case.active_rule is None:
+            return None
+        won = s.execute(
+            update(Case).where(Case.id == case.id, Case.active_rule == case.active_rule).values(active_rule=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount == 1
+        if not won:
+            return None
+        set_committed_value(case, "active_rule", None)
+        return CaseChange(case, self._event(s, case, "recovered", SYSTEM_ACTOR, source, now, details))
+
+    def add_event_once(
+        self, s: Session, case: Case, kind: str, details: dict[str, Any], *, key: str, source: str, now: datetime,
+    ) -> CaseEvent | None:
+        """Append an event whose thread post carries `key`, unless a post with that key exists: the key (not a
+        read beforehand) makes it happen once across restarts and replicas. None when it existed."""
+        try:
+            with s.begin_nested():
+                event = self._append(s, case, kind, SYSTEM_ACTOR, source, now, details)
+                if not self._post_event(s, case, event, key, now):
+                    raise _Taken  # undo the event: its post exists already
+        except _Taken:
+            return None
+        return event
+
     # -- internals -------------------------------------------------------------------------
 
     def _change(
@@ -246,12 +297,19 @@ class Cases:
         return change
 
     def _event(self, s: Session, case: Case, kind: str, actor: str, source: str, now: datetime, details: dict[str, Any]) -> CaseEvent:
+        event = self._append(s, case, kind, actor, source, now, details)
+        self._post_event(s, case, event, f"case:{case.id}:event:{event.id}", now)
+        return event
+
+    def _append(self, s: Session, case: Case, kind: str, actor: str, source: str, now: datetime, details: dict[str, Any]) -> CaseEvent:
         row = {"case_id": case.id, "kind": kind, "actor": actor, "source": source, "at": now, "details": details}
         # Core INSERT … RETURNING: an append-only row needs none of the unit of work's bookkeeping.
-        event = CaseEvent(id=s.execute(_INSERT_EVENT, row).scalar_one(), **row)
-        enqueue(s, key=f"case:{case.id}:event:{event.id}", kind="case.event", now=now,
-                channel=self._team(case.team).channel, payload={"case_id": case.id, "event_id": event.id})
-        return event
+        return CaseEvent(id=s.execute(_INSERT_EVENT, row).scalar_one(), **row)
+
+    def _post_event(self, s: Session, case: Case, event: CaseEvent, key: str, now: datetime) -> bool:
+        """The event's post: the case message updated in place and one thread line; False when `key` was taken."""
+        return enqueue(s, key=key, kind="case.event", now=now, channel=self._team(case.team).channel,
+                       payload={"case_id": case.id, "event_id": event.id})
 
     def _load(self, s: Session, ref: str | int) -> Case:
         case_id = ref if isinstance(ref, int) else parse_ref(ref)
@@ -292,6 +350,10 @@ class Cases:
         last = self._last(s, case, ("acknowledged", "resolved", "reopened", "assigned"))
         who = f" by {_who(last.actor)} at {_when(last.at, team)}" if last else ""
         return InvalidTransition(f"{case.ref} was just changed{who} (it is now {case.state}); look at it again and retry.")
+
+
+class _Taken(Exception):
+    """Rolls back the savepoint of an event whose keyed post exists already."""
 
 
 @functools.cache

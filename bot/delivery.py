@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import outbox
+from bot.clock import utcnow
 from bot.outbox import Claimed
 from storage.models import Case, OutboxMessage
 
@@ -16,6 +17,8 @@ from storage.models import Case, OutboxMessage
 # is posted as one grouped message per 5 minutes.
 STORM_WINDOW = timedelta(minutes=5)
 STORM_SINGLES = 10
+# /healthz reports posts that failed for good within this window as "degraded".
+FAILED_SHOWN = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -94,14 +97,30 @@ class Deliveries:
 
     def open_post_state(self, case_id: int) -> str | None:
         """State of the case's own message post (None when there is none): events wait for it."""
+        return self.post_state(f"case:{case_id}:open")
+
+    def post_state(self, key: str) -> str | None:
         with self.reads.begin() as s:
-            return s.scalar(select(OutboxMessage.state).where(OutboxMessage.key == f"case:{case_id}:open"))
+            return s.scalar(select(OutboxMessage.state).where(OutboxMessage.key == key))
+
+    def post_error(self, key: str) -> str | None:
+        with self.reads.begin() as s:
+            return s.scalar(select(OutboxMessage.last_error).where(OutboxMessage.key == key))
 
     def message_cases(self, channel: str, ts: str) -> list[int]:
         """Cases shown by one Slack message: one for a case message, several for a grouped one."""
         with self.reads.begin() as s:
             return list(s.scalars(select(Case.id).where(Case.slack_channel == channel, Case.slack_ts == ts)
                                   .order_by(Case.id)))
+
+    def recently_failed(self, now: datetime | None = None) -> list[tuple[str | None, str]]:
+        """(channel, Slack's error) of the posts that failed for good within FAILED_SHOWN, newest first."""
+        since = (now or utcnow()) - FAILED_SHOWN
+        with self.reads.begin() as s:
+            return [tuple(r) for r in s.execute(  # type: ignore[misc]
+                select(OutboxMessage.channel, OutboxMessage.last_error).where(
+                    OutboxMessage.state == "failed", OutboxMessage.delivered_at >= since)
+                .order_by(OutboxMessage.delivered_at.desc()).limit(20))]
 
     def counts(self) -> dict[str, int]:
         with self.reads.begin() as s:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -81,6 +81,8 @@ class Ingestor:
         self.config = config
         self.cases = cases
         self.preparer = Preparer(config)
+        # Told which teams got new feedback after each commit (`loopbot run` evaluates their threshold rules).
+        self.on_stored: Callable[[Iterable[str]], None] | None = None
 
     def validate(self, raw_items: Iterable[object], now: datetime, start: int = 0) -> tuple[list[ValidFeedback], list[ItemError]]:
         return self.preparer.validate(raw_items, now, start)
@@ -97,11 +99,14 @@ class Ingestor:
             inserted = insert_new(s, batch.rows)
             by_key = {(r["source"], r["external_id"]): r for r in batch.rows}
             cases = self.cases.open_feedback_cases(s, self._negative(by_key, inserted, now), origin, now)
-        return IngestResult(
+        result = IngestResult(
             accepted=len(inserted), duplicates=batch.items - len(inserted), cases=[c.ref for c in cases],
             accepted_by_team=dict(Counter(by_key[(src, ext)]["team"] for _, src, ext in inserted)),
             cases_by_team=dict(Counter(c.team for c in cases)),
         )
+        if self.on_stored is not None and result.accepted_by_team:
+            self.on_stored(result.accepted_by_team)
+        return result
 
     def _negative(self, rows: dict[tuple[str, str], dict[str, Any]], inserted: Sequence, now: datetime) -> list[NewFeedbackCase]:
         horizon = now - CASE_HORIZON

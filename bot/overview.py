@@ -13,17 +13,22 @@ from bot.queries import CaseList, HomeData, ListFilter
 from config.teams import LoopbotConfig, Team
 
 
+def named_team(config: LoopbotConfig, key: str) -> Team:
+    """The team a person named, or the error that lists the teams there are."""
+    team = config.teams.get(key)
+    if team is None:
+        known = ", ".join(f"`{k}`" for k in config.teams)
+        raise NotFound(f"There is no team `{key}`. Teams: {known}.", field="team")
+    return team
+
+
 class Overview:
     def __init__(self, sessions: sessionmaker[Session], config: LoopbotConfig):
         self.sessions = sessions  # read-only units: storage.db.make_read_sessions
         self.config = config
 
     def team(self, key: str) -> Team:
-        team = self.config.teams.get(key)
-        if team is None:
-            known = ", ".join(f"`{k}`" for k in self.config.teams)
-            raise NotFound(f"There is no team `{key}`. Teams: {known}.", field="team")
-        return team
+        return named_team(self.config, key)
 
     def list_cases(self, *, team: str | None, filter: ListFilter, user: str, now: datetime | None = None,
                    limit: int = 20) -> CaseList:

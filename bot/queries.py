@@ -1,13 +1,13 @@
 """Read-only views for Slack surfaces: case lists, a user's cases, headline metrics — counted in SQL."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, case, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.timings import ACK_KINDS
 from config.teams import Sla
@@ -183,3 +183,52 @@ def _list_statements() -> dict[str, tuple[Select, Select]]:
 
 _TEAM_IN = Case.team.in_(bindparam("teams", expanding=True))
 _LISTS = _list_statements()
+
+
+# -- resolutions: shared by the huddle digest and the weekly summary ---------------------------------------
+
+_RESOLVED_KINDS = ("resolved", "reopened")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A case that stands resolved at the end of a period, its last resolution inside the period."""
+
+    team: str
+    case_id: int
+    opened_at: datetime
+    resolved_at: datetime
+
+    @property
+    def ttr(self) -> timedelta:
+        return self.resolved_at - self.opened_at
+
+
+def resolutions(s: Session, *, teams: list[str], since: datetime, until: datetime) -> list[Resolution]:
+    """Cases resolved in [since, until), oldest resolution first.
+
+    A case counts once, by its last resolution before `until` (SPEC §2), and only if no reopen followed it
+    before `until`: a case resolved and reopened within the period is not resolved. Reads case_events by
+    (kind, at), then each candidate's later events by (case_id, kind, at).
+    """
+    if not teams:
+        return []
+    later = aliased(CaseEvent)
+    rows = s.execute(
+        select(Case.team, Case.id, Case.opened_at, CaseEvent.at)
+        .join(Case, Case.id == CaseEvent.case_id)
+        .where(CaseEvent.kind == "resolved", CaseEvent.at >= since, CaseEvent.at < until, Case.team.in_(teams),
+               ~exists().where(later.case_id == CaseEvent.case_id, later.kind.in_(_RESOLVED_KINDS),
+                               later.at > CaseEvent.at, later.at < until))
+        .order_by(CaseEvent.at, Case.id)
+    ).all()
+    return [Resolution(team, case_id, opened_at, at) for team, case_id, opened_at, at in rows]
+
+
+def median_duration(durations: Iterable[timedelta]) -> timedelta | None:
+    """The median (mean of the middle two for an even count); None for none."""
+    ordered = sorted(durations)
+    if not ordered:
+        return None
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2

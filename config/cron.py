@@ -53,8 +53,9 @@ class Cron:
         return dict(self._trigger)
 
     def trigger(self, tz: tzinfo) -> CronTrigger:
-        """The APScheduler 3 trigger firing at these local times in `tz` (DST-aware: it works in wall time)."""
-        return CronTrigger(**self.trigger_kwargs(), timezone=tz)
+        """The APScheduler 3 trigger firing at these local times in `tz`, once per wall-clock time across
+        daylight-saving changes."""
+        return WallClockCronTrigger(**self.trigger_kwargs(), timezone=tz)
 
     def next_fire(self, tz: tzinfo, after: datetime) -> datetime:
         """The first fire strictly after `after` (aware), in UTC."""
@@ -74,6 +75,24 @@ class Cron:
             if last is not None:
                 return last.astimezone(UTC)
         raise ValueError(f'"{self.expr}" has not fired in the two years before {before:%Y-%m-%d}')
+
+
+class WallClockCronTrigger(CronTrigger):
+    """CronTrigger that fires once per local time. APScheduler 3 works in wall time, so a fire in the hour
+    skipped in spring moves to the next valid time, but in the hour repeated in autumn (01:30 happens twice)
+    it fires twice; a team expects one huddle, so the repeat is skipped."""
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        fire = super().get_next_fire_time(previous_fire_time, now)
+        while fire is not None and _second_of_repeated_hour(fire):
+            # Ask again from after the repeated hour: from within it APScheduler lands on the same fire.
+            fire = super().get_next_fire_time(fire, fire + (fire.replace(fold=0).utcoffset() - fire.utcoffset()))
+        return fire
+
+
+def _second_of_repeated_hour(at: datetime) -> bool:
+    # Only there do the two readings of the same wall time (fold 0 and 1) differ, and this is the later one.
+    return at.fold == 1 and at.replace(fold=0).utcoffset() != at.utcoffset()
 
 
 def parse_cron(expr: str) -> Cron:

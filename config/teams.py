@@ -180,6 +180,11 @@ class LoopbotConfig(_Model):
     routing: dict[str, str] = {}
     retention_days: RetentionDays = 730
 
+    @property
+    def defaults_tz(self) -> ZoneInfo:
+        """The zone of config-wide schedules (the weekly summary)."""
+        return ZoneInfo(self.defaults.timezone)
+
     def team_for_channel(self, channel_id: str) -> Team | None:
         return next((team for team in self.teams.values() if team.channel == channel_id), None)
 

@@ -13,6 +13,7 @@ from bot.clock import utcnow
 from bot.errors import InvalidInput
 from bot.permissions import Action, require
 from bot.slack.app import SlackServices, guarded
+from bot.slack.blocks.digest import digest_message
 from bot.slack.blocks.lists import case_detail, case_list
 from bot.slack.blocks.modals import resolve_modal
 from bot.slack.blocks.notice import notice
@@ -112,6 +113,17 @@ def _reopen(ctx: Context, cmd: grammar.Reopen) -> Reply:
     return ctx.changed(f":arrows_counterclockwise: {change.case.ref} reopened.")
 
 
+def _digest(ctx: Context, cmd: grammar.Digest) -> Reply:
+    key = cmd.team or ctx.channel_team()
+    if key is None:
+        teams = ", ".join(f"`{k}`" for k in ctx.svc.config.teams)
+        raise InvalidInput(f"This channel belongs to no team: name one, e.g. `{ctx.svc.command} digest "
+                           f"{next(iter(ctx.svc.config.teams))}` (teams: {teams}).")
+    team = ctx.svc.digests.team(key)
+    now = utcnow()
+    return digest_message(ctx.svc.digests.for_team(team.key, now), team, now=now)
+
+
 def _not_yet(what: str, action: Action | None, ctx: Context, cmd: Any) -> Reply:
     if action is not None:
         team = getattr(cmd, "team", None) or ctx.channel_team()
@@ -131,7 +143,7 @@ HANDLERS: dict[type, Callable[[Context, Any], Reply]] = {
     grammar.Note: _note,
     grammar.Resolve: _resolve,
     grammar.Reopen: _reopen,
-    grammar.Digest: partial(_not_yet, "The huddle digest on demand", None),
+    grammar.Digest: _digest,
     grammar.Chart: partial(_not_yet, "Charts", Action.CHART),
     grammar.Stats: partial(_not_yet, "Stats", Action.STATS),
 }

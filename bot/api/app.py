@@ -1,7 +1,7 @@
 """The one HTTP server: ingestion API, health, Prometheus metrics, and Slack's HTTP mode when enabled."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
@@ -18,7 +18,8 @@ from storage.db import ping
 
 
 def create_api(settings: Settings, engine: Engine, ingestor: Ingestor, metrics: Metrics,
-               routers: Sequence[APIRouter] = ()) -> FastAPI:
+               routers: Sequence[APIRouter] = (),
+               failed_posts: Callable[[], list[tuple[str | None, str]]] | None = None) -> FastAPI:
     app = FastAPI(
         title="Loopbot",
         version="1",
@@ -30,12 +31,18 @@ def create_api(settings: Settings, engine: Engine, ingestor: Ingestor, metrics: 
     for extra in routers:  # Slack's HTTP mode: POST /slack/events
         app.include_router(extra)
 
-    @app.get("/healthz", summary="Liveness and database reachability")
+    @app.get("/healthz", summary="Liveness, database reachability, and posts Slack refused")
     async def healthz() -> JSONResponse:
         try:
             await run_in_threadpool(ping, engine)
+            failed = await run_in_threadpool(failed_posts) if failed_posts is not None else []
         except DBAPIError:
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+        if failed:
+            # Still 200: the process is alive and serving, so a container must not be restarted for it; the
+            # body says what a person has to fix (a channel the bot is not in, a deleted channel, …).
+            return JSONResponse({"status": "degraded", "database": "ok", "failed_posts_24h": len(failed),
+                                 "failures": [{"channel": c, "error": e} for c, e in failed]})
         return JSONResponse({"status": "ok", "database": "ok"})
 
     @app.get("/metrics", summary="Prometheus metrics", include_in_schema=False)

@@ -15,6 +15,7 @@ from slack_bolt.kwargs_injection import Args
 from slack_sdk import WebClient
 
 from bot.cases import Cases
+from bot.digest import Digests
 from bot.errors import UserFacingError
 from bot.overview import Overview
 from config.settings import Settings
@@ -32,6 +33,7 @@ class SlackServices:
     overview: Overview
     command: str  # the slash command's name, e.g. /feedback
     notify: Callable[[], None]  # tell the notifier a change is waiting in the outbox
+    digests: Digests
 
 
 def create_app(settings: Settings, services: SlackServices, client: WebClient) -> App:

@@ -29,6 +29,8 @@ PERMANENT = frozenset({
 MAX_BACKOFF_S = 300
 # A change to a case whose own message is not in Slack yet waits this long and looks again.
 WAIT_FOR_MESSAGE = timedelta(seconds=2)
+# A post whose call timed out is looked for in Slack this long after, before it is sent again.
+UNCERTAIN_WAIT = timedelta(seconds=30)
 
 
 class Permanent(Exception):
@@ -98,7 +100,7 @@ class Notifier:
     # -- one post --------------------------------------------------------------------------
 
     def _deliver(self, claim: Claimed) -> None:
-        handler = {"case.open": self._case_open, "case.event": self._case_event}.get(claim.kind)
+        handler = {"case.open": self._case_open, "case.event": self._case_event, "post": self._plain_post}.get(claim.kind)
         if handler is None:
             self._fail([claim], f"unknown outbox kind {claim.kind!r}")
             return
@@ -126,9 +128,19 @@ class Notifier:
                 self._batch.pop(c.id, None)
             self._post_group(team.channel, team.key)
             return
-        msg = case_message(detail, team, now=now)
-        resp = self._post(channel=team.channel, **msg)
-        self.deliveries.posted([claim], resp["channel"], resp["ts"], self.clock())
+        found = self._posted_before(claim, team.channel)
+        if found is None:
+            found = self._post(channel=team.channel, metadata=_marker(claim), **case_message(detail, team, now=now))["ts"]
+        self.deliveries.posted([claim], team.channel, found, self.clock())
+
+    def _plain_post(self, claim: Claimed) -> None:
+        """A message rendered when it was enqueued (digest, weekly summary, leaders' escalation): post it as is."""
+        if claim.channel is None:
+            raise Permanent("the post names no channel")
+        ts = self._posted_before(claim, claim.channel)
+        if ts is None:
+            ts = self._post(channel=claim.channel, metadata=_marker(claim), **claim.payload)["ts"]
+        self.deliveries.done(claim, self.clock(), {"channel": claim.channel, "ts": ts})
 
     def _post_group(self, channel: str, team_key: str) -> None:
         now = self.clock()
@@ -164,9 +176,32 @@ class Notifier:
         else:
             body = case_message(detail, team, now=now)
         self._call("chat_update", channel=case.slack_channel, ts=case.slack_ts, **body)
-        line = event_line(event, case, team)
-        reply = self._post(channel=case.slack_channel, thread_ts=case.slack_ts, text=line)
-        self.deliveries.done(claim, self.clock(), {"channel": case.slack_channel, "ts": reply["ts"]})
+        ts = self._posted_before(claim, case.slack_channel, thread=case.slack_ts)
+        if ts is None:
+            ts = self._post(channel=case.slack_channel, thread_ts=case.slack_ts, metadata=_marker(claim),
+                            text=event_line(event, case, team))["ts"]
+        self.deliveries.done(claim, self.clock(), {"channel": case.slack_channel, "ts": ts})
+
+    def _posted_before(self, claim: Claimed, channel: str, *, thread: str | None = None) -> str | None:
+        """The ts of this post if an earlier attempt got it into Slack after all, else None.
+
+        An attempt that timed out, hit a 5xx, or died with its process may have posted before it failed,
+        and Slack's chat.postMessage takes no idempotency key: the post carries its outbox key as message
+        metadata, and a retried post looks for it in the channel (or thread) first.
+        """
+        if claim.attempts <= 1:
+            return None
+        oldest = f"{claim.created_at.timestamp() - 1:.6f}"
+        if thread is None:
+            resp = self._call("conversations_history", channel=channel, oldest=oldest, limit=200, include_all_metadata=True)
+        else:
+            resp = self._call("conversations_replies", channel=channel, ts=thread, oldest=oldest, limit=200,
+                              include_all_metadata=True)
+        for message in resp.get("messages") or []:
+            if ((message.get("metadata") or {}).get("event_payload") or {}).get("key") == claim.key:
+                log.info("Slack post %s was delivered by an earlier attempt (ts %s); not posting it again", claim.key, message["ts"])
+                return str(message["ts"])
+        return None
 
     # -- Slack calls and their failures --------------------------------------------------------
 
@@ -189,6 +224,12 @@ class Notifier:
             self._fail(claims, exc.error)
         elif isinstance(exc, SlackApiError):
             self._slack_error(claims, exc)
+        elif isinstance(exc, TimeoutError):
+            # Slack may still carry out a call whose answer never came: look again (see _posted_before)
+            # only once it has had time to, or the retry would post a second copy beside the late first.
+            log.warning("Slack post %s timed out; looking for it in Slack in %ds before posting again",
+                        claims[0].key, UNCERTAIN_WAIT.seconds)
+            self.deliveries.retry(claims, self.clock() + UNCERTAIN_WAIT, f"timed out: {exc}")
         else:
             self._backoff(claims, f"{type(exc).__name__}: {exc}")
 
@@ -220,6 +261,11 @@ class Notifier:
         return CaseRow(id=c.id, kind=c.kind, team=c.team, state=c.state, severity=c.severity, opened_at=c.opened_at,
                        assignee=c.assignee, summary=dict(c.summary or {}), acknowledged_at=t.acknowledged_at,
                        ack_due=t.ack_due, resolve_due=t.resolve_due)
+
+
+def _marker(claim: Claimed) -> dict:
+    """Message metadata naming the outbox post, so a retry can tell it reached Slack (_posted_before)."""
+    return {"event_type": "loopbot_post", "event_payload": {"key": claim.key}}
 
 
 def _retry_after(exc: SlackApiError) -> int:

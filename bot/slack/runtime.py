@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.cases import Cases
 from bot.delivery import Deliveries
+from bot.digest import Digests
 from bot.metrics import Metrics
 from bot.overview import Overview
 from bot.slack import socket
@@ -34,10 +35,11 @@ class SlackRuntime:
 
     @classmethod
     def build(cls, settings: Settings, config: LoopbotConfig, cases: Cases, overview: Overview,
-              deliveries: Deliveries, metrics: Metrics) -> SlackRuntime:
+              deliveries: Deliveries, metrics: Metrics, digests: Digests) -> SlackRuntime:
         client = make_client(settings, on_error=metrics.slack_error)
         notifier = Notifier(deliveries, cases, config, client, on_failed=lambda kind: metrics.posts_failed.labels(kind).inc())
-        services = SlackServices(config=config, cases=cases, overview=overview, command=settings.command, notify=notifier.wake)
+        services = SlackServices(config=config, cases=cases, overview=overview, command=settings.command, notify=notifier.wake,
+                                digests=digests)
         app = create_app(settings, services, client)
         app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
         return cls(app, notifier, None if app_token else slack_router(app), app_token=app_token)

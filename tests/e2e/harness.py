@@ -84,9 +84,10 @@ class Bot:
 
 
 @contextmanager
-def running_bot(tmp_path: Path, db_url: str, *, socket_mode: bool, emu: SlackEmulator) -> Iterator[Bot]:
-    config = tmp_path / "loopbot.yaml"
-    config.write_text(yaml.safe_dump(CONFIG))
+def running_bot(tmp_path: Path, db_url: str, *, socket_mode: bool, emu: SlackEmulator, config_data: dict | None = None,
+                name: str = "loopbot") -> Iterator[Bot]:
+    config = tmp_path / f"{name}.yaml"
+    config.write_text(yaml.safe_dump(config_data or CONFIG))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LOOPBOT_", "DATABASE_URL"))}
     env.update({
@@ -98,7 +99,7 @@ def running_bot(tmp_path: Path, db_url: str, *, socket_mode: bool, emu: SlackEmu
         env["SLACK_APP_TOKEN"] = emu.app_token
     else:
         emu.deliver_http(f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET)
-    log = tmp_path / "loopbot.log"
+    log = tmp_path / f"{name}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "loopbot", "run"], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     bot = Bot(proc, f"http://127.0.0.1:{port}", emu, log)

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import yaml
 
+from storage import migrate
 from tests.api.conftest import free_port
 from tests.conftest import CONFIG
 
@@ -54,7 +55,7 @@ def test_check_config_reports_a_missing_file(tmp_path):
 
 def test_db_upgrade(tmp_path):
     result = loopbot("db", "upgrade", env=base_env(tmp_path))
-    assert result.returncode == 0 and "database at revision 0003" in result.stdout
+    assert result.returncode == 0 and f"database at revision {migrate.head_revision()}" in result.stdout
     assert (tmp_path / "cli.db").exists()
 
 

@@ -177,7 +177,8 @@ def test_complaints_breach_names_its_category() -> None:
      "Explained — rationale: Policy (TTR 1h)"),
     (event("reopened", "U0SUPER1", 200, reason="Customer wrote again & again"),
      ":arrows_counterclockwise: Reopened by <@U0SUPER1> at Mon 2 Dec 12:31 EST: Customer wrote again &amp; again"),
-    (event("escalated", "loopbot", 16, level="ack"), ":small_blue_diamond: Escalated by Loopbot at Mon 2 Dec 09:27 EST"),
+    (event("escalated", "loopbot", 16, level="ack"),
+     ":rotating_light: Escalated at Mon 2 Dec 09:27 EST: not acknowledged within its SLA — <@U0SUPER1>"),
 ])
 def test_event_line_per_kind(ev, line: str) -> None:  # noqa: ANN001
     assert event_line(ev, feedback_case(), delivery()) == line

@@ -1,6 +1,7 @@
 """The case message (posted, then updated in place), its thread lines, and the grouped alert-storm message."""
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -11,7 +12,10 @@ from bot.slack.blocks.describe import (
     breach_text,
     case_what,
     label,
+    mentions,
+    missed_sla,
     outcome_label,
+    recovery_text,
     row_line,
     score_text,
     severity_emoji,
@@ -37,6 +41,8 @@ VERBATIM_LIMIT = 500  # SPEC §5: the verbatim is truncated to 500 characters
 SECTION_LIMIT = 3_000  # Slack: a section's text holds at most 3,000 characters
 MAX_MESSAGE_BLOCKS = 50  # Slack: at most 50 blocks in a message
 GROUP_MAX_LINES = 100  # beyond this a grouped message stops being readable; the rest are counted
+LEADER_LEVELS = {"ack_leaders", "resolve_leaders"}
+_CHANNEL = re.compile(r"[CG][A-Z0-9]{2,}")
 _STATE_KINDS = {"open": ("opened", "reopened"), "acknowledged": ("acknowledged",), "resolved": ("resolved",)}
 
 
@@ -85,7 +91,8 @@ def case_blocks(detail: CaseDetail, team: Team, *, now: datetime) -> list[Block]
     if case.kind == "threshold":
         blocks.append(section(f"{head}\n*Threshold breach:* {breach_text(summary)}"))
         facts = [f"Opened {fmt_time(case.opened_at, team.tz)}"]
-        recovered = parse_time(summary.get("recovered_at"))
+        last = _last(detail.events, ("recovered",))
+        recovered = last.at if last is not None else parse_time(summary.get("recovered_at"))
         if recovered is not None:
             facts.append(f":chart_with_upwards_trend: Recovered at {fmt_time(recovered, team.tz)}")
     else:
@@ -120,7 +127,11 @@ def _sla(detail: CaseDetail, team: Team, now: datetime) -> str:
 
     ack = f"Ack by {fmt_time(t.ack_due, team.tz)}{mark(t.acknowledged_at, t.ack_due, t.ack_overdue(now))}"
     resolve = f"Resolve by {fmt_time(t.resolve_due, team.tz)}{mark(t.resolved_at, t.resolve_due, t.resolve_overdue(now))}"
-    return f":stopwatch: {ack} · {resolve}"
+    levels = {str((e.details or {}).get("level")) for e in detail.events if e.kind == "escalated"}
+    escalated = ""
+    if levels:
+        escalated = " · :rotating_light: escalated" + (" to leaders" if levels & LEADER_LEVELS else "")
+    return f":stopwatch: {ack} · {resolve}{escalated}"
 
 
 def _last(events: Sequence[CaseEvent], kinds: tuple[str, ...]) -> CaseEvent | None:
@@ -193,8 +204,25 @@ def event_line(event: CaseEvent, case: Case, team: Team) -> str:
         return f"{line} (TTR {since})"
     if event.kind == "reopened":
         return f":arrows_counterclockwise: Reopened by {by} at {at}: {clip(str(details.get('reason') or ''), 2_500, 2_700)}"
+    if event.kind == "escalated":
+        return _escalated_line(details, at, team)
+    if event.kind == "recovered":
+        return f":chart_with_upwards_trend: Recovered at {at}: {recovery_text(case.summary or {}, details)}"
     # Kinds added later (escalations, recoveries) still get a readable line rather than an error.
     return f":small_blue_diamond: {label(event.kind.replace('_', ' ')).capitalize()} by {by} at {at}"
+
+
+def _escalated_line(details: dict[str, Any], at: str, team: Team) -> str:
+    """Supervisors are mentioned at every level: at the leader levels their case is now in front of leaders."""
+    where, missing = "", ""
+    if details.get("level") in LEADER_LEVELS:
+        channel = str(details.get("channel") or "")
+        if _CHANNEL.fullmatch(channel):
+            where = f" to leaders in <#{channel}>"
+        else:
+            missing = " (no leaders' channel is configured)"
+    line = f":rotating_light: Escalated{where} at {at}: {missed_sla(details, team.tz)}{missing}"
+    return f"{line} — {mentions(team.supervisors)}" if team.supervisors else line
 
 
 # -- alert storms ----------------------------------------------------------------------------------------

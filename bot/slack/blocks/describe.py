@@ -1,11 +1,12 @@
 """Short mrkdwn descriptions of a case shared by every surface: severity, what was measured, one list line."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.queries import CaseRow
-from bot.slack.blocks.text import clip, fmt_duration, fmt_number, one_line, who
+from bot.slack.blocks.text import clip, fmt_duration, fmt_number, fmt_time, one_line, parse_time, who
 
 SCALES = {"csat": 5, "nps": 10, "ces": 7}
 METRIC_NAMES = {"csat": "CSAT", "nps": "NPS", "ces": "CES", "cases": "Cases", "complaints": "Complaints"}
@@ -50,8 +51,7 @@ def _window(value: object) -> str:
     return label(value)
 
 
-def breach_text(summary: dict[str, Any]) -> str:
-    """CSAT 72.4 below 80 over the last 24h (n=31); complaints name their category."""
+def _breach_parts(summary: dict[str, Any]) -> tuple[str, str, str, str, str]:
     metric = metric_name(summary.get("metric"))
     if summary.get("metric") == "complaints" and summary.get("category"):
         metric = f"{metric} ({label(summary['category'])})"
@@ -61,7 +61,39 @@ def breach_text(summary: dict[str, Any]) -> str:
     comparison = "above" if summary.get("comparison") == "above" else "below"
     n = summary.get("n")
     count = f" (n={n})" if isinstance(n, int) else ""
-    return f"{metric} {shown} {comparison} {limit} over the last {_window(summary.get('window'))}{count}"
+    return metric, shown, comparison, limit, f"over the last {_window(summary.get('window'))}{count}"
+
+
+def breach_text(summary: dict[str, Any]) -> str:
+    """CSAT 72.4 below 80 over the last 24h (n=31); complaints name their category."""
+    metric, shown, comparison, limit, window = _breach_parts(summary)
+    return f"{metric} {shown} {comparison} {limit} {window}"
+
+
+def recovery_text(summary: dict[str, Any], reading: dict[str, Any]) -> str:
+    """CSAT 84.2, no longer below 80 over the last 24h (n=40): the rule from the case, the values of `reading`."""
+    metric, shown, comparison, limit, window = _breach_parts(
+        {**summary, **{k: reading[k] for k in ("value", "threshold", "n") if k in reading}})
+    return f"{metric} {shown}, no longer {comparison} {limit} {window}"
+
+
+# level: (what did not happen, how many times the SLA has passed)
+ESCALATION_LEVELS = {"ack": ("acknowledged", 1), "ack_leaders": ("acknowledged", 2),
+                     "resolve": ("resolved", 1), "resolve_leaders": ("resolved", 2)}
+
+
+def missed_sla(details: dict[str, Any], tz: tzinfo) -> str:
+    """not acknowledged within twice its 15m SLA (due Mon 2 Dec 09:41 EST), from an `escalated` event's details."""
+    done, times = ESCALATION_LEVELS.get(str(details.get("level")), ("handled", 1))
+    sla = f"its {label(details['sla'])} SLA" if details.get("sla") else "its SLA"
+    deadline = parse_time(details.get("deadline"))
+    due = f" (due {fmt_time(deadline, tz)})" if deadline is not None else ""
+    return f"not {done} within {'twice ' if times == 2 else ''}{sla}{due}"
+
+
+def mentions(users: Sequence[str]) -> str:
+    """<@U1> <@U2> for configured user ids; anything else shown escaped, never as a mention."""
+    return " ".join(who(user) for user in users)
 
 
 def case_what(kind: str, summary: dict[str, Any]) -> str:

@@ -41,6 +41,40 @@ def conversations_info(emu: SlackEmulator, args: dict) -> dict:
     return {"ok": True, "channel": info}
 
 
+def _window(messages: list[dict], args: dict) -> list[dict]:
+    """Slack's oldest/latest bounds (exclusive unless inclusive=true), limit, and metadata only on request."""
+    inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
+    oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
+    kept = [m for m in messages
+            if (oldest <= float(m["ts"]) if inclusive else oldest < float(m["ts"]))
+            and (float(m["ts"]) <= latest if inclusive else float(m["ts"]) < latest)]
+    if str(args.get("include_all_metadata", "")).lower() not in ("1", "true"):
+        kept = [{k: v for k, v in m.items() if k != "metadata"} for m in kept]
+    return kept[: int(args.get("limit") or 100)]
+
+
+def conversations_history(emu: SlackEmulator, args: dict) -> dict:
+    ws = emu.workspace
+    channel = ws.channel_id(args.get("channel"))
+    ws.check_member(channel)
+    messages = _window(list(reversed(ws.messages(channel))), args)  # newest first, as Slack answers
+    return {"ok": True, "messages": messages, "has_more": False, "pin_count": 0,
+            "response_metadata": {"next_cursor": ""}}
+
+
+def conversations_replies(emu: SlackEmulator, args: dict) -> dict:
+    ws = emu.workspace
+    channel = ws.channel_id(args.get("channel"))
+    ws.check_member(channel)
+    parent = ws.message(channel, args.get("ts") or "")
+    if parent is None:
+        raise SlackError("thread_not_found")
+    root = parent.get("thread_ts", parent["ts"])
+    thread = [ws.message(channel, root), *ws.replies(channel, root)]  # the parent first, then oldest first
+    return {"ok": True, "messages": _window([m for m in thread if m], args), "has_more": False,
+            "response_metadata": {"next_cursor": ""}}
+
+
 def _checked_view(args: dict) -> dict:
     view = args.get("view")
     if not isinstance(view, dict):
@@ -140,6 +174,8 @@ METHODS: dict[str, tuple[Handler, str]] = {
     "chat.getPermalink": (chat.get_permalink, "bot"),
     "users.info": (users_info, "bot"),
     "conversations.info": (conversations_info, "bot"),
+    "conversations.history": (conversations_history, "bot"),
+    "conversations.replies": (conversations_replies, "bot"),
     "views.open": (views_open, "bot"),
     "views.push": (views_push, "bot"),
     "views.update": (views_update, "bot"),

@@ -1,0 +1,130 @@
+"""The weekly summary for the leaders' channel (SPEC §6): one row of metrics, cases and SLA compliance per team."""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ScalarSelect, and_, func, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.queries import Headline, headlines, median_duration, resolutions
+from bot.timings import ACK_KINDS
+from config.teams import LoopbotConfig, Sla
+from storage.models import Case, CaseEvent
+
+WEEK = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Compliance:
+    """Cases whose deadline fell in the week, and how many of them met it."""
+
+    due: int = 0
+    met: int = 0
+
+    @property
+    def percent(self) -> float | None:
+        return None if self.due == 0 else 100 * self.met / self.due
+
+
+@dataclass(frozen=True)
+class TeamWeek:
+    team: str
+    headline: Headline  # CSAT, NPS, CES with their n
+    opened: int  # cases opened in the week
+    resolved: int  # cases whose last resolution fell in the week (bot.queries.resolutions)
+    median_ttr: timedelta | None
+    ack: Compliance
+    resolve: Compliance
+
+
+@dataclass(frozen=True)
+class WeeklySummary:
+    since: datetime
+    until: datetime
+    teams: tuple[TeamWeek, ...]  # in config order
+
+
+class Weekly:
+    """Composes the summary in one read-only unit of work; the weekly job renders and posts it."""
+
+    def __init__(self, reads: sessionmaker[Session], config: LoopbotConfig):
+        self.reads = reads
+        self.config = config
+
+    def compose(self, until: datetime) -> WeeklySummary:
+        """The 7 days before `until`: [until - 7d, until)."""
+        since = until - WEEK
+        keys = list(self.config.teams)
+        with self.reads.begin() as s:
+            metrics = headlines(s, teams=keys, since=since, until=until)
+            opened = _opened(s, keys, since, until)
+            by_team: defaultdict[str, list[timedelta]] = defaultdict(list)
+            for r in resolutions(s, teams=keys, since=since, until=until):
+                by_team[r.team].append(r.ttr)
+            slas = {key: team.sla for key, team in self.config.teams.items()}
+            compliance = sla_compliance(s, teams=slas, since=since, until=until)
+        rows = tuple(
+            TeamWeek(team=key, headline=headline, opened=opened.get(key, 0), resolved=len(by_team[key]),
+                     median_ttr=median_duration(by_team[key]), ack=compliance[key][0], resolve=compliance[key][1])
+            for key, headline in zip(keys, metrics)
+        )
+        return WeeklySummary(since=since, until=until, teams=rows)
+
+
+def _opened(s: Session, teams: list[str], since: datetime, until: datetime) -> dict[str, int]:
+    rows = s.execute(
+        select(Case.team, func.count()).where(Case.team.in_(teams), Case.opened_at >= since, Case.opened_at < until)
+        .group_by(Case.team)
+    ).all()
+    return dict(rows)
+
+
+def sla_compliance(
+    s: Session, *, teams: Mapping[str, Sla], since: datetime, until: datetime,
+) -> dict[str, tuple[Compliance, Compliance]]:
+    """(ack, resolve) compliance per team over the cases whose deadline fell in [since, until).
+
+    Counting by deadline puts every case in exactly one week, and only once its outcome is known: a case
+    never acknowledged counts as missed in the week it fell due, rather than never counting at all (which
+    counting acknowledgements made in the week would do). Met means:
+    - ack: acknowledged at or before `opened_at + sla.ack` (resolving straight from open acknowledges, SPEC §2);
+    - resolve: resolved at or before `opened_at + sla.resolve` by its last resolution before `until`, with no
+      reopen after it (SPEC §2: the last resolution counts) — the rule bot.timings.Timings.resolve_met applies.
+    """
+    if not teams:
+        return {}
+    # Per-case deadlines would need date arithmetic that differs per backend; so SQL selects the week's
+    # cohorts (a range on cases(team, opened_at)) with three index lookups each on case_events(case_id, kind, at),
+    # and the comparisons with the deadlines run here, over one week of cases.
+    acknowledged_at = _event_time(func.min, tuple(sorted(ACK_KINDS)))
+    resolved_at = _event_time(func.max, ("resolved",), until)
+    reopened_at = _event_time(func.max, ("reopened",), until)
+    cohorts = or_(*(
+        # Both deadlines' cohorts: opened in [since - resolve, until - ack) holds them, as ack <= resolve.
+        and_(Case.team == team, Case.opened_at >= since - sla.resolve, Case.opened_at < until - sla.ack)
+        for team, sla in teams.items()
+    ))
+    counts = {team: [0, 0, 0, 0] for team in teams}  # ack due, ack met, resolve due, resolve met
+    for team, opened_at, acked, resolved, reopened in s.execute(
+        select(Case.team, Case.opened_at, acknowledged_at, resolved_at, reopened_at).where(cohorts)
+    ):
+        sla, c = teams[team], counts[team]
+        if since <= opened_at + sla.ack < until:
+            c[0] += 1
+            c[1] += acked is not None and acked <= opened_at + sla.ack
+        if since <= opened_at + sla.resolve < until:
+            stands_resolved = resolved is not None and (reopened is None or reopened < resolved)
+            c[2] += 1
+            c[3] += stands_resolved and resolved <= opened_at + sla.resolve
+    return {team: (Compliance(c[0], c[1]), Compliance(c[2], c[3])) for team, c in counts.items()}
+
+
+def _event_time(agg: Callable[..., Any], kinds: tuple[str, ...], before: datetime | None = None) -> ScalarSelect[Any]:
+    where = [CaseEvent.case_id == Case.id, CaseEvent.kind.in_(kinds)]
+    if before is not None:
+        where.append(CaseEvent.at < before)
+    return select(agg(CaseEvent.at)).where(*where).scalar_subquery()

@@ -1,0 +1,38 @@
+"""What every job gets: the core services and the database, by reference; jobs take team keys, not objects."""
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.digest import Digests
+from bot.escalations import Escalations
+from bot.thresholds import Thresholds
+from bot.weekly import Weekly
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import utcnow
+from bot.retention import Retention
+from config.teams import LoopbotConfig
+
+
+def replica_name() -> str:
+    """Who claimed a fire, for the claims table and the logs: host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class JobContext:
+    sessions: sessionmaker[Session]
+    reads: sessionmaker[Session]
+    config: LoopbotConfig
+    digests: Digests
+    weekly: Weekly
+    thresholds: Thresholds
+    escalations: Escalations
+    retention: Retention
+    notify: Callable[[], None] = lambda: None  # wake the notifier: a post is waiting in the outbox
+    clock: Callable[[], datetime] = utcnow
+    replica: str = field(default_factory=replica_name)

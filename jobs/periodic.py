@@ -1,0 +1,70 @@
+"""The every-minute jobs (threshold rules, escalations), the weekly summary and the daily retention purge."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from bot.slack.blocks.weekly import weekly_message
+
+from bot import claims, outbox
+from jobs.context import JobContext
+
+log = logging.getLogger("loopbot.jobs")
+
+
+def _minute(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0)
+
+
+def _claim(ctx: JobContext, job: str, fire_at: datetime) -> bool:
+    with ctx.sessions.begin() as s:
+        return claims.claim(s, job=job, scope="*", fire_at=fire_at, now=ctx.clock(), by=ctx.replica)
+
+
+def thresholds(ctx: JobContext) -> None:
+    """Every minute, by one replica: evaluate every team's rules."""
+    now = ctx.clock()
+    if _claim(ctx, "thresholds", _minute(now)):
+        evaluate_now(ctx, None, now)
+
+
+def evaluate_now(ctx: JobContext, teams: Iterable[str] | None, now: datetime | None = None) -> None:
+    """Evaluate the rules of `teams` (all when None) now; also run right after an ingestion, unclaimed:
+    a breach's case is opened once whoever evaluates (the unique active_rule), so a repeat is harmless."""
+    report = ctx.thresholds.evaluate(now or ctx.clock(), teams)
+    if report.opened or report.recovered:
+        ctx.notify()
+
+
+def escalations(ctx: JobContext) -> None:
+    """Every minute, by one replica: escalate what is past its SLA (each case and level once, see bot.escalations)."""
+    now = ctx.clock()
+    if _claim(ctx, "escalations", _minute(now)) and ctx.escalations.run(now):
+        ctx.notify()
+
+
+def weekly(ctx: JobContext, fire_at: datetime | None = None) -> bool:
+    """The weekly summary to the leaders' channel, once per fire."""
+    now = ctx.clock()
+    config = ctx.config
+    if config.leaders_channel is None or config.weekly_summary is None:
+        return False
+    fire_at = fire_at or config.weekly_summary.previous_fire(config.defaults_tz, now)
+    message = weekly_message(ctx.weekly.compose(fire_at), config)
+    with ctx.sessions.begin() as s:
+        if not claims.claim(s, job="weekly", scope="*", fire_at=fire_at, now=now, by=ctx.replica):
+            return False
+        outbox.enqueue(s, key=f"weekly:{fire_at:%Y-%m-%dT%H:%MZ}", kind="post", channel=config.leaders_channel,
+                       payload=message, now=now)
+    log.info("weekly summary for %s enqueued", f"{fire_at:%Y-%m-%d %H:%M}Z")
+    ctx.notify()
+    return True
+
+
+def retention(ctx: JobContext) -> None:
+    """Daily, by one replica: purge feedback past retention_days, and old delivery records."""
+    now = ctx.clock()
+    if _claim(ctx, "retention", now.replace(hour=0, minute=0, second=0, microsecond=0)):
+        purged = ctx.retention.purge(now)
+        log.info("retention: %s", purged)
