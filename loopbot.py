@@ -50,6 +50,7 @@ def job_context(core: Core, config: LoopbotConfig, notify: Callable[[], None] = 
     from bot.digest import Digests
     from bot.escalations import Escalations
     from bot.retention import Retention
+    from bot.slack.blocks.escalation import leaders_post
     from bot.thresholds import Thresholds
     from bot.weekly import Weekly
     from jobs.context import JobContext
@@ -57,7 +58,8 @@ def job_context(core: Core, config: LoopbotConfig, notify: Callable[[], None] = 
     return JobContext(sessions=core.sessions, reads=core.reads, config=config,
                       digests=digests or Digests(core.reads, config),
                       weekly=Weekly(core.reads, config), thresholds=Thresholds(core.sessions, config, core.cases),
-                      escalations=Escalations(core.sessions, config, core.cases, command=command), retention=Retention(core.sessions, config),
+                      escalations=Escalations(core.sessions, config, core.cases,
+                                              leaders_post=leaders_post(config, command)), retention=Retention(core.sessions, config),
                       notify=notify)
 
 
@@ -172,6 +174,7 @@ def cmd_run(_args: argparse.Namespace) -> int:
         log.warning("SLACK_BOT_TOKEN is not set: ingestion only; cases wait in the outbox until a token is set")
     scheduler = Scheduler(job_context(core, config, notify=slack.notifier.wake if slack is not None else lambda: None,
                                         digests=digests, command=settings.command))
+    scheduler.ctx.opened = lambda team, kind: metrics.cases_opened.labels(team, kind).inc()
     core.ingestor.on_stored = scheduler.after_ingest
     api = create_api(settings, core.engine, core.ingestor, metrics, failed_posts=deliveries.recently_failed,
                      routers=[slack.router] if slack is not None and slack.router is not None else [])

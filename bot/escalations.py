@@ -5,13 +5,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cases import Cases
 from bot.outbox import enqueue
-from bot.slack.blocks.escalation import leaders_message
 from bot.timings import ACK_KINDS
 from config.fields import fmt_duration
 from config.teams import LoopbotConfig, Sla, Team
@@ -49,15 +49,21 @@ def due_levels(opened_at: datetime, acknowledged: bool, sla: Sla, now: datetime)
     return due
 
 
+class LeadersPost(Protocol):
+    def __call__(self, case: Case, team: Team, details: dict[str, object], *, now: datetime) -> dict[str, Any]: ...
+
+
 class Escalations:
     """Each team is one unit of work and fails alone; each (case, level) is claimed by its outbox key."""
 
     def __init__(self, sessions: sessionmaker[Session], config: LoopbotConfig, cases: Cases | None = None, *,
-                 command: str = "/feedback"):
+                 leaders_post: LeadersPost | None = None):
         self.sessions = sessions
         self.config = config
         self.cases = cases or Cases(sessions, config)
-        self.command = command
+        # Renders the leaders' channel post (bot.slack.blocks.escalation), handed in so the core imports no
+        # Slack renderer; without one, escalations past twice an SLA go to the case thread only.
+        self.leaders_post = leaders_post
         self._told_no_channel = False
 
     def run(self, now: datetime) -> list[tuple[int, str]]:
@@ -113,8 +119,8 @@ class Escalations:
                                           source=SOURCE, now=now)
         if event is None:
             return False
-        if leaders and channel is not None:
-            message = leaders_message(case, team, details, leaders=self.config.leaders, now=now, command=self.command)
+        if leaders and channel is not None and self.leaders_post is not None:
+            message = self.leaders_post(case, team, details, now=now)
             enqueue(s, key=f"case:{case.id}:escalation:{d.level}:leaders", kind="post", channel=channel,
                     payload=message, now=now)
         elif leaders and not self._told_no_channel:

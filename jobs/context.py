@@ -7,14 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.digest import Digests
-from bot.escalations import Escalations
-from bot.thresholds import Thresholds
-from bot.weekly import Weekly
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import utcnow
+from bot.digest import Digests
+from bot.escalations import Escalations
 from bot.retention import Retention
+from bot.thresholds import Thresholds
+from bot.weekly import Weekly
 from config.teams import LoopbotConfig
 
 
@@ -34,5 +34,6 @@ class JobContext:
     escalations: Escalations
     retention: Retention
     notify: Callable[[], None] = lambda: None  # wake the notifier: a post is waiting in the outbox
+    opened: Callable[[str, str], None] = lambda team, kind: None  # count a case opened (/metrics)
     clock: Callable[[], datetime] = utcnow
     replica: str = field(default_factory=replica_name)

@@ -5,9 +5,8 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from bot.slack.blocks.weekly import weekly_message
-
 from bot import claims, outbox
+from bot.slack.blocks.weekly import weekly_message
 from jobs.context import JobContext
 
 log = logging.getLogger("loopbot.jobs")
@@ -33,6 +32,8 @@ def evaluate_now(ctx: JobContext, teams: Iterable[str] | None, now: datetime | N
     """Evaluate the rules of `teams` (all when None) now; also run right after an ingestion, unclaimed:
     a breach's case is opened once whoever evaluates (the unique active_rule), so a repeat is harmless."""
     report = ctx.thresholds.evaluate(now or ctx.clock(), teams)
+    for case in report.opened:
+        ctx.opened(case.team, "threshold")
     if report.opened or report.recovered:
         ctx.notify()
 

@@ -8,6 +8,7 @@ import pytest
 from bot.digest import Digests
 from bot.escalations import Escalations
 from bot.retention import Retention
+from bot.slack.blocks.escalation import leaders_post
 from bot.thresholds import Thresholds
 from bot.weekly import Weekly
 from jobs.context import JobContext
@@ -31,7 +32,7 @@ def ctx(sessions, config, cases, clock) -> JobContext:  # noqa: ANN001
     notified: list[int] = []
     context = JobContext(sessions=sessions, reads=sessions, config=config, digests=Digests(sessions, config),
                          weekly=Weekly(sessions, config), thresholds=Thresholds(sessions, config, cases),
-                         escalations=Escalations(sessions, config, cases), retention=Retention(sessions, config),
+                         escalations=Escalations(sessions, config, cases, leaders_post=leaders_post(config)), retention=Retention(sessions, config),
                          notify=lambda: notified.append(1), clock=clock, replica="test")
     context.notified = notified  # type: ignore[attr-defined]
     return context

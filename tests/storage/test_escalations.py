@@ -13,6 +13,7 @@ from bot.cases import Cases, NewFeedbackCase
 from bot.escalations import Escalations
 from bot.slack.blockkit import message_errors
 from bot.slack.blocks.case import case_message, event_line
+from bot.slack.blocks.escalation import leaders_post
 from config.loader import parse_config
 from storage.models import CaseEvent, Feedback, OutboxMessage
 from tests.conftest import CONFIG
@@ -48,7 +49,7 @@ def outbox(sessions, like: str = "%escalation%") -> list[OutboxMessage]:  # noqa
 
 @pytest.fixture
 def escalations(sessions, config, cases) -> Escalations:  # noqa: ANN001
-    return Escalations(sessions, config, cases)
+    return Escalations(sessions, config, cases, leaders_post=leaders_post(config))
 
 
 @pytest.mark.parametrize(("level", "after"), [("ack", ACK), ("ack_leaders", ACK_LEADERS), ("resolve", RESOLVE),
@@ -152,7 +153,7 @@ def test_without_a_leaders_channel_the_leader_level_stays_in_the_thread(sessions
     del raw["leaders_channel"]
     config = parse_config(raw, "test")
     cases = Cases(sessions, config)
-    escalations = Escalations(sessions, config, cases)
+    escalations = Escalations(sessions, config, cases, leaders_post=leaders_post(config))
     first, second = open_case(sessions, cases), open_case(sessions, cases)
     assert escalations.run(T0 + ACK_LEADERS + MIN) == [(first, "ack"), (first, "ack_leaders"), (second, "ack"),
                                                        (second, "ack_leaders")]
@@ -178,7 +179,7 @@ def test_two_runs_at_once_escalate_each_level_once(sessions, config, cases, roun
     results: list[list[tuple[int, str]]] = []
 
     def run() -> None:
-        escalations = Escalations(sessions, config, Cases(sessions, config))
+        escalations = Escalations(sessions, config, Cases(sessions, config), leaders_post=leaders_post(config))
         barrier.wait()
         results.append(escalations.run(T0 + RESOLVE_LEADERS + MIN))
 

@@ -1,14 +1,15 @@
 """The leaders' channel post of a case escalated past twice its SLA: the case, its age, the SLA missed, the leaders."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from bot.slack.blocks.case import context, section
 from bot.slack.blocks.describe import case_what, label, mentions, missed_sla, severity_emoji
 from bot.slack.blocks.text import clip, fmt_duration, fmt_time, one_line
-from config.teams import Team
+from config.teams import LoopbotConfig, Team
 from storage.models import Case
 
 
@@ -33,3 +34,8 @@ def leaders_message(
     blocks.append(context(f"`{clip(one_line(command), 40)} show {case.ref}` for its timeline"))
     text = f"Escalation: {case.ref} ({label(team.name)}) {missed} — {what}"
     return {"text": text, "blocks": blocks}
+
+
+def leaders_post(config: LoopbotConfig, command: str = "/feedback") -> Callable[..., dict[str, Any]]:
+    """The renderer bot.escalations.Escalations takes for the leaders' channel post."""
+    return functools.partial(leaders_message, leaders=config.leaders, command=command)

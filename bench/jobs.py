@@ -1,0 +1,300 @@
+"""Time-driven work benchmark (issue 4): huddle digest, threshold cycle, escalations and weekly summary on 5M rows."""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.datagen import BENCH_CONFIG  # noqa: E402
+
+DIGEST_TARGET_MS = 300
+CYCLE_TARGET_S = 2.0
+RSS_TARGET_MB = 400
+# The five rules of SPEC §3's example on every team, their values set near what datagen's score mix gives
+# over these windows (CSAT ≈ 76, NPS ≈ 25, CES ≈ 2.6; with 250k cases ≈ 17 cases and ≈ 8 late-delivery
+# complaints per team and day), so that a realistic share of rules is breached and the first cycle opens cases.
+RULES = [
+    {"metric": "csat", "below": 76, "window": "24h", "min_responses": 20},
+    {"metric": "nps", "below": 25, "window": "7d", "min_responses": 30},
+    {"metric": "ces", "above": 2.7, "window": "24h", "min_responses": 20},
+    {"metric": "cases", "above": 18, "window": "24h"},
+    {"metric": "complaints", "category": "late_delivery", "above": 8, "window": "24h"},
+]
+
+
+def jobs_config(work: Path, now: datetime) -> Path:
+    """BENCH_CONFIG with the five rules on every team, and a daily huddle at `now`: the benchmark's digest is
+    then the one a huddle firing at `now` posts, covering the full day of data before it."""
+    config = copy.deepcopy(BENCH_CONFIG)
+    for team in config["teams"].values():
+        team["huddle"] = f"{now.minute} {now.hour} * * *"
+        team["thresholds"] = copy.deepcopy(RULES)
+    path = work / "jobs.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def data_end(db: Path) -> datetime:
+    """The newest response's submitted_at, read through the model so the stored format is the product's."""
+    from sqlalchemy import func, select
+
+    from storage.db import make_engine
+    from storage.models import Feedback
+
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(func.max(Feedback.submitted_at))).scalar_one()
+    finally:
+        engine.dispose()
+
+
+# -- the child: only the core and the jobs, so its VmHWM is theirs -----------------------------------------
+
+def peak_rss_mib() -> float:
+    """This process's resident-memory high-water mark (VmHWM), as bench/latency.py reads it."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def clocked(fn: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - started
+
+
+def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) -> dict[str, Any]:
+    from bot.cases import Cases
+    from bot.digest import Digests
+    from bot.escalations import Escalations
+    from bot.slack.blocks.digest import digest_message
+    from bot.slack.blocks.weekly import weekly_message
+    from bot.thresholds import Thresholds
+    from bot.weekly import Weekly
+    from config.loader import load_config
+    from storage.db import make_engine, make_read_sessions, make_sessions
+
+    # As loopbot.build_core builds it, without the ingestor nobody calls here.
+    config = load_config(config_path)
+    engine = make_engine(f"sqlite:///{db}")
+    sessions, reads = make_sessions(engine), make_read_sessions(engine)
+    cases = Cases(sessions, config, reads=reads)
+    out: dict[str, Any] = {"rss": {}}
+
+    # No warm-up: the first team's figure carries the statements' first compilation, as a bot's first huddle does.
+    digests = Digests(reads, config)
+    compose, render, period = [], [], None
+    for key, team in config.teams.items():
+        digest, t_compose = clocked(lambda k=key: digests.for_team(k, now))
+        _, t_render = clocked(lambda d=digest, t=team: digest_message(d, t, now=now))
+        compose.append(t_compose)
+        render.append(t_render)
+        period = (digest.until - digest.since).total_seconds() / 3600
+    out.update(digest_compose=compose, digest_render=render, digest_period_h=period,
+               digest_responses=digest.responses, digest_open=digest.open)
+    out["rss"]["digest"] = peak_rss_mib()
+
+    weekly = Weekly(reads, config)
+    w_compose, w_render = [], []
+    for _ in range(args.weekly):
+        summary, t = clocked(lambda: weekly.compose(now))
+        w_compose.append(t)
+        w_render.append(clocked(lambda s=summary: weekly_message(s, config))[1])
+    out.update(weekly_compose=w_compose, weekly_render=w_render)
+    out["rss"]["weekly"] = peak_rss_mib()
+
+    thresholds = Thresholds(sessions, config, cases)
+    report, t_first = clocked(lambda: thresholds.evaluate(now))
+    out.update(cycle_first=t_first, cycle_first_opened=len(report.opened), cycle_rules=report.rules,
+               cycle_failed=report.failed)
+    steady, changed = [], 0
+    # The job runs every minute: each steady cycle one minute later, the rules' windows sliding with it.
+    for k in range(1, args.cycles + 1):
+        report, t = clocked(lambda k=k: thresholds.evaluate(now + timedelta(minutes=k)))
+        steady.append(t)
+        changed += len(report.opened) + len(report.recovered)
+        out["cycle_failed"].update(report.failed)
+    out.update(cycle_steady=steady, cycle_steady_changed=changed)
+    out["rss"]["thresholds"] = peak_rss_mib()
+
+    escalations = Escalations(sessions, config, cases)
+    done, t_first = clocked(lambda: escalations.run(now))
+    out.update(escalation_first=t_first, escalation_first_done=len(done))
+    e_steady, e_done = [], 0
+    for k in range(1, args.escalations + 1):
+        done, t = clocked(lambda k=k: escalations.run(now + timedelta(minutes=k)))
+        e_steady.append(t)
+        e_done += len(done)
+    out.update(escalation_steady=e_steady, escalation_steady_done=e_done)
+    out["rss"]["escalations"] = peak_rss_mib()
+    engine.dispose()
+    return out
+
+
+# -- the parent: data, runs, figures ---------------------------------------------------------------------
+
+def one_run(n: int, cached: Path, work: Path, config_path: Path, now: datetime, args: argparse.Namespace) -> dict:
+    # Each run gets a fresh copy: the first threshold cycle and the escalation catch-up write to it.
+    db = work / f"run{n}.db"
+    shutil.copyfile(cached, db)
+    try:
+        proc = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--child", str(db), str(config_path), now.isoformat(),
+             "--weekly", str(args.weekly), "--cycles", str(args.cycles), "--escalations", str(args.escalations)],
+            cwd=ROOT, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"run {n} failed:\n{proc.stderr[-4000:]}")
+        return json.loads(proc.stdout)
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+
+def ms(values: list[float]) -> str:
+    return f"median {1000 * statistics.median(values):.1f}, max {1000 * max(values):.1f} ms"
+
+
+def summary(r: dict, n: int) -> str:
+    both = [a + b for a, b in zip(r["digest_compose"], r["digest_render"])]
+    return "\n".join([
+        f"run {n}: peak RSS {max(r['rss'].values()):.0f} MiB ({', '.join(f'{k} {v:.0f}' for k, v in r['rss'].items())})",
+        f"  digest compose {ms(r['digest_compose'])}; render {ms(r['digest_render'])}; both {ms(both)}",
+        f"  weekly compose {ms(r['weekly_compose'])}; render {ms(r['weekly_render'])}",
+        f"  thresholds: first cycle {r['cycle_first']:.3f} s ({r['cycle_first_opened']} cases opened, "
+        f"{r['cycle_rules']} rules); steady {ms(r['cycle_steady'])} ({r['cycle_steady_changed']} opened/recovered)"
+        + (f"; FAILED {r['cycle_failed']}" if r["cycle_failed"] else ""),
+        f"  escalations: first run {r['escalation_first']:.1f} s ({r['escalation_first_done']:,} escalated); "
+        f"steady {ms(r['escalation_steady'])} ({r['escalation_steady_done']} escalated)",
+    ])
+
+
+def markdown(runs: list[dict], args: argparse.Namespace, now: datetime, counts: dict[str, int], size_mib: float,
+             gen: float | None) -> str:
+    def row(label: str, per_run: list[float], unit: str, target: float | None = None, target_text: str = "") -> str:
+        m = statistics.median(per_run)
+        digits = 0 if unit == "MiB" else 1 if unit == "ms" else 2
+        verdict = "" if target is None else "met" if m <= target else "MISSED"
+        return (f"| {label} | {m:,.{digits}f} {unit} | {' · '.join(f'{v:,.{digits}f}' for v in per_run)} | "
+                f"{target_text} | {verdict} |")
+
+    def per_team(key: str, agg: Callable[[list[float]], float]) -> list[float]:
+        return [1000 * agg(r[key]) for r in runs]
+
+    both = [[a + b for a, b in zip(r["digest_compose"], r["digest_render"])] for r in runs]
+    first = runs[0]
+    teams = len(first["digest_compose"])
+    out = [
+        f"Database from `bench/seed.py` ({size_mib:,.0f} MiB): {counts['feedback']:,} feedback rows from `bench/datagen.py` "
+        f"({teams} teams, 2 years), {counts['cases']:,} cases ({args.open:,} open, {args.acknowledged:,} acknowledged, "
+        f"none escalated yet), {counts['case_events']:,} timeline events, {counts['outbox']:,} delivered outbox posts. "
+        f"`now` = {now:%Y-%m-%d %H:%M} UTC, the minute after the newest response. Every team has the five rules of "
+        f"`RULES` in bench/jobs.py and a daily huddle at `now`, so each digest covers the {first['digest_period_h']:.0f} h "
+        f"before it (last team: {first['digest_responses']} responses, {first['digest_open']:,} unresolved cases). "
+        f"Each run is a fresh copy of the database and a fresh process holding only the core and the jobs; "
+        f"medians of {len(runs)} runs; per run, the median and the max over the {teams} teams "
+        f"(digest) or over the repeats ({args.weekly} weekly, {args.cycles} steady cycles, {args.escalations} steady "
+        f"escalation runs).",
+        "",
+        "| measure | median | runs | target | |",
+        "|---|---|---|---|---|",
+        row("huddle digest, compose + render, one team: max of the teams", [max(b) * 1000 for b in both], "ms",
+            DIGEST_TARGET_MS, f"≤ {DIGEST_TARGET_MS} ms"),
+        row("huddle digest, compose + render, one team: median of the teams", [statistics.median(b) * 1000 for b in both],
+            "ms", DIGEST_TARGET_MS, f"≤ {DIGEST_TARGET_MS} ms"),
+        row("… `Digests.for_team` alone: max of the teams", per_team("digest_compose", max), "ms"),
+        row("… `Digests.for_team` alone: median of the teams", per_team("digest_compose", statistics.median), "ms"),
+        row("… `digest_message` alone: max of the teams", per_team("digest_render", max), "ms"),
+        row("… `digest_message` alone: median of the teams", per_team("digest_render", statistics.median), "ms"),
+        row(f"threshold cycle, {teams} teams × {len(RULES)} rules, steady: max", [max(r["cycle_steady"]) for r in runs],
+            "s", CYCLE_TARGET_S, f"≤ {CYCLE_TARGET_S:g} s"),
+        row("threshold cycle, steady: median", [statistics.median(r["cycle_steady"]) for r in runs], "s",
+            CYCLE_TARGET_S, f"≤ {CYCLE_TARGET_S:g} s"),
+        row(f"threshold cycle, first (opens {first['cycle_first_opened']} cases)", [r["cycle_first"] for r in runs], "s",
+            CYCLE_TARGET_S, f"≤ {CYCLE_TARGET_S:g} s"),
+        row("escalation run, steady (median of runs)", [1000 * statistics.median(r["escalation_steady"]) for r in runs], "ms"),
+        row(f"escalation run, first: catch-up of a backlog never escalated ({first['escalation_first_done']:,} "
+            "escalations)", [r["escalation_first"] for r in runs], "s"),
+        row("weekly summary, `Weekly.compose` (median of repeats)", per_team("weekly_compose", statistics.median), "ms"),
+        row("weekly summary, `weekly_message` (median of repeats)", per_team("weekly_render", statistics.median), "ms"),
+        row("peak RSS of the process doing the work (`VmHWM`)", [max(r["rss"].values()) for r in runs], "MiB",
+            RSS_TARGET_MB / 1.048576, f"≤ {RSS_TARGET_MB} MB"),
+    ]
+    failed = {k: v for r in runs for k, v in r["cycle_failed"].items()}
+    out += ["", f"Threshold evaluation failures: {failed or 'none'}. Steady cycles opened or recovered "
+            f"{' · '.join(str(r['cycle_steady_changed']) for r in runs)} cases; steady escalation runs escalated "
+            f"{' · '.join(str(r['escalation_steady_done']) for r in runs)}. Peak RSS by phase (run 1): "
+            + ", ".join(f"after {k} {v:.0f} MiB" for k, v in first["rss"].items()) + "."]
+    if gen is not None:
+        out.append(f"Generating the database took {gen:.0f} s (cached in /tmp for later runs).")
+    return "\n".join(out)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--rows", type=int, default=5_000_000)
+    # Proportional to bench/latency.py's 50k cases for 1M rows: 5 % of the responses, with the same backlog shape.
+    p.add_argument("--cases", type=int, default=250_000)
+    p.add_argument("--open", type=int, default=25_000)
+    p.add_argument("--acknowledged", type=int, default=15_000)
+    p.add_argument("--weekly", type=int, default=5, help="weekly summaries per run")
+    p.add_argument("--cycles", type=int, default=10, help="steady threshold cycles per run")
+    p.add_argument("--escalations", type=int, default=5, help="steady escalation runs per run")
+    p.add_argument("--child", nargs=3, metavar=("DB", "CONFIG", "NOW"), help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        db, config_path, now = args.child
+        print(json.dumps(child(db, config_path, datetime.fromisoformat(now), args)))
+        return
+
+    from bench import seed
+
+    cached, gen, fresh = seed.cached_db(rows=args.rows, cases=args.cases, open_=args.open, acknowledged=args.acknowledged)
+    size = cached.stat().st_size / 2**20
+    took = f"{gen:.1f} s" if gen is not None else "an unknown time"
+    print(f"database {cached} ({size:,.0f} MiB): " + (f"generated in {took}" if fresh else f"cached (its generation took {took})"),
+          file=sys.stderr)
+    conn = sqlite3.connect(cached)
+    try:
+        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("feedback", "cases", "case_events", "outbox")}
+    finally:
+        conn.close()
+    # datagen ends its data when the database was generated: `now` follows the newest response, whenever this runs.
+    now = data_end(cached).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    work = Path(tempfile.mkdtemp(prefix="loopbot-jobs-"))
+    try:
+        config_path = jobs_config(work, now)
+        runs = []
+        for n in range(1, args.runs + 1):
+            started = time.perf_counter()
+            runs.append(one_run(n, cached, work, config_path, now, args))
+            print(summary(runs[-1], n) + f"\n  ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+        print(f"\n### Time-driven work — {time.strftime('%Y-%m-%d')}, {platform.node()}, {os.cpu_count()} cores, "
+              f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}\n")
+        print(markdown(runs, args, now, counts, size, gen))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
