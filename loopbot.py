@@ -59,7 +59,7 @@ def job_context(core: Core, config: LoopbotConfig, notify: Callable[[], None] = 
                       digests=digests or Digests(core.reads, config),
                       weekly=Weekly(core.reads, config), thresholds=Thresholds(core.sessions, config, core.cases),
                       escalations=Escalations(core.sessions, config, core.cases,
-                                              leaders_post=leaders_post(config, command)), retention=Retention(core.sessions, config),
+                                              leaders_post=leaders_post(config, command), reads=core.reads), retention=Retention(core.sessions, config),
                       notify=notify)
 
 

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import exists, select
+from sqlalchemy import String, cast, exists, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cases import Cases
 from bot.outbox import enqueue
 from bot.timings import ACK_KINDS
 from config.fields import fmt_duration
-from config.teams import LoopbotConfig, Sla, Team
-from storage.models import UNRESOLVED, Case, CaseEvent
+from config.teams import LoopbotConfig, Team
+from storage.models import UNRESOLVED, Case, CaseEvent, OutboxMessage
 
 log = logging.getLogger("loopbot.escalations")
 
@@ -26,6 +26,10 @@ LEVELS: dict[str, tuple[str, int]] = {
 }
 LEADER_LEVELS = frozenset({"ack_leaders", "resolve_leaders"})
 _CHUNK = 500  # ids per IN (...): far below SQLite's bound-parameter limit
+# A deadline that passed longer ago than this is not escalated: after a first start on an old backlog, or
+# a long outage, Slack is not flooded with stale escalations (as ingestion opens no case for old feedback).
+# Within it, the level's outbox key (kept 30 days) tells whether it was escalated already.
+HORIZON = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -33,20 +37,6 @@ class Due:
     level: str
     sla: timedelta
     deadline: datetime
-
-
-def due_levels(opened_at: datetime, acknowledged: bool, sla: Sla, now: datetime) -> list[Due]:
-    """The levels a case is past at `now`, with bot.timings.derive's deadlines (counted from opened_at, so a
-    reopened case keeps its first deadlines; an acknowledgement before a reopen still counts)."""
-    due = []
-    for level, (which, times) in sorted(LEVELS.items(), key=lambda item: item[1][1] * getattr(sla, item[1][0])):
-        if which == "ack" and acknowledged:
-            continue
-        span: timedelta = getattr(sla, which)
-        deadline = opened_at + times * span
-        if now > deadline:  # strictly past, as Timings.ack_overdue / resolve_overdue
-            due.append(Due(level, span, deadline))
-    return due
 
 
 class LeadersPost(Protocol):
@@ -57,8 +47,9 @@ class Escalations:
     """Each team is one unit of work and fails alone; each (case, level) is claimed by its outbox key."""
 
     def __init__(self, sessions: sessionmaker[Session], config: LoopbotConfig, cases: Cases | None = None, *,
-                 leaders_post: LeadersPost | None = None):
+                 leaders_post: LeadersPost | None = None, reads: sessionmaker[Session] | None = None):
         self.sessions = sessions
+        self.reads = reads or sessions
         self.config = config
         self.cases = cases or Cases(sessions, config)
         # Renders the leaders' channel post (bot.slack.blocks.escalation), handed in so the core imports no
@@ -77,36 +68,37 @@ class Escalations:
         return done
 
     def _team(self, team: Team, now: datetime) -> list[tuple[int, str]]:
+        # Found with a read-only unit (no write lock held while looking); the write unit only for what is due.
+        with self.reads.begin() as s:
+            due = self._due(s, team, now)
+        if not due:
+            return []
         done: list[tuple[int, str]] = []
         with self.sessions.begin() as s:
-            due = self._due(s, team, now)
-            if not due:
-                return []
             cases = {c.id: c for c in _chunked(s, select(Case), Case.id, list(due))}
             for case_id, levels in due.items():
                 for d in levels:
-                    if self._escalate(s, cases[case_id], team, d, now):
+                    if case_id in cases and self._escalate(s, cases[case_id], team, d, now):
                         done.append((case_id, d.level))
         for case_id, level in done:
             log.info("FB-%d of team %s escalated at level %s", case_id, team.key, level)
         return done
 
     def _due(self, s: Session, team: Team, now: datetime) -> dict[int, list[Due]]:
-        """Unresolved cases past a level they have not had, read from the partial index of unresolved cases."""
+        """Unresolved cases whose deadline for a level passed within HORIZON and that lack that level, one
+        range of the partial index of unresolved cases per level."""
         acknowledged = exists().where(CaseEvent.case_id == Case.id, CaseEvent.kind.in_(sorted(ACK_KINDS)))
-        # The ack deadline comes first (the config refuses ack > resolve): nothing younger can be due.
-        rows = s.execute(
-            select(Case.id, Case.opened_at, acknowledged.label("acknowledged"))
-            .where(Case.team == team.key, UNRESOLVED, Case.opened_at < now - team.sla.ack)
-        ).all()
-        due = {r.id: due_levels(r.opened_at, r.acknowledged, team.sla, now) for r in rows}
-        due = {case_id: levels for case_id, levels in due.items() if levels}
-        # Levels already had, from the timeline (kept for good, unlike delivered posts, which retention purges).
-        had = {(e.case_id, str((e.details or {}).get("level")))
-               for e in _chunked(s, select(CaseEvent.case_id, CaseEvent.details).where(CaseEvent.kind == "escalated"),
-                                 CaseEvent.case_id, list(due), scalars=False)}
-        due = {case_id: [d for d in levels if (case_id, d.level) not in had] for case_id, levels in due.items()}
-        return {case_id: levels for case_id, levels in due.items() if levels}
+        due: dict[int, list[Due]] = {}
+        for level, (which, times) in sorted(LEVELS.items(), key=lambda item: item[1][1] * getattr(team.sla, item[1][0])):
+            span: timedelta = getattr(team.sla, which)
+            had = exists().where(OutboxMessage.key == literal("case:") + cast(Case.id, String) + literal(f":escalation:{level}"))
+            where = [Case.team == team.key, UNRESOLVED, Case.opened_at < now - times * span,
+                     Case.opened_at >= now - times * span - HORIZON, ~had]
+            if which == "ack":
+                where.append(~acknowledged)
+            for case_id, opened_at in s.execute(select(Case.id, Case.opened_at).where(*where).order_by(Case.opened_at)):
+                due.setdefault(case_id, []).append(Due(level, span, opened_at + times * span))
+        return due
 
     def _escalate(self, s: Session, case: Case, team: Team, d: Due, now: datetime) -> bool:
         leaders = d.level in LEADER_LEVELS

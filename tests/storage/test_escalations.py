@@ -7,10 +7,11 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import delete, insert, select
+from sqlalchemy import insert, select, update
 
 from bot.cases import Cases, NewFeedbackCase
-from bot.escalations import Escalations
+from bot.escalations import HORIZON, Escalations
+from bot.retention import KEEP_POSTS, Retention
 from bot.slack.blockkit import message_errors
 from bot.slack.blocks.case import case_message, event_line
 from bot.slack.blocks.escalation import leaders_post
@@ -63,8 +64,18 @@ def test_each_level_fires_once_just_after_its_deadline(sessions, cases, escalati
     assert escalations.run(T0 + after) == []  # at the deadline it is not yet past it
     assert escalations.run(T0 + after + SEC) == [(case_id, level)]
     assert escalations.run(T0 + after + 2 * SEC) == []
-    assert escalations.run(T0 + 10 * DAY) == [(case_id, lv) for lv in before if (case_id, lv) not in earlier]
+    # Ten days on, every deadline is more than HORIZON old: nothing stale is escalated any more.
+    assert escalations.run(T0 + 10 * DAY) == []
     assert [e.details["level"] for e in escalated(sessions, case_id)].count(level) == 1
+
+
+def test_deadlines_older_than_the_horizon_are_not_escalated(sessions, cases, escalations):
+    # A first start over an old backlog: its ack deadlines passed more than a day ago, its resolve one just now.
+    case_id = open_case(sessions, cases)
+    assert HORIZON == DAY
+    assert escalations.run(T0 + ACK_LEADERS + HORIZON + SEC) == [(case_id, "resolve")]
+    other = open_case(sessions, cases, at=T0 + 3 * DAY)
+    assert escalations.run(T0 + 3 * DAY + ACK + HORIZON + SEC) == [(other, "ack_leaders"), (other, "resolve")]
 
 
 def test_ack_escalation_posts_a_thread_line_mentioning_the_supervisors(sessions, config, cases, escalations):
@@ -137,15 +148,23 @@ def test_a_reopened_case_keeps_its_deadlines_and_the_levels_it_had(sessions, cas
     other = open_case(sessions, cases, at=T0 + 3 * DAY)
     cases.resolve(other, outcome="fixed", root_cause="other", action="a", actor=SUPER, source="modal", now=T0 + 3 * DAY + MIN)
     cases.reopen(other, "again", actor=SUPER, source="command", now=T0 + 5 * DAY + MIN)
-    assert escalations.run(T0 + 5 * DAY + 2 * MIN) == [(other, "resolve"), (other, "resolve_leaders")]
+    # Its resolve deadline (day 4) is more than HORIZON old by then; twice the SLA (day 5) is not.
+    assert escalations.run(T0 + 5 * DAY + 2 * MIN) == [(other, "resolve_leaders")]
 
 
-def test_levels_had_are_not_repeated_after_their_posts_are_purged(sessions, cases, escalations):
+def test_levels_had_are_not_repeated_after_their_posts_are_purged(sessions, config, cases, escalations):
+    # The level's outbox key is the record of it; retention forgets delivered posts only long after a
+    # deadline has left the horizon, so a purged key can never let a level be escalated again.
+    assert HORIZON < KEEP_POSTS
     case_id = open_case(sessions, cases)
     assert escalations.run(T0 + ACK + MIN) == [(case_id, "ack")]
-    with sessions.begin() as s:  # retention deletes delivered posts after 30 days; the timeline stays
-        s.execute(delete(OutboxMessage))
-    assert escalations.run(T0 + ACK + 2 * MIN) == []
+    with sessions.begin() as s:
+        s.execute(update(OutboxMessage).values(state="delivered", delivered_at=T0 + ACK + MIN))
+    later = T0 + ACK + MIN + KEEP_POSTS + DAY
+    Retention(sessions, config).purge(later)
+    assert outbox(sessions) == []  # the escalation's key is gone
+    assert escalations.run(later) == []
+    assert [e.details["level"] for e in escalated(sessions, case_id)] == ["ack"]
 
 
 def test_without_a_leaders_channel_the_leader_level_stays_in_the_thread(sessions, cases, caplog):
@@ -181,7 +200,7 @@ def test_two_runs_at_once_escalate_each_level_once(sessions, config, cases, roun
     def run() -> None:
         escalations = Escalations(sessions, config, Cases(sessions, config), leaders_post=leaders_post(config))
         barrier.wait()
-        results.append(escalations.run(T0 + RESOLVE_LEADERS + MIN))
+        results.append(escalations.run(T0 + ACK_LEADERS + MIN))
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for t in threads:
@@ -189,10 +208,10 @@ def test_two_runs_at_once_escalate_each_level_once(sessions, config, cases, roun
     for t in threads:
         t.join(30)
     done = sorted(results[0] + results[1])
-    assert done == sorted((i, lv) for i in ids for lv in ("ack", "ack_leaders", "resolve", "resolve_leaders"))
+    assert done == sorted((i, lv) for i in ids for lv in ("ack", "ack_leaders"))
     for case_id in ids:
-        assert len(escalated(sessions, case_id)) == 4
-    assert len(outbox(sessions)) == 3 * 6  # 4 thread lines and 2 leaders' posts per case
+        assert len(escalated(sessions, case_id)) == 2
+    assert len(outbox(sessions)) == 3 * 3  # 2 thread lines and 1 leaders' post per case
 
 
 def test_candidates_are_read_from_the_unresolved_index_on_sqlite(sessions, engine, cases, escalations):
