@@ -235,9 +235,8 @@ def test_unknown_team_names_the_configured_ones(sessions, config):  # noqa: ANN0
     assert exc.value.field == "team"
 
 
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # EXPLAIN QUERY PLAN is SQLite's
 def test_every_query_reads_an_index_not_the_table(sessions, config, engine):  # noqa: ANN001
-    if engine.dialect.name != "sqlite":
-        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
     feedback_fixture(sessions)
     open_case(sessions, S)
     with sessions() as s, statements(engine) as seen:

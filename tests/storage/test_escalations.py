@@ -214,9 +214,8 @@ def test_two_runs_at_once_escalate_each_level_once(sessions, config, cases, roun
     assert len(outbox(sessions)) == 3 * 3  # 2 thread lines and 1 leaders' post per case
 
 
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # EXPLAIN QUERY PLAN is SQLite's
 def test_candidates_are_read_from_the_unresolved_index_on_sqlite(sessions, engine, cases, escalations):
-    if engine.dialect.name != "sqlite":
-        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
     from sqlalchemy import event as sa_event
 
     open_case(sessions, cases)

@@ -282,9 +282,8 @@ def test_one_team_failing_does_not_stop_the_others(sessions, caplog):
     assert "threshold evaluation failed for team support" in caplog.text
 
 
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # EXPLAIN QUERY PLAN is SQLite's
 def test_readings_are_served_by_indexes_on_sqlite(sessions, engine):
-    if engine.dialect.name != "sqlite":
-        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
     config = make_config([CSAT_1H, {"metric": "nps", "below": 0, "window": "7d"}, {"metric": "ces", "above": 5, "window": "1h"},
                           {"metric": "cases", "above": 10, "window": "1h"},
                           {"metric": "complaints", "category": "late_delivery", "above": 5, "window": "1h"}])
