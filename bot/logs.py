@@ -28,3 +28,6 @@ def configure(log_format: str = "text", level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # APScheduler logs every job run at INFO (two lines a minute per job); its warnings (a missed fire,
+    # a job still running) and errors still show. Loopbot's jobs log what they do themselves.
+    logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))
