@@ -1,13 +1,13 @@
 """The weekly summary message for the leaders' channel: one monospace table row per team."""
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.slack.blocks.case import MAX_MESSAGE_BLOCKS, SECTION_LIMIT, context, section
-from bot.slack.blocks.text import escape, fmt_duration, fmt_number, fmt_time, one_line, pack_lines, plural, truncate
-from bot.weekly import Compliance, TeamWeek, WeeklySummary
+from bot.slack.blocks.table import duration_cell, metric_cell, percent_cell, table_line
+from bot.slack.blocks.text import fmt_time, one_line, pack_lines, plural, truncate
+from bot.weekly import TeamWeek, WeeklySummary
 from config.teams import LoopbotConfig
 
 Block = dict[str, Any]
@@ -26,10 +26,10 @@ def weekly_message(
     tz = _zone(config)
     rows = [_cells(t, config) for t in w.teams]
     widths = [max(len(c) for c in column) for column in zip(COLUMNS, *rows)]
-    head = _line(COLUMNS, widths)
+    head = table_line(COLUMNS, widths)
     # Each section repeats the column names, so a table split over several sections still reads.
     room = SECTION_LIMIT - len(head) - 2 * len(_FENCE) - 3
-    groups = pack_lines([_line(cells, widths) for cells in rows], room)
+    groups = pack_lines([table_line(cells, widths) for cells in rows], room)
     budget = MAX_MESSAGE_BLOCKS - _FIXED_BLOCKS - (chart is not None)
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Weekly summary", "emoji": True}},
@@ -65,24 +65,5 @@ def _cells(t: TeamWeek, config: LoopbotConfig) -> tuple[str, ...]:
     team = config.teams.get(t.team)
     name = truncate(one_line(team.name if team else t.team), TEAM_WIDTH).replace("`", "'")  # a backtick would end the code block
     h = t.headline
-    return (name, _metric(h.csat, h.csat_n, 1, " %"), _metric(h.nps, h.nps_n, 0), _metric(h.ces, h.ces_n, 1),
-            str(t.opened), str(t.resolved), _duration(t.median_ttr), _percent(t.ack), _percent(t.resolve))
-
-
-def _metric(value: float | None, n: int, decimals: int, unit: str = "") -> str:
-    return "—" if value is None else f"{fmt_number(value, decimals)}{unit} ({n})"
-
-
-def _duration(td: timedelta | None) -> str:
-    return "—" if td is None else fmt_duration(td)
-
-
-def _percent(c: Compliance) -> str:
-    return "—" if c.percent is None else f"{fmt_number(c.percent, 0)} %"
-
-
-def _line(cells: tuple[str, ...], widths: list[int]) -> str:
-    # Padded on the raw text, escaped after: Slack shows &amp; as one character, even inside a code block.
-    first, *rest = cells
-    return escape(first.ljust(widths[0])) + "  " + "  ".join(c.rjust(w) for c, w in zip(rest, widths[1:]))
-
+    return (name, metric_cell(h.csat, h.csat_n, 1, " %"), metric_cell(h.nps, h.nps_n, 0), metric_cell(h.ces, h.ces_n, 1),
+            str(t.opened), str(t.resolved), duration_cell(t.median_ttr), percent_cell(t.ack), percent_cell(t.resolve))
