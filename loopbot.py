@@ -154,6 +154,7 @@ def cmd_run(_args: argparse.Namespace) -> int:
     from bot.logs import configure
     from bot.metrics import Metrics
     from bot.overview import Overview
+    from bot.stats import Stats
     from jobs.scheduler import Scheduler
 
     settings, config = _load()
@@ -169,7 +170,7 @@ def cmd_run(_args: argparse.Namespace) -> int:
         from bot.slack.runtime import SlackRuntime
 
         slack = SlackRuntime.build(settings, config, core.cases, Overview(core.reads, config), deliveries, metrics,
-                                   digests)
+                                   digests, Stats(core.reads, config))
     else:
         log.warning("SLACK_BOT_TOKEN is not set: ingestion only; cases wait in the outbox until a token is set")
     scheduler = Scheduler(job_context(core, config, notify=slack.notifier.wake if slack is not None else lambda: None,

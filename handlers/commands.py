@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -10,14 +11,16 @@ from slack_sdk import WebClient
 
 from bot import grammar
 from bot.clock import utcnow
-from bot.errors import InvalidInput
-from bot.permissions import Action, require
+from bot.errors import InvalidInput, PermissionDenied
+from bot.permissions import Action, is_leader, is_supervisor, require
 from bot.slack.app import SlackServices, guarded
 from bot.slack.blocks.digest import digest_message
 from bot.slack.blocks.lists import case_detail, case_list
 from bot.slack.blocks.modals import resolve_modal
 from bot.slack.blocks.notice import notice
+from bot.slack.blocks.stats import stats_message
 from bot.slack.ids import CaseMeta
+from config.teams import Team
 
 Reply = dict[str, Any] | None
 SOURCE = "command"
@@ -124,12 +127,36 @@ def _digest(ctx: Context, cmd: grammar.Digest) -> Reply:
     return digest_message(ctx.svc.digests.for_team(team.key, now), team, now=now)
 
 
-def _not_yet(what: str, action: Action | None, ctx: Context, cmd: Any) -> Reply:
-    if action is not None:
-        team = getattr(cmd, "team", None) or ctx.channel_team()
-        teams = list(ctx.svc.config.teams.values()) if team in (None, grammar.ALL_TEAMS) else [ctx.svc.overview.team(team)]
-        for t in teams:
-            require(ctx.svc.config, t, ctx.user, action)
+def _stats(ctx: Context, cmd: grammar.Stats) -> Reply:
+    teams, all_teams = _scope(ctx, cmd.team, Action.STATS)
+    now = utcnow()
+    found = ctx.svc.stats.for_teams([t.key for t in teams], now - timedelta(days=cmd.period.days), now, now)
+    return stats_message(found, ctx.svc.config.teams, period_label=f"last {cmd.period.text}", all_teams=all_teams,
+                         command=ctx.svc.command)
+
+
+def _scope(ctx: Context, named: str | None, action: Action) -> tuple[list[Team], bool]:
+    """The teams a stats (or chart) request covers, checked: a named team or the channel's team needs its
+    supervisors or a leader; `all` is for leaders; elsewhere a supervisor gets the teams they supervise."""
+    config = ctx.svc.config
+    key = named or ctx.channel_team()
+    if key is not None and key != grammar.ALL_TEAMS:
+        team = ctx.svc.overview.team(key)
+        require(config, team, ctx.user, action)
+        return [team], False
+    if is_leader(config, ctx.user):
+        return list(config.teams.values()), True
+    mine = [t for t in config.teams.values() if is_supervisor(t, ctx.user)]
+    if key is None and mine:
+        return mine, len(mine) > 1
+    if mine:
+        raise PermissionDenied(f"Only leaders can {action} for all teams; ask for one of yours: "
+                               f"{', '.join(f'`{t.key}`' for t in mine)}.")
+    raise PermissionDenied(f"Only supervisors (for their own team) and leaders can {action}.")
+
+
+def _not_yet(what: str, action: Action, ctx: Context, cmd: Any) -> Reply:
+    _scope(ctx, getattr(cmd, "team", None), action)  # refused as the real command will refuse
     return notice(f":construction: {what} is not available in this version of Loopbot yet.")
 
 
@@ -145,5 +172,5 @@ HANDLERS: dict[type, Callable[[Context, Any], Reply]] = {
     grammar.Reopen: _reopen,
     grammar.Digest: _digest,
     grammar.Chart: partial(_not_yet, "Charts", Action.CHART),
-    grammar.Stats: partial(_not_yet, "Stats", Action.STATS),
+    grammar.Stats: _stats,
 }

@@ -18,6 +18,7 @@ from bot.cases import Cases
 from bot.digest import Digests
 from bot.errors import UserFacingError
 from bot.overview import Overview
+from bot.stats import Stats
 from config.settings import Settings
 from config.teams import LoopbotConfig
 
@@ -34,6 +35,7 @@ class SlackServices:
     command: str  # the slash command's name, e.g. /feedback
     notify: Callable[[], None]  # tell the notifier a change is waiting in the outbox
     digests: Digests
+    stats: Stats
 
 
 def create_app(settings: Settings, services: SlackServices, client: WebClient) -> App:

@@ -19,6 +19,7 @@ from bot.slack.app import SlackServices, create_app
 from bot.slack.client import make_client
 from bot.slack.http import slack_router
 from bot.slack.notifier import Notifier
+from bot.stats import Stats
 from config.settings import Settings
 from config.teams import LoopbotConfig
 
@@ -35,11 +36,12 @@ class SlackRuntime:
 
     @classmethod
     def build(cls, settings: Settings, config: LoopbotConfig, cases: Cases, overview: Overview,
-              deliveries: Deliveries, metrics: Metrics, digests: Digests) -> SlackRuntime:
+              deliveries: Deliveries, metrics: Metrics, digests: Digests,
+              stats: Stats) -> SlackRuntime:
         client = make_client(settings, on_error=metrics.slack_error)
         notifier = Notifier(deliveries, cases, config, client, on_failed=lambda kind: metrics.posts_failed.labels(kind).inc())
         services = SlackServices(config=config, cases=cases, overview=overview, command=settings.command, notify=notifier.wake,
-                                digests=digests)
+                                digests=digests, stats=stats)
         app = create_app(settings, services, client)
         app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
         return cls(app, notifier, None if app_token else slack_router(app), app_token=app_token)

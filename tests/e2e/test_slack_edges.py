@@ -150,8 +150,24 @@ def test_commands_list_show_assign_note_help_and_mistakes(bot):
     ephemeral_for(bot, AGENT, "There is no team `nosuchteam`")
     bot.emu.slash_command("chart csat", AGENT, CH)
     ephemeral_for(bot, AGENT, "can ask for charts")
-    bot.emu.slash_command("stats", SUPER, CH)
-    ephemeral_for(bot, SUPER, "not available")
+
+
+def test_stats_for_the_channels_team_all_teams_for_leaders_and_what_others_are_told(bot):
+    ref, ts = new_case(bot)
+    bot.emu.click(CH, ts, "case_ack", AGENT)
+    wait_shows(bot, ts, "Acknowledged by")
+    bot.emu.slash_command("stats 7d", SUPER, CH)  # in the delivery channel: that team
+    one = json.dumps(ephemeral_for(bot, SUPER, "last 7d"))
+    assert "Delivery Ops" in one and "Support" not in one
+    bot.emu.slash_command("stats all", SUPER, CH)
+    ephemeral_for(bot, SUPER, "Only leaders can ask for stats for all teams; ask for one of yours: `delivery`")
+    bot.emu.slash_command("stats all 4w", LEADER, CH)
+    every = json.dumps(ephemeral_for(bot, LEADER, "last 4w"))
+    assert "Delivery Ops" in every and "Support" in every
+    bot.emu.slash_command("stats support", SUPER, CH)
+    ephemeral_for(bot, SUPER, "Only supervisors of Support")
+    bot.emu.slash_command("stats 800d", SUPER, CH)
+    ephemeral_for(bot, SUPER, "A period runs from 1d to 730d")
 
 
 def test_app_home_shows_the_persons_cases_and_their_teams_last_seven_days(bot):
