@@ -1,4 +1,4 @@
-"""The `loopbot` command as a user runs it: check-config, db upgrade, run (serve, then stop on SIGTERM)."""
+"""The `loopbot` command as a user runs it: check-config, db upgrade, digest, run (serve, then stop on SIGTERM)."""
 from __future__ import annotations
 
 import os
@@ -87,3 +87,26 @@ def test_run_serves_ingestion_and_stops_cleanly_on_sigterm(tmp_path):
             proc.wait()
     log = proc.stderr.read()
     assert "Loopbot serving" in log and "Loopbot stopped" in log
+
+
+def test_digest_prints_a_team_digest_and_posts_it_with_post(tmp_path):
+    from bot.slack.emulator import SlackEmulator
+
+    config = tmp_path / "digest.yaml"
+    config.write_text(yaml.safe_dump(CONFIG))
+    env = base_env(tmp_path, config)
+    printed = loopbot("digest", "delivery", env=env)
+    assert printed.returncode == 0, printed.stderr
+    assert "Huddle digest · Delivery Ops" in printed.stdout and "Quiet period" in printed.stdout
+    assert "[List open cases]" in printed.stdout
+    unknown = loopbot("digest", "nosuch", env=env)
+    assert unknown.returncode == 2 and "There is no team nosuch. Teams: delivery, support." in unknown.stderr
+    no_token = loopbot("digest", "delivery", "--post", env=env)
+    assert no_token.returncode == 2 and "needs SLACK_BOT_TOKEN" in no_token.stderr
+    with SlackEmulator(channels={"C0DELIVERY": "delivery-ops", "C0SUPPORT": "support"}) as emu:
+        posted = loopbot("digest", "delivery", "--post", env={**env, "SLACK_BOT_TOKEN": emu.bot_token,
+                                                              "SLACK_API_URL": emu.api_url, "SLACK_SIGNING_SECRET": "s"})
+        assert posted.returncode == 0, posted.stderr
+        assert "posted to C0DELIVERY" in posted.stdout
+        [message] = emu.messages("C0DELIVERY")
+        assert "Delivery Ops" in message["text"] and message["metadata"]["event_payload"]["key"].startswith("digest:delivery:")
