@@ -143,25 +143,35 @@ class Thresholds:
 
     def _team(self, team: Team, now: datetime, report: Report) -> None:
         rules = {rule_key(team, rule): rule for rule in team.thresholds}
+        # Read with a read-only unit: most minutes nothing changes, and then no write lock is taken at all.
+        with self.cases.reads.begin() as s:
+            breaches = set(s.scalars(select(Case.active_rule).where(Case.active_rule.in_(list(rules)))))
+            reader = _Reader(s, team, now)
+            readings = {key: reader.read(rule) for key, rule in rules.items()}
+        to_open = [k for k, r in readings.items() if r.breached and k not in breaches]
+        to_recover = [k for k in breaches if readings[k].readable and not readings[k].breached]
         opened: list[Case] = []
         recovered: list[CaseChange] = []
-        with self.sessions.begin() as s:
-            # The open breaches of these rules, by the unique index on active_rule.
-            active = {c.active_rule: c for c in s.scalars(select(Case).where(Case.active_rule.in_(list(rules))))}
-            reader = _Reader(s, team, now)
-            for key, rule in rules.items():
-                reading = reader.read(rule)
-                case = active.get(key)
-                if reading.breached and case is None:
+        if to_open or to_recover:
+            with self.sessions.begin() as s:
+                # Read again under the write lock: another replica may have opened or recovered meanwhile.
+                active = {c.active_rule: c for c in s.scalars(select(Case).where(Case.active_rule.in_(list(rules))))}
+                for key in to_open:
+                    if key in active:
+                        continue
+                    rule, reading = rules[key], readings[key]
                     # While the breach lasts nothing more is posted: the case keeps the reading that opened it.
                     new = self.cases.open_threshold_case(
                         s, team=team.key, rule_key=key, severity=breach_severity(rule, reading),
                         summary=breach_summary(rule, reading, key), source=SOURCE, now=now)
                     if new is not None:  # None: a concurrent evaluation opened it first
                         opened.append(new)
-                elif case is not None and reading.readable and not reading.breached:
+                for key in to_recover:
+                    case, reading = active.get(key), readings[key]
+                    if case is None:
+                        continue
                     change = self.cases.recover(s, case, {"value": _rounded(reading), "n": reading.n,
-                                                          "threshold": _number(rule.value)}, source=SOURCE, now=now)
+                                                          "threshold": _number(rules[key].value)}, source=SOURCE, now=now)
                     if change is not None:
                         recovered.append(change)
         # Counted only once committed: a team whose unit failed reports nothing as done.
