@@ -20,7 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.jobs import clocked, data_end, jobs_config, ms, peak_rss_mib  # noqa: E402
+from bench.jobs import clocked, jobs_config, ms, peak_rss_mib, prepared_db  # noqa: E402
 
 STATS_TARGET_MS = 300
 RSS_TARGET_MB = 400
@@ -180,20 +180,7 @@ def main() -> None:
         print(json.dumps(child(db, config_path, datetime.fromisoformat(now), args)))
         return
 
-    from bench import seed
-
-    cached, gen, fresh = seed.cached_db(rows=args.rows, cases=args.cases, open_=args.open, acknowledged=args.acknowledged)
-    size = cached.stat().st_size / 2**20
-    took = f"{gen:.1f} s" if gen is not None else "an unknown time"
-    print(f"database {cached} ({size:,.0f} MiB): " + (f"generated in {took}" if fresh else f"cached (its generation took {took})"),
-          file=sys.stderr)
-    conn = sqlite3.connect(cached)
-    try:
-        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("feedback", "cases", "case_events")}
-    finally:
-        conn.close()
-    # As bench/jobs.py: `now` follows the newest response, whenever this runs.
-    now = data_end(cached).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    cached, gen, size, counts, now = prepared_db(args)
     work = Path(tempfile.mkdtemp(prefix="loopbot-analytics-"))
     try:
         config_path = jobs_config(work, now)

@@ -267,6 +267,24 @@ def main() -> None:
         print(json.dumps(child(db, config_path, datetime.fromisoformat(now), args)))
         return
 
+    cached, gen, size, counts, now = prepared_db(args)
+    work = Path(tempfile.mkdtemp(prefix="loopbot-jobs-"))
+    try:
+        config_path = jobs_config(work, now)
+        runs = []
+        for n in range(1, args.runs + 1):
+            started = time.perf_counter()
+            runs.append(one_run(n, cached, work, config_path, now, args))
+            print(summary(runs[-1], n) + f"\n  ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+        print(f"\n### Time-driven work — {time.strftime('%Y-%m-%d')}, {platform.node()}, {os.cpu_count()} cores, "
+              f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}\n")
+        print(markdown(runs, args, now, counts, size, gen))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def prepared_db(args: argparse.Namespace) -> tuple[Path, float | None, float, dict[str, int], datetime]:
+    """The cached 5M-row database (generated the first time), its size in MiB, row counts, and `now`."""
     from bench import seed
 
     cached, gen, fresh = seed.cached_db(rows=args.rows, cases=args.cases, open_=args.open, acknowledged=args.acknowledged)
@@ -281,19 +299,7 @@ def main() -> None:
         conn.close()
     # datagen ends its data when the database was generated: `now` follows the newest response, whenever this runs.
     now = data_end(cached).replace(second=0, microsecond=0) + timedelta(minutes=1)
-    work = Path(tempfile.mkdtemp(prefix="loopbot-jobs-"))
-    try:
-        config_path = jobs_config(work, now)
-        runs = []
-        for n in range(1, args.runs + 1):
-            started = time.perf_counter()
-            runs.append(one_run(n, cached, work, config_path, now, args))
-            print(summary(runs[-1], n) + f"\n  ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
-        print(f"\n### Time-driven work — {time.strftime('%Y-%m-%d')}, {platform.node()}, {os.cpu_count()} cores, "
-              f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}\n")
-        print(markdown(runs, args, now, counts, size, gen))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    return cached, gen, size, counts, now
 
 
 if __name__ == "__main__":
