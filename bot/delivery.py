@@ -113,14 +113,15 @@ class Deliveries:
             return list(s.scalars(select(Case.id).where(Case.slack_channel == channel, Case.slack_ts == ts)
                                   .order_by(Case.id)))
 
-    def recently_failed(self, now: datetime | None = None) -> list[tuple[str | None, str]]:
-        """(channel, Slack's error) of the posts that failed for good within FAILED_SHOWN, newest first."""
+    def recently_failed(self, now: datetime | None = None) -> list[tuple[str | None, str, int]]:
+        """(channel, Slack's error, posts) of the posts that failed for good within FAILED_SHOWN, latest first."""
         since = (now or utcnow()) - FAILED_SHOWN
         with self.reads.begin() as s:
-            return [tuple(r) for r in s.execute(  # type: ignore[misc]
-                select(OutboxMessage.channel, OutboxMessage.last_error).where(
-                    OutboxMessage.state == "failed", OutboxMessage.delivered_at >= since)
-                .order_by(OutboxMessage.delivered_at.desc()).limit(20))]
+            return [(channel, error, n) for channel, error, n in s.execute(
+                select(OutboxMessage.channel, OutboxMessage.last_error, func.count())
+                .where(OutboxMessage.state == "failed", OutboxMessage.delivered_at >= since)
+                .group_by(OutboxMessage.channel, OutboxMessage.last_error)
+                .order_by(func.max(OutboxMessage.delivered_at).desc()).limit(20))]
 
     def counts(self) -> dict[str, int]:
         with self.reads.begin() as s:

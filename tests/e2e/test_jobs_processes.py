@@ -101,7 +101,8 @@ def test_429s_then_500s_then_a_hang_delay_posts_but_every_one_arrives_once_and_a
         assert sum(1 for c in emu.calls_to("chat.postMessage") if c.status == 500) == 3
         health = httpx.get(f"{bot.url}/healthz", timeout=5).json()
         assert health["status"] == "degraded"
-        assert {"channel": "C0GONE", "error": "channel_not_found"} in health["failures"]
+        assert health["failures"] == [{"channel": "C0GONE", "error": "channel_not_found", "posts": 1}]
+        assert health["failed_posts_24h"] == 1
         assert gone and not emu.messages(SUPPORT)
         metrics = httpx.get(f"{bot.url}/metrics", timeout=5).text
         assert re.search(r'loopbot_slack_posts_failed_total\{kind="case.open"\} 1\.0', metrics), metrics[-2000:]
