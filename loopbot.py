@@ -46,7 +46,8 @@ def build_core(settings: Settings, config: LoopbotConfig, observer: Observer | N
 
 
 def job_context(core: Core, config: LoopbotConfig, notify: Callable[[], None] = lambda: None,
-                digests: Digests | None = None, command: str = "/feedback") -> JobContext:
+                digests: Digests | None = None, command: str = "/feedback",
+                opened: Callable[[str, str], None] = lambda team, kind: None) -> JobContext:
     from bot.digest import Digests
     from bot.escalations import Escalations
     from bot.retention import Retention
@@ -60,7 +61,7 @@ def job_context(core: Core, config: LoopbotConfig, notify: Callable[[], None] = 
                       weekly=Weekly(core.reads, config), thresholds=Thresholds(core.sessions, config, core.cases),
                       escalations=Escalations(core.sessions, config, core.cases,
                                               leaders_post=leaders_post(config, command), reads=core.reads), retention=Retention(core.sessions, config),
-                      notify=notify)
+                      notify=notify, opened=opened)
 
 
 def _load() -> tuple[Settings, LoopbotConfig]:
@@ -174,8 +175,8 @@ def cmd_run(_args: argparse.Namespace) -> int:
     else:
         log.warning("SLACK_BOT_TOKEN is not set: ingestion only; cases wait in the outbox until a token is set")
     scheduler = Scheduler(job_context(core, config, notify=slack.notifier.wake if slack is not None else lambda: None,
-                                        digests=digests, command=settings.command))
-    scheduler.ctx.opened = lambda team, kind: metrics.cases_opened.labels(team, kind).inc()
+                                        digests=digests, command=settings.command,
+                                        opened=lambda team, kind: metrics.cases_opened.labels(team, kind).inc()))
     core.ingestor.on_stored = scheduler.after_ingest
     api = create_api(settings, core.engine, core.ingestor, metrics, failed_posts=deliveries.recently_failed,
                      routers=[slack.router] if slack is not None and slack.router is not None else [])
