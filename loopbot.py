@@ -150,6 +150,7 @@ def cmd_run(_args: argparse.Namespace) -> int:
     import uvicorn
 
     from bot.api.app import create_api
+    from bot.charts.service import Charts
     from bot.delivery import Deliveries
     from bot.digest import Digests
     from bot.logs import configure
@@ -171,7 +172,7 @@ def cmd_run(_args: argparse.Namespace) -> int:
         from bot.slack.runtime import SlackRuntime
 
         slack = SlackRuntime.build(settings, config, core.cases, Overview(core.reads, config), deliveries, metrics,
-                                   digests, Stats(core.reads, config))
+                                   digests, Stats(core.reads, config), Charts(core.sessions, core.reads, config))
     else:
         log.warning("SLACK_BOT_TOKEN is not set: ingestion only; cases wait in the outbox until a token is set")
     scheduler = Scheduler(job_context(core, config, notify=slack.notifier.wake if slack is not None else lambda: None,

@@ -48,9 +48,9 @@ class Deliveries:
         self.sessions = sessions
         self.reads = reads or sessions  # for the checks that write nothing
 
-    def claim(self, now: datetime, limit: int = 50) -> list[Claimed]:
+    def claim(self, now: datetime, limit: int = 50, lane: outbox.Lane | None = None) -> list[Claimed]:
         with self.sessions.begin() as s:
-            return outbox.claim_due(s, now, limit)
+            return outbox.claim_due(s, now, limit, lane=lane)
 
     def plan(self, claim: Claimed, now: datetime) -> StormPlan:
         """A case post is one of a storm when 10 or more cases of its channel opened in the 5 minutes before it."""

@@ -60,13 +60,27 @@ class Claimed:
     created_at: datetime
 
 
-def claim_due(s: Session, now: datetime, limit: int = 50, lease: timedelta = LEASE) -> list[Claimed]:
-    """Take up to `limit` due posts, oldest first; each is claimed by a conditional UPDATE so of
+@dataclass(frozen=True)
+class Lane:
+    """Which kinds of post a worker delivers: charts take seconds to draw, so they have a worker of their own
+    and never hold up case messages."""
+
+    only: tuple[str, ...] = ()
+    excluding: tuple[str, ...] = ()
+
+    def where(self) -> list[ColumnElement[bool]]:
+        return ([OutboxMessage.kind.in_(self.only)] if self.only else []) + (
+            [OutboxMessage.kind.not_in(self.excluding)] if self.excluding else [])
+
+
+def claim_due(s: Session, now: datetime, limit: int = 50, lease: timedelta = LEASE, lane: Lane | None = None) -> list[Claimed]:
+    """Take up to `limit` due posts of the lane, oldest first; each is claimed by a conditional UPDATE so of
     several workers or replicas exactly one gets it."""
     rows = s.execute(
         select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.not_before).where(
             # "sending" past its lease: the worker that claimed it died before recording a result.
-            OutboxMessage.state.in_(("pending", "sending")), OutboxMessage.not_before <= now
+            OutboxMessage.state.in_(("pending", "sending")), OutboxMessage.not_before <= now,
+            *(lane.where() if lane else ()),
         ).order_by(OutboxMessage.id).limit(limit)
     ).all()
     won = [r.id for r in rows if _take(s, r.id, r.state, r.not_before, now + lease)]

@@ -205,24 +205,29 @@ class Resolution:
 
 
 def resolutions(s: Session, *, teams: list[str], since: datetime, until: datetime) -> list[Resolution]:
-    """Cases resolved in [since, until), oldest resolution first.
+    """Cases resolved in [since, until), oldest resolution first (see `standing_resolutions`)."""
+    if not teams:
+        return []
+    rows = s.execute(
+        select(Case.team, Case.id, Case.opened_at, CaseEvent.at)
+        .join(Case, Case.id == CaseEvent.case_id)
+        .where(*standing_resolutions(teams, since, until))
+        .order_by(CaseEvent.at, Case.id)
+    ).all()
+    return [Resolution(team, case_id, opened_at, at) for team, case_id, opened_at, at in rows]
+
+
+def standing_resolutions(teams: list[str], since: datetime, until: datetime) -> list[ColumnElement[bool]]:
+    """The `resolved` events (joined to their case) by which a case counts as resolved in [since, until).
 
     A case counts once, by its last resolution before `until` (SPEC §2), and only if no reopen followed it
     before `until`: a case resolved and reopened within the period is not resolved. Reads case_events by
     (kind, at), then each candidate's later events by (case_id, kind, at).
     """
-    if not teams:
-        return []
     later = aliased(CaseEvent)
-    rows = s.execute(
-        select(Case.team, Case.id, Case.opened_at, CaseEvent.at)
-        .join(Case, Case.id == CaseEvent.case_id)
-        .where(CaseEvent.kind == "resolved", CaseEvent.at >= since, CaseEvent.at < until, Case.team.in_(teams),
-               ~exists().where(later.case_id == CaseEvent.case_id, later.kind.in_(_RESOLVED_KINDS),
-                               later.at > CaseEvent.at, later.at < until))
-        .order_by(CaseEvent.at, Case.id)
-    ).all()
-    return [Resolution(team, case_id, opened_at, at) for team, case_id, opened_at, at in rows]
+    return [CaseEvent.kind == "resolved", CaseEvent.at >= since, CaseEvent.at < until, Case.team.in_(teams),
+            ~exists().where(later.case_id == CaseEvent.case_id, later.kind.in_(_RESOLVED_KINDS),
+                            later.at > CaseEvent.at, later.at < until)]
 
 
 def median_duration(durations: Iterable[timedelta]) -> timedelta | None:

@@ -5,17 +5,20 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ScalarSelect, and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.charts.request import ChartRequest
 from bot.queries import Headline, headlines, median_duration, resolutions
 from bot.timings import ACK_KINDS
 from config.teams import LoopbotConfig, Sla
 from storage.models import Case, CaseEvent
 
 WEEK = timedelta(days=7)
+CHART_WEEKS = 4
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,12 @@ class Weekly:
         return WeeklySummary(since=since, until=until, teams=rows)
 
 
+def weekly_chart(config: LoopbotConfig, until: datetime) -> ChartRequest:
+    """The summary's chart: CSAT of all teams over the four weeks before it, so the week shows against the month."""
+    return ChartRequest(kind="csat", teams=tuple(config.teams), all_teams=True, days=CHART_WEEKS * 7,
+                        period=f"{CHART_WEEKS}w", until=until)
+
+
 def _opened(s: Session, teams: list[str], since: datetime, until: datetime) -> dict[str, int]:
     rows = s.execute(
         select(Case.team, func.count()).where(Case.team.in_(teams), Case.opened_at >= since, Case.opened_at < until)
@@ -95,11 +104,20 @@ def sla_compliance(
     - resolve: resolved at or before `opened_at + sla.resolve` by its last resolution before `until`, with no
       reopen after it (SPEC §2: the last resolution counts) — the rule bot.timings.Timings.resolve_met applies.
     """
+    found = sla_compliance_by(s, teams=teams, since=since, until=until, bucket=lambda _deadline: None)
+    return {team: found.get((team, None), (Compliance(), Compliance())) for team in teams}
+
+
+def sla_compliance_by(
+    s: Session, *, teams: Mapping[str, Sla], since: datetime, until: datetime, bucket: Callable[[datetime], K],
+) -> dict[tuple[str, K], tuple[Compliance, Compliance]]:
+    """`sla_compliance`, counted separately per (team, bucket of the deadline), e.g. per week for a chart;
+    buckets in which nothing fell due are left out."""
     if not teams:
         return {}
-    # Per-case deadlines would need date arithmetic that differs per backend; so SQL selects the week's
+    # Per-case deadlines would need date arithmetic that differs per backend; so SQL selects the period's
     # cohorts (a range on cases(team, opened_at)) with three index lookups each on case_events(case_id, kind, at),
-    # and the comparisons with the deadlines run here, over one week of cases.
+    # and the comparisons with the deadlines run here, over the period's cases.
     acknowledged_at = _event_time(func.min, tuple(sorted(ACK_KINDS)))
     resolved_at = _event_time(func.max, ("resolved",), until)
     reopened_at = _event_time(func.max, ("reopened",), until)
@@ -108,19 +126,22 @@ def sla_compliance(
         and_(Case.team == team, Case.opened_at >= since - sla.resolve, Case.opened_at < until - sla.ack)
         for team, sla in teams.items()
     ))
-    counts = {team: [0, 0, 0, 0] for team in teams}  # ack due, ack met, resolve due, resolve met
+    counts: defaultdict[tuple[str, K], list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # ack due, met; resolve due, met
     for team, opened_at, acked, resolved, reopened in s.execute(
         select(Case.team, Case.opened_at, acknowledged_at, resolved_at, reopened_at).where(cohorts)
     ):
-        sla, c = teams[team], counts[team]
-        if since <= opened_at + sla.ack < until:
+        sla = teams[team]
+        ack_due, resolve_due = opened_at + sla.ack, opened_at + sla.resolve
+        if since <= ack_due < until:
+            c = counts[team, bucket(ack_due)]
             c[0] += 1
-            c[1] += acked is not None and acked <= opened_at + sla.ack
-        if since <= opened_at + sla.resolve < until:
+            c[1] += acked is not None and acked <= ack_due
+        if since <= resolve_due < until:
             stands_resolved = resolved is not None and (reopened is None or reopened < resolved)
+            c = counts[team, bucket(resolve_due)]
             c[2] += 1
-            c[3] += stands_resolved and resolved <= opened_at + sla.resolve
-    return {team: (Compliance(c[0], c[1]), Compliance(c[2], c[3])) for team, c in counts.items()}
+            c[3] += stands_resolved and resolved <= resolve_due
+    return {key: (Compliance(c[0], c[1]), Compliance(c[2], c[3])) for key, c in counts.items()}
 
 
 def _event_time(agg: Callable[..., Any], kinds: tuple[str, ...], before: datetime | None = None) -> ScalarSelect[Any]:

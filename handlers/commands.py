@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot import grammar
+from bot.charts.request import ChartRequest
 from bot.clock import utcnow
 from bot.errors import InvalidInput, PermissionDenied
 from bot.permissions import Action, is_leader, is_supervisor, require
@@ -135,6 +135,18 @@ def _stats(ctx: Context, cmd: grammar.Stats) -> Reply:
                          command=ctx.svc.command)
 
 
+def _chart(ctx: Context, cmd: grammar.Chart) -> Reply:
+    teams, all_teams = _scope(ctx, cmd.team, Action.CHART)
+    req = ChartRequest(kind=cmd.kind, teams=tuple(t.key for t in teams), all_teams=all_teams, days=cmd.period.days,
+                       period=cmd.period.text, user=ctx.user, until=utcnow())
+    # Queued, not drawn here: the answer goes back in the ack, and the chart worker posts the image in a few seconds.
+    ctx.svc.charts.request(req, channel=ctx.channel, key=f"chart:{ctx.trigger_id}" if ctx.trigger_id else None)
+    ctx.svc.draw()
+    where = "all teams" if all_teams else ", ".join(t.name for t in teams)
+    return notice(f":bar_chart: Drawing the {cmd.kind} chart for {where}, last {cmd.period.text}: "
+                  "it will appear in this channel in a few seconds.")
+
+
 def _scope(ctx: Context, named: str | None, action: Action) -> tuple[list[Team], bool]:
     """The teams a stats (or chart) request covers, checked: a named team or the channel's team needs its
     supervisors or a leader; `all` is for leaders; elsewhere a supervisor gets the teams they supervise."""
@@ -155,11 +167,6 @@ def _scope(ctx: Context, named: str | None, action: Action) -> tuple[list[Team],
     raise PermissionDenied(f"Only supervisors (for their own team) and leaders can {action}.")
 
 
-def _not_yet(what: str, action: Action, ctx: Context, cmd: Any) -> Reply:
-    _scope(ctx, getattr(cmd, "team", None), action)  # refused as the real command will refuse
-    return notice(f":construction: {what} is not available in this version of Loopbot yet.")
-
-
 HANDLERS: dict[type, Callable[[Context, Any], Reply]] = {
     grammar.Help: _help,
     grammar.Usage: _usage,
@@ -171,6 +178,6 @@ HANDLERS: dict[type, Callable[[Context, Any], Reply]] = {
     grammar.Resolve: _resolve,
     grammar.Reopen: _reopen,
     grammar.Digest: _digest,
-    grammar.Chart: partial(_not_yet, "Charts", Action.CHART),
+    grammar.Chart: _chart,
     grammar.Stats: _stats,
 }

@@ -6,7 +6,9 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from bot import claims, outbox
+from bot.charts.request import CHART_KIND
 from bot.slack.blocks.weekly import weekly_message
+from bot.weekly import weekly_chart
 from jobs.context import JobContext
 
 log = logging.getLogger("loopbot.jobs")
@@ -56,8 +58,11 @@ def weekly(ctx: JobContext, fire_at: datetime | None = None) -> bool:
     with ctx.sessions.begin() as s:
         if not claims.claim(s, job="weekly", scope="*", fire_at=fire_at, now=now, by=ctx.replica):
             return False
-        outbox.enqueue(s, key=f"weekly:{fire_at:%Y-%m-%dT%H:%MZ}", kind="post", channel=config.leaders_channel,
-                       payload=message, now=now)
+        key = f"weekly:{fire_at:%Y-%m-%dT%H:%MZ}"
+        outbox.enqueue(s, key=key, kind="post", channel=config.leaders_channel, payload=message, now=now)
+        chart = weekly_chart(config, fire_at)  # drawn and shared by the chart worker, after the table
+        outbox.enqueue(s, key=f"{key}:chart", kind=CHART_KIND, channel=config.leaders_channel, payload=chart.payload(),
+                       now=now)
     log.info("weekly summary for %s enqueued", f"{fire_at:%Y-%m-%d %H:%M}Z")
     ctx.notify()
     return True

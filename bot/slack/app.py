@@ -15,6 +15,7 @@ from slack_bolt.kwargs_injection import Args
 from slack_sdk import WebClient
 
 from bot.cases import Cases
+from bot.charts.service import Charts
 from bot.digest import Digests
 from bot.errors import UserFacingError
 from bot.overview import Overview
@@ -36,6 +37,8 @@ class SlackServices:
     notify: Callable[[], None]  # tell the notifier a change is waiting in the outbox
     digests: Digests
     stats: Stats
+    charts: Charts
+    draw: Callable[[], None]  # tell the chart worker a chart is waiting in the outbox
 
 
 def create_app(settings: Settings, services: SlackServices, client: WebClient) -> App:

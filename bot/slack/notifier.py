@@ -11,9 +11,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.cases import Cases
+from bot.charts.request import CHART_KIND
 from bot.clock import utcnow
 from bot.delivery import Deliveries, Group, Wait
-from bot.outbox import Claimed
+from bot.outbox import Claimed, Lane
 from bot.queries import CaseRow
 from bot.slack.blocks.case import case_message, event_line, group_message
 from config.teams import LoopbotConfig
@@ -42,6 +43,9 @@ class Permanent(Exception):
 class Notifier:
     """Delivers due outbox posts in order on one background thread; `wake()` after enqueuing."""
 
+    LANE = Lane(excluding=(CHART_KIND,))  # charts have their own worker: bot.slack.charts.ChartPoster
+    THREAD = "loopbot-notifier"
+
     def __init__(self, deliveries: Deliveries, cases: Cases, config: LoopbotConfig, client: WebClient, *,
                  clock: Callable[[], datetime] = utcnow, poll_s: float = 0.25, on_failed: Callable[[str], None] | None = None):
         self.deliveries = deliveries
@@ -59,7 +63,7 @@ class Notifier:
     # -- running ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="loopbot-notifier", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.THREAD, daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 15) -> None:
@@ -85,7 +89,7 @@ class Notifier:
 
     def deliver_due(self, limit: int = 50) -> int:
         """Deliver what is due now; returns how many posts were handled."""
-        claims = self.deliveries.claim(self.clock(), limit)
+        claims = self.deliveries.claim(self.clock(), limit, self.LANE)
         self._batch = {c.id: c for c in claims}
         for claim in claims:
             if claim.id not in self._batch:  # went out in a grouped message
@@ -100,7 +104,7 @@ class Notifier:
     # -- one post --------------------------------------------------------------------------
 
     def _deliver(self, claim: Claimed) -> None:
-        handler = {"case.open": self._case_open, "case.event": self._case_event, "post": self._plain_post}.get(claim.kind)
+        handler = self._handlers().get(claim.kind)
         if handler is None:
             self._fail([claim], f"unknown outbox kind {claim.kind!r}")
             return
@@ -108,6 +112,9 @@ class Notifier:
             handler(claim)
         except (Permanent, SlackApiError, OSError) as exc:
             self._attempt_failed([claim], exc)
+
+    def _handlers(self) -> dict[str, Callable[[Claimed], None]]:
+        return {"case.open": self._case_open, "case.event": self._case_event, "post": self._plain_post}
 
     def _case_open(self, claim: Claimed) -> None:
         now = self.clock()
