@@ -4,9 +4,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from bot.slack.blocks.digest import digest_message
-
 from bot import claims, outbox
+from bot.slack.blocks.digest import digest_message
 from jobs.context import JobContext
 
 log = logging.getLogger("loopbot.jobs.huddle")
