@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from bot.charts.request import CHART_KIND, ChartRequest
 from config.cron import parse_cron
 from jobs import huddle, periodic
 from jobs.scheduler import Scheduler, isolated
@@ -67,6 +68,10 @@ def test_weekly_summary_is_enqueued_once_to_the_leaders_channel(ctx, sessions, c
     assert periodic.weekly(ctx) is False
     [post] = posts(sessions)
     assert post.key == "weekly:2026-03-09T09:00Z" and post.channel == "C0LEADERS"
+    [chart] = posts(sessions, CHART_KIND)  # with the CSAT chart of all teams over the 4 weeks before the fire
+    assert chart.key == "weekly:2026-03-09T09:00Z:chart" and chart.channel == "C0LEADERS"
+    assert ChartRequest.from_payload(chart.payload) == ChartRequest(
+        "csat", ("delivery", "support"), True, 28, "4w", datetime(2026, 3, 9, 9, tzinfo=UTC))
 
 
 def test_no_weekly_summary_without_a_schedule_or_a_leaders_channel(ctx, sessions, config) -> None:  # noqa: ANN001
