@@ -47,6 +47,11 @@ class Renderer:
             self._reset()
             return self._executor().submit(_render, chart).result(timeout=RENDER_TIMEOUT_S)
 
+    def pids(self) -> list[int]:
+        """The worker's process id (for the benchmark's memory figures)."""
+        pool = self._pool
+        return list(getattr(pool, "_processes", None) or {}) if pool is not None else []
+
     def close(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None

@@ -1,0 +1,196 @@
+"""The demo data: its config, the feedback generator's shape and drift, and a seeded history on a real database."""
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from bot.cases import OUTCOMES
+from bot.demo.config import AGENT, DEMO_CONFIG, DEMO_ZONES, DISPLAY_NAMES, LEADER, PERSONAS, SUPERVISOR
+from bot.demo.feedback import SCALES, history, live
+from bot.demo.seed import seed
+from bot.ingest import Preparer
+from bot.pii import mask
+from config.loader import parse_config
+from config.teams import LoopbotConfig
+from storage.models import Case, CaseEvent, Feedback, OutboxMessage
+
+NOW = datetime(2026, 3, 18, 14, 37, 12, 345678, tzinfo=UTC)  # a Wednesday afternoon, with microseconds
+DAY = timedelta(days=1)
+PII = re.compile(r"@|\+\d|\d{4} \d{4}")
+
+
+@pytest.fixture
+def config() -> LoopbotConfig:
+    # Overrides the conftest config, so the `cases` and `ingestor` fixtures work on the demo teams.
+    return parse_config(DEMO_CONFIG, "demo")
+
+
+def items(days: int, seed: int = 7) -> list[dict]:
+    return list(history(random.Random(seed), teams=DEMO_ZONES, now=NOW, days=days))
+
+
+def at(item: dict) -> datetime:
+    return datetime.fromisoformat(item["submitted_at"])
+
+
+def csat(scores: list[int]) -> float:
+    return 100 * sum(s >= 4 for s in scores) / len(scores)
+
+
+# -- config -------------------------------------------------------------------------------------------------
+
+def test_demo_config_parses_and_names_its_personas(config):  # noqa: ANN001
+    assert list(config.teams) == ["delivery", "support", "billing"]
+    assert {"late_delivery", "rude_staff", "app_error", "billing_error", "website_bug"} <= set(config.categories)
+    assert config.leaders == [LEADER.user_id] and config.leaders_channel == "C0LEADERS"
+    assert config.weekly_summary is not None
+    assert config.teams["delivery"].sla.ack == timedelta(minutes=15)
+    assert config.teams["support"].sla.ack == timedelta(hours=1)
+    assert all(team.thresholds and team.members for team in config.teams.values())
+    assert set(config.routing.values()) <= set(config.teams)
+    assert AGENT.user_id in config.teams[AGENT.team].members
+    assert SUPERVISOR.user_id in config.teams[SUPERVISOR.team].supervisors
+    assert [p.role for p in PERSONAS] == ["frontline", "supervisor", "leader"]
+    named = {u for t in config.teams.values() for u in (*t.members, *t.supervisors)} | set(config.leaders)
+    assert named <= set(DISPLAY_NAMES)
+
+
+# -- the generator (no database) -------------------------------------------------------------------------------
+
+def test_history_is_ordered_inside_its_window_and_valid(config):  # noqa: ANN001
+    got = items(7)
+    times = [at(i) for i in got]
+    assert times == sorted(times)
+    assert NOW - 7 * DAY <= times[0] and times[-1] < NOW
+    assert len({(i["source"], i["id"]) for i in got}) == len(got)
+    valid, errors = Preparer(config).validate(got, NOW)
+    assert not errors and len(valid) == len(got)
+    per_team = Counter(i["team"] for i in got)
+    assert set(per_team) == set(DEMO_ZONES)
+    assert all(60 * 7 <= n <= 220 * 7 for n in per_team.values()), per_team
+    for team in DEMO_ZONES:
+        metrics = Counter(i["metric"] for i in got if i["team"] == team)
+        assert set(metrics) == {"csat", "nps", "ces"}, (team, metrics)
+    assert all(SCALES[i["metric"]][0] <= i["score"] <= SCALES[i["metric"]][1] for i in got)
+
+
+def test_scores_differ_by_team_and_drift_over_time():
+    got = items(60)
+    start = NOW - 60 * DAY
+
+    def week(team: str, first: bool) -> float:
+        lo = start if first else NOW - 7 * DAY
+        return csat([i["score"] for i in got
+                     if i["team"] == team and i["metric"] == "csat" and lo <= at(i) < lo + 7 * DAY])
+
+    assert week("delivery", first=False) < week("delivery", first=True) - 8  # delivery got worse lately
+    assert week("billing", first=False) > week("billing", first=True) + 5  # billing improves
+    first_month = [i for i in got if at(i) < start + 30 * DAY]
+    by_team = {t: csat([i["score"] for i in first_month if i["team"] == t and i["metric"] == "csat"])
+               for t in DEMO_ZONES}
+    assert by_team["support"] > by_team["billing"]
+
+
+def test_volume_follows_the_teams_day_and_week():
+    got = items(28)
+    for team, zone in DEMO_ZONES.items():
+        local = [at(i).astimezone(ZoneInfo(zone)) for i in got if i["team"] == team]
+        day, night = sum(10 <= t.hour < 18 for t in local), sum(t.hour < 6 for t in local)
+        assert day > 4 * night, (team, day, night)
+        weekday, weekend = sum(t.weekday() < 5 for t in local) / 20, sum(t.weekday() >= 5 for t in local) / 8
+        assert weekend < weekday, (team, weekday, weekend)
+
+
+def test_comments_match_categories_and_some_hold_pii_or_nothing(config):  # noqa: ANN001
+    got = items(14)
+    valid, _ = Preparer(config).validate(got, NOW)
+    rows = Preparer(config).rows(valid, default_source="demo", now=NOW).rows
+    negative = [r for r in rows if config.teams[r["team"]].open_case_when.is_negative(r["metric"], r["score"])]
+    worded = [r for r in negative if r["comment"]]
+    assert sum(r["category"] is not None for r in worded) > 0.7 * len(worded)
+    assert len({r["category"] for r in worded} - {None}) == len(config.categories)
+    praise = [r for r in rows if r["metric"] == "csat" and r["score"] == 5 and r["comment"]]
+    assert praise and all(r["category"] is None for r in praise)
+    with_pii = [i["comment"] for i in got if i.get("comment") and PII.search(i["comment"])]
+    assert len(with_pii) >= 10 and all(not PII.search(mask(c)) for c in with_pii)
+    assert sum("comment" not in i for i in got) > 0.2 * len(got)
+    assert any(i.get("comment") == "" for i in got)
+
+
+def test_generator_is_deterministic(config):  # noqa: ANN001
+    assert items(3, seed=11) == items(3, seed=11)
+    assert items(3, seed=11) != items(3, seed=12)
+    trickle = [live(random.Random(s), teams=DEMO_ZONES, now=NOW) for s in range(300)]
+    assert trickle[:5] == [live(random.Random(s), teams=DEMO_ZONES, now=NOW) for s in range(5)]
+    assert all(NOW - timedelta(seconds=1) < at(i) <= NOW for i in trickle)
+    assert len({i["id"] for i in trickle}) == len(trickle)
+    negative = [i for i in trickle if config.teams[i["team"]].open_case_when.is_negative(i["metric"], i["score"])]
+    assert 0 < len(negative) < 0.5 * len(trickle)
+
+
+# -- seeding (database) ----------------------------------------------------------------------------------------
+
+def test_seeded_history_has_worked_cases(sessions, config, cases, ingestor):  # noqa: ANN001
+    summary = seed(sessions, config, cases, ingestor, now=NOW, days=7)
+    expected = items(7)
+    negative = [i for i in expected if config.teams[i["team"]].open_case_when.is_negative(i["metric"], i["score"])]
+    # Every negative response opened its case: simulated time kept each one inside the case horizon.
+    assert (summary.feedback, summary.cases) == (len(expected), len(negative))
+    assert summary.resolved > 0.75 * summary.cases and summary.still_open > 0
+    assert summary.resolved + summary.still_open == summary.cases
+    causes = {*config.categories, "other"}
+    with sessions() as s:
+        all_cases = s.scalars(select(Case)).all()
+        timeline = defaultdict(list)
+        for e in s.scalars(select(CaseEvent).order_by(CaseEvent.id)):
+            timeline[e.case_id].append(e)
+        stored = [c for c in s.scalars(select(Feedback.comment)) if c]
+        posts = Counter(s.scalars(select(OutboxMessage.state)))
+    assert {c.team for c in all_cases} == set(config.teams)
+    assert posts == {"pending": len(all_cases) + sum(len(v) - 1 for v in timeline.values())}
+    assert not any(PII.search(c) for c in stored) and any("[phone]" in c or "[email]" in c for c in stored)
+    late_acks = 0
+    for case in all_cases:
+        events = timeline[case.id]
+        assert events[0].kind == "opened" and events[0].at == case.opened_at <= NOW
+        assert [e.at for e in events] == sorted(e.at for e in events) and events[-1].at <= NOW
+        submitted = datetime.fromisoformat(case.summary["submitted_at"])
+        assert timedelta(0) <= case.opened_at - submitted <= timedelta(hours=1)
+        acked = next((e.at for e in events if e.kind in ("acknowledged", "resolved")), None)
+        late_acks += acked is not None and acked - case.opened_at > config.teams[case.team].sla.ack
+        team = config.teams[case.team]
+        for e in events[1:]:
+            assert e.actor in {*team.members, *team.supervisors, *config.leaders}, e.actor
+        if case.state == "resolved":
+            resolution = [e for e in events if e.kind == "resolved"][-1]
+            assert resolution.at > case.opened_at  # a positive TTR
+            assert resolution.details["root_cause"] in causes and resolution.details["outcome"] in OUTCOMES
+            assert resolution.actor in team.supervisors
+    assert 0 < late_acks < 0.5 * summary.acknowledged
+    # Root causes mostly confirm the category ingestion guessed.
+    resolved = [c for c in all_cases if c.state == "resolved" and c.summary["category"]]
+    last_cause = {c.id: [e for e in timeline[c.id] if e.kind == "resolved"][-1].details["root_cause"] for c in resolved}
+    confirmed = sum(last_cause[c.id] == c.summary["category"] for c in resolved)
+    assert confirmed > 0.6 * len(resolved)
+
+
+def test_mark_posted_leaves_only_the_open_work_to_post(sessions, config, cases, ingestor):  # noqa: ANN001
+    summary = seed(sessions, config, cases, ingestor, now=NOW, days=2, mark_posted=True)
+    with sessions() as s:
+        unresolved = set(s.scalars(select(Case.id).where(Case.state != "resolved")))
+        posts = s.execute(select(OutboxMessage.key, OutboxMessage.state, OutboxMessage.created_at,
+                                 OutboxMessage.delivered_at)).all()
+    assert len(unresolved) == summary.still_open > 0
+    for key, state, created, delivered in posts:
+        case_id = int(key.split(":")[1])
+        if case_id in unresolved:
+            assert state == "pending", key
+        else:
+            assert (state, delivered) == ("delivered", created), key
+    assert {int(k.split(":")[1]) for k, st, _, _ in posts if st == "pending" and k.endswith(":open")} == unresolved
