@@ -52,7 +52,7 @@ def child(db: str, config_path: str, now: datetime, repeats: int) -> dict[str, A
     sessions, reads = make_sessions(engine), make_read_sessions(engine)
     channels = {t.channel: t.key for t in config.teams.values()}
     emu = SlackEmulator(channels=channels).start()
-    client = make_client(Settings(slack_bot_token=emu.bot_token, slack_api_url=emu.api_url))
+    client = make_client(Settings(slack_bot_token=emu.bot_token, slack_app_token=emu.app_token, slack_api_url=emu.api_url))
     charts, renderer = Charts(sessions, reads, config), Renderer()
     renderer.warm().result()  # as `loopbot run` does at start
     poster = ChartPoster(Deliveries(sessions, reads), Cases(sessions, config, reads=reads), config, client,
