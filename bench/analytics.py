@@ -1,4 +1,4 @@
-"""`/feedback stats` benchmark (issue 5): `Stats.for_teams` plus `stats_message` on bench/jobs.py's 5M-row database."""
+"""`/feedback stats` benchmark (issue 5; charts are bench/charts.py): `Stats.for_teams` plus `stats_message` on bench/jobs.py's 5M-row database."""
 from __future__ import annotations
 
 import argparse
@@ -57,8 +57,6 @@ def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) ->
                                                 all_teams=all_teams))
             compose.append(t_compose)
             render.append(t_render)
-        # Charts (issue 5, later): render this scenario's charts from `result` here, timed as a third list
-        # ("charts") beside compose and render, and add their rows to `markdown` (see CHART_ROWS there).
         out[key] = {
             "compose": compose, "render": render,
             "teams": len(result), "opened": sum(t.opened for t in result), "resolved": sum(t.resolved for t in result),
@@ -130,7 +128,6 @@ def markdown(runs: list[dict], args: argparse.Namespace, now: datetime, counts: 
             row("… `Stats.for_teams` alone: median of the repeats", of(key, "compose", statistics.median), "ms"),
             row("… `stats_message` alone: median of the repeats", of(key, "render", statistics.median), "ms"),
         ]
-    # CHART_ROWS: the charts' rows go here, once the child times them (see the comment in `child`).
     rows.append(row("peak RSS of the process doing the work (`VmHWM`)", [max(r["rss"].values()) for r in runs],
                     "MiB", RSS_TARGET_MB / 1.048576, f"≤ {RSS_TARGET_MB} MB"))
     sizes = "; ".join(

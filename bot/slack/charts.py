@@ -3,15 +3,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.cases import Cases
 from bot.charts.describe import describe, no_data, title
 from bot.charts.request import CHART_KIND, ChartRequest
 from bot.charts.service import Charts
 from bot.charts.worker import Renderer
+from bot.delivery import Deliveries
 from bot.outbox import Claimed, Lane
 from bot.slack.notifier import Notifier, Permanent
+from config.teams import LoopbotConfig, Team
 
 log = logging.getLogger("loopbot.charts")
 DRAW_ATTEMPTS = 3
@@ -24,13 +29,15 @@ class ChartPoster(Notifier):
     LANE = Lane(only=(CHART_KIND,))
     THREAD = "loopbot-charts"
 
-    def __init__(self, *args, charts: Charts, renderer: Renderer, **kwargs):  # noqa: ANN002, ANN003
-        super().__init__(*args, **kwargs)
+    def __init__(self, deliveries: Deliveries, cases: Cases, config: LoopbotConfig, client: WebClient, *,
+                 charts: Charts, renderer: Renderer, **options: Any):
+        super().__init__(deliveries, cases, config, client, **options)
         self.charts = charts
         self.renderer = renderer
 
     def deliver_due(self, limit: int = 1) -> int:
-        # One at a time: each chart takes its lease's worth of attention, the rest wait unclaimed.
+        # One claim at a time: charts take a second or more each, and a batch claimed together could outlive
+        # its 60-second lease while waiting its turn, so another replica would draw the same chart again.
         return super().deliver_due(limit)
 
     def _handlers(self) -> dict[str, Callable[[Claimed], None]]:
@@ -99,7 +106,7 @@ class ChartPoster(Notifier):
         except Exception as exc:  # a courtesy: its failure must not fail the chart
             log.warning("could not tell %s about chart %s: %s", req.user, claim.key, exc)
 
-    def _teams(self, req: ChartRequest) -> list:  # noqa: ANN202
+    def _teams(self, req: ChartRequest) -> list[Team]:
         return [self.config.teams[k] for k in req.teams]
 
 

@@ -66,6 +66,8 @@ def test_mistakes_and_permissions_get_usage_and_nothing_is_drawn(bot: Bot) -> No
     ephemeral_for(bot, LEADER, "A period runs from 1d to 730d")
     bot.emu.slash_command("chart", LEADER, CH)
     ephemeral_for(bot, LEADER, "Say which chart")
+    bot.emu.slash_command("chart csat nosuchteam", LEADER, CH)
+    ephemeral_for(bot, LEADER, "There is no team `nosuchteam`")
     assert bot.emu.calls_to("files.getUploadURLExternal") == []
 
 

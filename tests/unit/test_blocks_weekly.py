@@ -80,18 +80,6 @@ def test_many_teams_stay_within_50_blocks_and_say_how_many_are_left_out() -> Non
     assert all(len(t) <= 3_000 for t in tables(msg)) and rows > 1_000
 
 
-def test_chart_goes_under_the_table_and_keeps_the_limit() -> None:
-    chart = {"type": "image", "image_url": "https://files.example/weekly.png", "alt_text": "SLA compliance per team"}
-    msg = weekly_message(WeeklySummary(P, W, (delivery_week(),)), config(), chart=chart)
-    assert_message(msg)
-    assert [b["type"] for b in msg["blocks"]] == ["header", "context", "section", "image", "context"]
-    assert msg["blocks"][3] == chart
-    crowded = weekly_message(WeeklySummary(P, W, tuple(delivery_week(team=f"t{i}") for i in range(3_000))), config(),
-                             chart=chart)
-    assert len(crowded["blocks"]) == 50 and chart in crowded["blocks"]
-    assert message_errors(crowded["blocks"], crowded["text"]) == []
-
-
 def test_no_teams() -> None:
     msg = weekly_message(WeeklySummary(P, W, ()), config())
     assert message_errors(msg["blocks"], msg["text"]) == []

@@ -15,14 +15,14 @@ Block = dict[str, Any]
 TEAM_WIDTH = 22  # longer names are cut: the table must stay narrow enough not to wrap
 COLUMNS = ("Team", "CSAT (n)", "NPS (n)", "CES (n)", "Opened", "Resolved", "Med TTR", "Ack SLA", "Res SLA")
 _FENCE = "```"
-# Header, period, legend and "and N more" around the table sections; the chart (when given) takes one more.
+# Header, period, legend and "and N more" around the table sections.
 _FIXED_BLOCKS = 4
 
 
 def weekly_message(
-    w: WeeklySummary, config: LoopbotConfig, *, chart: Block | None = None, command: str = "/feedback",
+    w: WeeklySummary, config: LoopbotConfig, *, command: str = "/feedback",
 ) -> dict[str, Any]:
-    """chat.postMessage payload. `chart` is the seam for the weekly chart: an image block shown under the table."""
+    """chat.postMessage payload; the CSAT chart follows as an upload of its own (bot.weekly.weekly_chart)."""
     tz = _zone(config)
     rows = [_cells(t, config) for t in w.teams]
     widths = [max(len(c) for c in column) for column in zip(COLUMNS, *rows)]
@@ -30,7 +30,7 @@ def weekly_message(
     # Each section repeats the column names, so a table split over several sections still reads.
     room = SECTION_LIMIT - len(head) - 2 * len(_FENCE) - 3
     groups = pack_lines([table_line(cells, widths) for cells in rows], room)
-    budget = MAX_MESSAGE_BLOCKS - _FIXED_BLOCKS - (chart is not None)
+    budget = MAX_MESSAGE_BLOCKS - _FIXED_BLOCKS
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Weekly summary", "emoji": True}},
         context(f"{fmt_time(w.since, tz)} → {fmt_time(w.until, tz)} · {plural(len(w.teams), 'team')}"),
@@ -41,11 +41,9 @@ def weekly_message(
         blocks.append(context(f"and {plural(len(rows) - shown, 'more team')}; `{command} stats TEAM 7d` shows any team"))
     if not rows:
         blocks.append(section("No teams are configured."))
-    if chart is not None:
-        blocks.append(chart)
     blocks.append(context("Med TTR: median time to resolve of the cases resolved this week. "
                           "Ack SLA / Res SLA: share of the cases whose acknowledge / resolve deadline fell this week "
-                          "that met it."))
+                          "that met it. The CSAT chart of the last four weeks follows."))
     return {"text": fallback(w, config), "blocks": blocks}
 
 
