@@ -6,7 +6,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +23,8 @@ from storage import migrate
 from storage.db import make_engine, make_read_sessions, make_sessions
 
 if TYPE_CHECKING:
+    from fastapi import APIRouter
+
     from bot.digest import Digests
     from jobs.context import JobContext
 
@@ -88,6 +90,17 @@ def cmd_check_config(_args: argparse.Namespace) -> int:
     settings, config = _load()
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
     slack = "Slack tokens set" if settings.slack_bot_token else "no Slack token (ingestion only)"
+    if settings.slack_bot_token is not None:
+        from bot.slack.client import make_client
+        from bot.slack.preflight import check_slack
+
+        found = check_slack(make_client(settings), config, settings.slack_api_url)
+        if found.errors:
+            print("\n".join(found.errors), file=sys.stderr)
+            return 2
+        for line in found.warnings:
+            print(line, file=sys.stderr)
+        slack = found.summary or slack
     print(f"{settings.config_path}: OK — {len(config.teams)} team(s): {', '.join(config.teams)}; {slack}; {mode}")
     return 0
 
@@ -147,20 +160,30 @@ def _pair(text: str, option: str, shape: str, example: str, *, right: bool) -> t
 
 
 def cmd_run(_args: argparse.Namespace) -> int:
+    from bot.logs import configure
+
+    settings, config = _load()
+    configure(settings.log_format)
+    return serve(settings, config)
+
+
+def serve(settings: Settings, config: LoopbotConfig, *, routers: Sequence[APIRouter] = (),
+          started: Callable[[Core], None] | None = None) -> int:
+    """`loopbot run`: the core, Slack, the scheduler and the HTTP server, until SIGTERM or Ctrl-C.
+
+    `loopbot sandbox` runs the same, with its page's routes and its live trickle (`started`) added.
+    """
     import uvicorn
 
     from bot.api.app import create_api
     from bot.charts.service import Charts
     from bot.delivery import Deliveries
     from bot.digest import Digests
-    from bot.logs import configure
     from bot.metrics import Metrics
     from bot.overview import Overview
     from bot.stats import Stats
     from jobs.scheduler import Scheduler
 
-    settings, config = _load()
-    configure(settings.log_format)
     metrics = Metrics()
     core = build_core(settings, config, observer=metrics.case_changed)
     migrate.upgrade(core.engine)
@@ -179,8 +202,9 @@ def cmd_run(_args: argparse.Namespace) -> int:
                                         digests=digests, command=settings.command,
                                         opened=lambda team, kind: metrics.cases_opened.labels(team, kind).inc()))
     core.ingestor.on_stored = scheduler.after_ingest
+    slack_routes = [slack.router] if slack is not None and slack.router is not None else []
     api = create_api(settings, core.engine, core.ingestor, metrics, failed_posts=deliveries.recently_failed,
-                     routers=[slack.router] if slack is not None and slack.router is not None else [])
+                     routers=[*slack_routes, *routers])
     if settings.ingest_token is None:
         log.warning("LOOPBOT_INGEST_TOKEN is not set: POST /api/feedback answers 503 until it is")
     if slack is not None:
@@ -189,6 +213,8 @@ def cmd_run(_args: argparse.Namespace) -> int:
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode, Slack requests at /slack/events"
     log.info("Loopbot serving %d team(s) on http://%s:%d (%s)", len(config.teams), settings.host, settings.port,
              mode if slack is not None else "no Slack")
+    if started is not None:
+        started(core)
     # uvicorn handles SIGTERM/SIGINT: stops accepting, finishes in-flight requests, then restores the
     # previous handler and re-raises the signal. With this no-op as the previous handler, a clean stop
     # ends in exit status 0 instead of death by signal.
