@@ -229,6 +229,37 @@ def serve(settings: Settings, config: LoopbotConfig, *, routers: Sequence[APIRou
     return 0
 
 
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """Everything on this machine, no Slack workspace: the emulator, demo data, a live trickle, and a web page."""
+    import tempfile
+
+    from bot.demo.config import DISPLAY_NAMES, PERSONAS
+    from bot.logs import configure
+    from bot.sandbox import run as sandbox
+    from bot.sandbox.web import sandbox_router
+
+    configure("text")
+    trickles: list[sandbox.Trickle] = []
+
+    def started(core: Core) -> None:
+        trickles.append(sandbox.Trickle(core.ingestor, box.config))
+        trickles[-1].start()
+        print(f"Loopbot sandbox: open http://{args.host}:{args.port}/sandbox", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="loopbot-sandbox-") as data:
+        box = sandbox.prepare(Path(data), args.port, args.host)
+        try:
+            print("Loopbot sandbox: generating 60 days of demo feedback (a few seconds)…", flush=True)
+            seeded = sandbox.seed_history(box)
+            log.info("sandbox: %s responses, %s cases seeded", f"{seeded.feedback:,}", f"{seeded.cases:,}")
+            router = sandbox_router(box.emulator, personas=PERSONAS, channels=box.channels, display_names=DISPLAY_NAMES)
+            return serve(box.settings, box.config, routers=[router], started=started)
+        finally:
+            for trickle in trickles:
+                trickle.stop()
+            box.emulator.stop()
+
+
 def cmd_digest(args: argparse.Namespace) -> int:
     """Print a team's huddle digest now; with --post, put it in the team's channel through the outbox."""
     from bot import outbox
@@ -300,6 +331,11 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="validate and report; store nothing")
     imp.add_argument("--encoding", default="utf-8-sig", help="file encoding (default utf-8, with or without BOM)")
     imp.set_defaults(func=cmd_import)
+    box = sub.add_parser("sandbox", help="try Loopbot in a browser: a Slack stand-in, demo data, no workspace needed")
+    box.add_argument("--port", type=int, default=int(os.environ.get("LOOPBOT_PORT", "3000")),
+                     help="where the page and the API listen (default: LOOPBOT_PORT or 3000)")
+    box.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1: the sandbox is for this machine")
+    box.set_defaults(func=cmd_sandbox)
     dig = sub.add_parser("digest", help="show a team's huddle digest now (--post: put it in the team's channel)")
     dig.add_argument("team", help="the team key, as in the YAML")
     dig.add_argument("--post", action="store_true", help="post it to the team's channel instead of printing it")
