@@ -242,6 +242,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     trickles: list[sandbox.Trickle] = []
 
     def started(core: Core) -> None:
+        sandbox.post_digests(core.sessions, core.reads, box.config)
         trickles.append(sandbox.Trickle(core.ingestor, box.config))
         trickles[-1].start()
         print(f"Loopbot sandbox: open http://{args.host}:{args.port}/sandbox", flush=True)

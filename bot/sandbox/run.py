@@ -10,11 +10,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import outbox
 from bot.cases import Cases
 from bot.demo.config import DEMO_CONFIG, DISPLAY_NAMES
 from bot.demo.feedback import live
 from bot.demo.seed import SeedSummary, seed
+from bot.digest import Digests
 from bot.ingest import Ingestor
+from bot.slack.blocks.digest import digest_message
 from bot.slack.emulator import SlackEmulator
 from config.loader import parse_config
 from config.settings import Settings
@@ -70,6 +75,18 @@ def seed_history(sandbox: Sandbox, now: datetime | None = None) -> SeedSummary:
                     now=now or datetime.now(UTC), days=HISTORY_DAYS, mark_posted=True)
     finally:
         engine.dispose()
+
+
+def post_digests(sessions: sessionmaker[Session], reads: sessionmaker[Session], config: LoopbotConfig,
+                 now: datetime | None = None) -> None:
+    """Each team's huddle digest, as if its shift just began: the channels open on one, not on a silent start."""
+    now = now or datetime.now(UTC)
+    digests = Digests(reads, config)
+    with sessions.begin() as s:
+        for team in config.teams.values():
+            message = digest_message(digests.for_team(team.key, now), team, now=now)
+            outbox.enqueue(s, key=f"sandbox:digest:{team.key}:{now.isoformat()}", kind="post", channel=team.channel,
+                           payload=message, now=now)
 
 
 class Trickle:

@@ -2,6 +2,7 @@
 through it (acknowledge, thread, resolve in the modal with one mistake, a chart), and SIGTERM stops it cleanly."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -62,6 +63,10 @@ def test_the_sandbox_serves_the_page_and_its_slack_stand_in(sandbox: Sandbox) ->
     # Seeded history: the open cases of the last days are posted to the team channel over Socket Mode.
     state = _until(lambda: _state(sandbox, AGENT, "C0DELIVERY"), lambda s: len(s["messages"]) >= 3)
     assert {c["id"] for c in state["channels"]} >= {"C0DELIVERY", "C0SUPPORT", "C0LEADERS", "home"}
+    # Each team's channel opens on a huddle digest, as at the start of a shift.
+    for channel in ("C0DELIVERY", "C0SUPPORT", "C0BILLING"):
+        _until(lambda: _state(sandbox, AGENT, channel), lambda s: any("Huddle" in json.dumps(m) for m in s["messages"]),
+               what=f"the digest in {channel}")
     assert "Socket Mode connected" in sandbox.output()
 
 
