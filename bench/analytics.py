@@ -20,7 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.jobs import clocked, jobs_config, ms, peak_rss_mib, prepared_db  # noqa: E402
+from bench.jobs import clocked, database_args, jobs_config, ms, peak_rss_mib, prepared_db  # noqa: E402
 
 STATS_TARGET_MS = 300
 RSS_TARGET_MB = 400
@@ -161,11 +161,7 @@ def markdown(runs: list[dict], args: argparse.Namespace, now: datetime, counts: 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--runs", type=int, default=3)
-    # The database of bench/jobs.py: same parameters, so seed.cached_db finds the same cached file.
-    p.add_argument("--rows", type=int, default=5_000_000)
-    p.add_argument("--cases", type=int, default=250_000)
-    p.add_argument("--open", type=int, default=25_000)
-    p.add_argument("--acknowledged", type=int, default=15_000)
+    database_args(p)
     p.add_argument("--repeats", type=int, default=6, help="calls per scenario per run, the first one included")
     p.add_argument("--team", help="the team of the one-team scenario (default: the config's first)")
     p.add_argument("--child", nargs=3, metavar=("DB", "CONFIG", "NOW"), help=argparse.SUPPRESS)

@@ -19,7 +19,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.jobs import jobs_config, ms, peak_rss_mib, prepared_db  # noqa: E402
+from bench.jobs import database_args, jobs_config, ms, peak_rss_mib, prepared_db  # noqa: E402
 
 TARGET_S = 2.0
 RSS_TARGET_MB = 400
@@ -153,10 +153,7 @@ def markdown(runs: list[dict], repeats: int, counts: dict[str, int], size_mib: f
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--rows", type=int, default=5_000_000)
-    p.add_argument("--cases", type=int, default=250_000)
-    p.add_argument("--open", type=int, default=25_000)
-    p.add_argument("--acknowledged", type=int, default=15_000)
+    database_args(p)
     p.add_argument("--repeats", type=int, default=3, help="requests per chart per run")
     p.add_argument("--child", nargs=3, metavar=("DB", "CONFIG", "NOW"), help=argparse.SUPPRESS)
     args = p.parse_args()

@@ -252,11 +252,7 @@ def markdown(runs: list[dict], args: argparse.Namespace, now: datetime, counts: 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--rows", type=int, default=5_000_000)
-    # Proportional to bench/latency.py's 50k cases for 1M rows: 5 % of the responses, with the same backlog shape.
-    p.add_argument("--cases", type=int, default=250_000)
-    p.add_argument("--open", type=int, default=25_000)
-    p.add_argument("--acknowledged", type=int, default=15_000)
+    database_args(p)
     p.add_argument("--weekly", type=int, default=5, help="weekly summaries per run")
     p.add_argument("--cycles", type=int, default=10, help="steady threshold cycles per run")
     p.add_argument("--escalations", type=int, default=5, help="steady escalation runs per run")
@@ -281,6 +277,16 @@ def main() -> None:
         print(markdown(runs, args, now, counts, size, gen))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def database_args(p: argparse.ArgumentParser) -> None:
+    """The 5M-row database's parameters; bench/analytics.py and bench/charts.py take the same, so that
+    seed.cached_db finds the one cached file all three use."""
+    p.add_argument("--rows", type=int, default=5_000_000)
+    # Proportional to bench/latency.py's 50k cases for 1M rows: 5 % of the responses, with the same backlog shape.
+    p.add_argument("--cases", type=int, default=250_000)
+    p.add_argument("--open", type=int, default=25_000)
+    p.add_argument("--acknowledged", type=int, default=15_000)
 
 
 def prepared_db(args: argparse.Namespace) -> tuple[Path, float | None, float, dict[str, int], datetime]:

@@ -65,7 +65,7 @@ def test_the_sandbox_serves_the_page_and_its_slack_stand_in(sandbox: Sandbox) ->
     assert {c["id"] for c in state["channels"]} >= {"C0DELIVERY", "C0SUPPORT", "C0LEADERS", "home"}
     # Each team's channel opens on a huddle digest, as at the start of a shift.
     for channel in ("C0DELIVERY", "C0SUPPORT", "C0BILLING"):
-        _until(lambda: _state(sandbox, AGENT, channel), lambda s: any("Huddle" in json.dumps(m) for m in s["messages"]),
+        _until(lambda c=channel: _state(sandbox, AGENT, c), lambda s: any("Huddle" in json.dumps(m) for m in s["messages"]),
                what=f"the digest in {channel}")
     assert "Socket Mode connected" in sandbox.output()
 
