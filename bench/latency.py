@@ -20,16 +20,18 @@ from typing import Any
 
 import httpx
 from slack_sdk import WebClient
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import seed  # noqa: E402
+from bench import pgcopy, seed  # noqa: E402
 from bench.datagen import BENCH_CONFIG  # noqa: E402
 from bench.ingest import free_port  # noqa: E402
 from bench.slack_load import KINDS, Job, drive, plan, round_trips, wait_visible  # noqa: E402
 from bot.slack.emulator import SlackEmulator  # noqa: E402
 from bot.slack.ids import ActionId  # noqa: E402
+from storage.db import make_engine  # noqa: E402
 
 SECRET = "bench-signing-secret"
 CHANNELS = {team["channel"]: key.replace("team", "team-") for key, team in BENCH_CONFIG["teams"].items()}
@@ -134,25 +136,27 @@ def post_messages(emu: SlackEmulator, messages: dict[int, tuple[str, dict]]) -> 
             for cid, (channel, msg) in messages.items()}
 
 
-def point_cases_at(db: Path, ts_of: dict[int, str]) -> None:
+def point_cases_at(url: str, ts_of: dict[int, str]) -> None:
     """Make the database's cases name the messages just posted, so the bot's chat.update finds them."""
-    conn = sqlite3.connect(db, isolation_level=None)
-    try:
-        conn.execute("BEGIN")
-        conn.executemany("UPDATE cases SET slack_ts = ? WHERE id = ?", [(ts, cid) for cid, ts in ts_of.items()])
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE cases SET slack_ts = :ts WHERE id = :cid"),
+                     [{"ts": ts, "cid": cid} for cid, ts in ts_of.items()])
+    engine.dispose()
 
 
-def one_run(n: int, args: argparse.Namespace, work: Path, cached: Path, config_path: Path,
+def one_run(n: int, args: argparse.Namespace, work: Path, cached: Path, pg_template: str | None, config_path: Path,
             messages: dict[int, tuple[str, dict]], warm: list[list[Job]], measured: list[list[Job]]) -> Run:
     run = Run()
     db = work / f"run{n}.db"
-    shutil.copyfile(cached, db)
+    if args.postgres:
+        url = pgcopy.fresh_copy(args.postgres, pg_template, f"loopbot_latency_run{n}")
+    else:
+        shutil.copyfile(cached, db)
+        url = f"sqlite:///{db}"
     with SlackEmulator(channels=CHANNELS, users=USERS, signing_secret=SECRET) as emu:
         ts_of = post_messages(emu, messages)
-        point_cases_at(db, ts_of)
+        point_cases_at(url, ts_of)
 
         port = free_port()
         floor = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve-floor", str(port)], cwd=ROOT,
@@ -173,7 +177,7 @@ def one_run(n: int, args: argparse.Namespace, work: Path, cached: Path, config_p
         log = work / f"loopbot{n}.log"
         with log.open("wb") as out:
             bot = subprocess.Popen([sys.executable, "-m", "loopbot", "run"], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                   env=slack_env(emu, port, DATABASE_URL=f"sqlite:///{db}", LOOPBOT_CONFIG=str(config_path)))
+                                   env=slack_env(emu, port, DATABASE_URL=url, LOOPBOT_CONFIG=str(config_path)))
         try:
             wait_healthy(f"http://127.0.0.1:{port}", bot, log)
             emu.deliver_http(f"http://127.0.0.1:{port}/slack/events", SECRET)
@@ -192,6 +196,8 @@ def one_run(n: int, args: argparse.Namespace, work: Path, cached: Path, config_p
         run.bot_rate = len(results) / elapsed
         run.problems += [f"emulator: {e[:200]}" for e in emu.internal_errors]
         run.problems += [f"Slack would refuse: {p}" for d in emu.deliveries for p in d.problems]
+    if args.postgres:
+        pgcopy.drop(args.postgres, f"loopbot_latency_run{n}")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     return run
@@ -307,6 +313,8 @@ def main() -> None:
     p.add_argument("--open", type=int, default=5_000)
     p.add_argument("--acknowledged", type=int, default=3_000)
     p.add_argument("--settle", type=float, default=300, help="seconds to wait for answers to reach Slack after the load")
+    p.add_argument("--postgres", metavar="URL", help="run Loopbot on PostgreSQL: a URL of the server's maintenance "
+                   "database, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres (default: SQLite)")
     p.add_argument("--serve-floor", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.serve_floor:
@@ -317,6 +325,11 @@ def main() -> None:
     took = f"{gen:.1f} s" if gen is not None else "an unknown time"
     print(f"database {cached} ({cached.stat().st_size / 2**20:.0f} MiB): "
           + (f"generated in {took}" if fresh else f"cached (its generation took {took})"), file=sys.stderr)
+    pg_template, database = None, f"SQLite {sqlite3.sqlite_version}"
+    if args.postgres:
+        database = pgcopy.server_version(args.postgres)
+        pg_template, pg_took = pgcopy.template(cached, args.postgres)
+        print(f"PostgreSQL template {pg_template}: " + (f"copied in {pg_took:.1f} s" if pg_took else "cached"), file=sys.stderr)
     work = Path(tempfile.mkdtemp(prefix="loopbot-latency-"))
     try:
         config_path, _ = seed.bench_config(work)
@@ -327,10 +340,10 @@ def main() -> None:
         runs = []
         for n in range(1, args.runs + 1):
             started = time.perf_counter()
-            runs.append(one_run(n, args, work, cached, config_path, messages, warm, measured))
+            runs.append(one_run(n, args, work, cached, pg_template, config_path, messages, warm, measured))
             print(summary(runs[-1], n) + f"\n  ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
         print(f"\n### Slack latency — {time.strftime('%Y-%m-%d')}, {platform.node()}, {os.cpu_count()} cores, "
-              f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}\n")
+              f"Python {platform.python_version()}, {database}\n")
         print(markdown(runs, args, gen))
     finally:
         shutil.rmtree(work, ignore_errors=True)
