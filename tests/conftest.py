@@ -14,7 +14,7 @@ from bot.ingest import Ingestor
 from config.loader import parse_config
 from config.teams import LoopbotConfig
 from storage import migrate
-from storage.db import make_engine, make_sessions
+from storage.db import make_engine, make_read_sessions, make_sessions
 
 PG_URL = os.environ.get("LOOPBOT_TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -91,8 +91,9 @@ def sessions(engine):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def cases(sessions, config) -> Cases:  # noqa: ANN001
-    return Cases(sessions, config)
+def cases(engine, sessions, config) -> Cases:  # noqa: ANN001
+    # As `loopbot run` builds it: reads and checks in read-only units, writes in locking ones.
+    return Cases(sessions, config, reads=make_read_sessions(engine))
 
 
 @pytest.fixture
