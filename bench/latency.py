@@ -148,9 +148,9 @@ def point_cases_at(url: str, ts_of: dict[int, str]) -> None:
 def one_run(n: int, args: argparse.Namespace, work: Path, cached: Path, pg_template: str | None, config_path: Path,
             messages: dict[int, tuple[str, dict]], warm: list[list[Job]], measured: list[list[Job]]) -> Run:
     run = Run()
-    db = work / f"run{n}.db"
+    db, pg_db = work / f"run{n}.db", f"loopbot_latency_run{n}"
     if args.postgres:
-        url = pgcopy.fresh_copy(args.postgres, pg_template, f"loopbot_latency_run{n}")
+        url = pgcopy.fresh_copy(args.postgres, pg_template, pg_db)
     else:
         shutil.copyfile(cached, db)
         url = f"sqlite:///{db}"
@@ -197,7 +197,7 @@ def one_run(n: int, args: argparse.Namespace, work: Path, cached: Path, pg_templ
         run.problems += [f"emulator: {e[:200]}" for e in emu.internal_errors]
         run.problems += [f"Slack would refuse: {p}" for d in emu.deliveries for p in d.problems]
     if args.postgres:
-        pgcopy.drop(args.postgres, f"loopbot_latency_run{n}")
+        pgcopy.drop(args.postgres, pg_db)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     return run

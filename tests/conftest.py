@@ -92,7 +92,7 @@ def sessions(engine):  # noqa: ANN001, ANN201
 
 @pytest.fixture
 def cases(engine, sessions, config) -> Cases:  # noqa: ANN001
-    # As `loopbot run` builds it: reads and checks in read-only units, writes in locking ones.
+    # As `loopbot run` builds it: what only reads (get, get_for) in read-only units, changes in locking ones.
     return Cases(sessions, config, reads=make_read_sessions(engine))
 
 
