@@ -102,7 +102,9 @@ def _resolve(ctx: Context, cmd: grammar.Resolve) -> Reply:
             raise InvalidInput("Write the whole resolution, e.g. `resolve FB-12 cause=late_delivery outcome=fixed Refunded`.")
         view = resolve_modal(detail.case, causes=[*ctx.svc.config.categories, "other"],
                              meta=CaseMeta(case_id=detail.case.id, channel=ctx.channel), cause=cmd.cause, outcome=cmd.outcome)
-        ctx.ack()  # before the Web API call, whose time Slack's deadline need not cover
+        # An empty answer, sent when this listener returns (process_before_response): after views.open,
+        # so Slack's 3 s cover that call too; a trigger_id must be used within 3 s anyway.
+        ctx.ack()
         ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
         return None
     change = ctx.svc.cases.resolve(cmd.case_id, outcome=cmd.outcome, root_cause=cmd.cause, action=cmd.action,

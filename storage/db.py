@@ -23,7 +23,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         _tune_sqlite(engine)
         return engine
     # pre_ping: a PostgreSQL restart must not turn the next request into a 500. Up to 30 connections:
-    # 20 Slack listener threads, the ingestion API's thread pool and the notifier may all hold one.
+    # Slack requests and ingestion in the server's thread pool, the notifier and the jobs may all hold one.
     kwargs = {"pool_size": 10, "max_overflow": 20, **kwargs}
     return create_engine(parsed, pool_pre_ping=True, **kwargs)
 

@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.cases import parse_ref
+from bot.cases import Cases, parse_ref
 from bot.clock import utcnow
 from bot.errors import AlreadyDone, InvalidInput, InvalidTransition, NotFound, PermissionDenied
+from storage.db import make_read_sessions
 from storage.models import Case, CaseEvent, OutboxMessage
 from tests.factories import item
 
@@ -194,3 +195,60 @@ def test_two_acknowledges_at_once_exactly_one_wins(ingestor, cases, sessions, ro
         acks = s.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "acknowledged"))
         version = s.scalar(select(Case.version).where(Case.id == parse_ref(ref)))
     assert acks == 1 and version == 2
+
+
+def _at_once(calls: list) -> list[object]:  # noqa: ANN001
+    """Run the calls in threads released together; each one's result or exception, in order."""
+    barrier, outcomes = threading.Barrier(len(calls)), [None] * len(calls)
+
+    def run(n: int) -> None:
+        barrier.wait()
+        try:
+            outcomes[n] = calls[n]()
+        except Exception as exc:  # noqa: BLE001 - the outcome under test
+            outcomes[n] = exc
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return outcomes
+
+
+def test_a_burst_of_changes_to_many_cases_changes_each_once_and_tells_every_observer(engine, sessions, config,
+                                                                                        ingestor):  # noqa: ANN001
+    seen: list[tuple[str, str, str]] = []
+    burst = Cases(sessions, config, observer=lambda change, before: seen.append((change.case.ref, before, change.event.kind)),
+                  reads=make_read_sessions(engine))
+    refs = [open_case(ingestor, comment=f"late {i}") for i in range(12)]
+    # Acknowledges and assignments at once, two of them on one case: both apply, one after the other.
+    calls = [lambda r=r: burst.acknowledge(r, actor=AGENT, source="button") for r in refs]
+    calls.append(lambda: burst.assign(refs[0], OTHER_AGENT, actor=SUPER, source="button"))
+    outcomes = _at_once(calls)
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert sorted(c for c in seen if c[2] == "acknowledged") == sorted((r, "open", "acknowledged") for r in refs)
+    assert [(r, kind) for r, _, kind in seen if kind == "assigned"] == [(refs[0], "assigned")]
+    with sessions() as s:
+        events = s.execute(select(CaseEvent.case_id, CaseEvent.kind, CaseEvent.id).where(CaseEvent.kind != "opened")).all()
+        posts = set(s.scalars(select(OutboxMessage.key).where(OutboxMessage.kind == "case.event")))
+        versions = dict(s.execute(select(Case.id, Case.version)).tuples().all())
+        first = s.get(Case, parse_ref(refs[0]))
+    assert len(events) == 13 and posts == {f"case:{cid}:event:{eid}" for cid, _, eid in events}
+    assert versions == {parse_ref(r): (3 if r == refs[0] else 2) for r in refs}
+    assert (first.state, first.assignee) == ("acknowledged", OTHER_AGENT)
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_two_replicas_acknowledging_one_case_at_once_acknowledge_it_once(engine, sessions, config, ingestor, round_):  # noqa: ANN001
+    ref = open_case(ingestor)
+    # Two processes' worth of Cases, each batching on its own: the database's lock decides.
+    replicas = [Cases(sessions, config, reads=make_read_sessions(engine)) for _ in range(2)]
+    outcomes = _at_once([lambda c=c, u=u: c.acknowledge(ref, actor=u, source="button")
+                         for c, u in zip(replicas, (AGENT, OTHER_AGENT), strict=True)])
+    losers = [o for o in outcomes if isinstance(o, AlreadyDone)]
+    winners = [o.event.actor for o in outcomes if not isinstance(o, Exception)]
+    assert len(winners) == 1 and len(losers) == 1, outcomes
+    assert losers[0].by == winners[0]
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "acknowledged")) == 1
