@@ -1,20 +1,20 @@
 """The case lifecycle: open, acknowledge, assign, note, resolve, reopen, recover — each one timeline event."""
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Update, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
+from bot.changes import CaseChange, ChangeRequest, Check, Outcome, apply_changes, event_post, no_case
 from bot.clock import utcnow
-from bot.errors import AlreadyDone, InvalidInput, InvalidTransition, NotFound, UserFacingError
+from bot.errors import AlreadyDone, InvalidInput, InvalidTransition, NotFound
 from bot.group import Group
 from bot.outbox import enqueue, enqueue_many
 from bot.permissions import Action, require
@@ -28,17 +28,16 @@ SYSTEM_ACTOR = "loopbot"
 NOTE_REPEAT = timedelta(minutes=5)
 # Built once: building a statement and its cache key costs more than running it.
 _INSERT_EVENT = insert(CaseEvent).returning(CaseEvent.id)
-# Many rows in one statement (insertmanyvalues); a batch holds each case once, so case_id says which is which.
-_INSERT_EVENTS = insert(CaseEvent).returning(CaseEvent.case_id, CaseEvent.id)
 _LOAD = select(Case).where(Case.id == bindparam("case_id"))
-# Locked for the rest of the unit of work (FOR UPDATE on PostgreSQL; a SQLite write transaction is exclusive
-# already), in id order so that two replicas' batches never wait for each other in a cycle.
-_LOAD_MANY = select(Case).where(Case.id.in_(bindparam("ids", expanding=True))).order_by(Case.id).with_for_update()
 _EVENTS = select(CaseEvent).where(CaseEvent.case_id == bindparam("case_id")).order_by(CaseEvent.id)
 _COMMENT = select(Feedback.comment).where(Feedback.id == bindparam("feedback_id"))
 # Events that put a case in its current state (used to say "resolved by … at …").
 _STATE_EVENTS = {"open": ("opened", "reopened"), "acknowledged": ("acknowledged",), "resolved": ("resolved",)}
 _REF = re.compile(r"^\s*(?:fb-|#)?(\d{1,18})\s*$", re.IGNORECASE)
+
+
+def _case_id(ref: str | int) -> int:
+    return ref if isinstance(ref, int) else parse_ref(ref)
 
 
 def parse_ref(text: str) -> int:
@@ -67,29 +66,8 @@ class NewFeedbackCase:
     submitted_at: datetime
 
 
-@dataclass(frozen=True)
-class CaseChange:
-    """What a lifecycle call did: the case after the change and the event it wrote."""
-
-    case: Case
-    event: CaseEvent
-
-
 # (the change, the state the case was in before it)
 Observer = Callable[[CaseChange, str], None]
-# What a person asks of a case: checked against the case as loaded, it gives the columns to set or raises.
-Check = Callable[[Session, Case, "Team"], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class _Request:
-    case_id: int
-    kind: str
-    actor: str
-    source: str
-    now: datetime
-    check: Check
-    details: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -113,7 +91,7 @@ class Cases:
         self.observer = observer
         # Clicks come in bursts (a channel full of people, Slack retries): changes made at the same moment
         # share one transaction and a few statements, where each alone would queue for the write lock.
-        self._changes: Group[_Request, tuple[CaseChange, str]] = Group(self._apply_alone_if_need_be, key=lambda r: r.case_id)
+        self._changes: Group[ChangeRequest, tuple[CaseChange, str]] = Group(self._apply_alone_if_need_be, key=lambda r: r.case_id)
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -297,64 +275,21 @@ class Cases:
         self, ref: str | int, kind: str, actor: str, source: str, now: datetime | None, check: Check,
         details: dict[str, Any],
     ) -> CaseChange:
-        case_id = ref if isinstance(ref, int) else parse_ref(ref)
-        change, before = self._changes.submit(_Request(case_id, kind, actor, source, now or utcnow(), check, details))
+        change, before = self._changes.submit(ChangeRequest(_case_id(ref), kind, actor, source, now or utcnow(), check, details))
         if self.observer is not None:
             self.observer(change, before)
         return change
 
-    def _apply_alone_if_need_be(self, requests: Sequence[_Request]) -> list[tuple[CaseChange, str] | BaseException]:
+    def _apply_alone_if_need_be(self, requests: Sequence[ChangeRequest]) -> list[Outcome]:
         """Apply a batch in one unit of work; if that fails, each request alone, so that one request's failure
         (or the database's, for that moment) is that request's only. A failed unit wrote nothing."""
         try:
             with self.sessions.begin() as s:
-                return self._apply(s, requests)
+                return apply_changes(s, requests, self._team)
         except Exception as error:  # noqa: BLE001 - handed to the request's caller, who raises it
             if len(requests) == 1:
                 return [error]
         return [self._apply_alone_if_need_be([r])[0] for r in requests]
-
-    def _apply(self, s: Session, requests: Sequence[_Request]) -> list[tuple[CaseChange, str] | BaseException]:
-        """The changes of a batch, each case at most once: load and lock the cases, check each request, one
-        UPDATE per set of new values, then one INSERT of the events and one of their posts. Of two people acting
-        on a case at once, the second is checked against what the first committed (and told who it was)."""
-        cases = {c.id: c for c in s.scalars(_LOAD_MANY, {"ids": [r.case_id for r in requests]})}
-        outcomes: list[tuple[CaseChange, str] | BaseException] = [
-            NotFound(f"There is no case FB-{r.case_id}. `list` shows the open ones.", field="case") for r in requests
-        ]
-        checked: dict[tuple[tuple[str, Any], ...], list[tuple[int, Case, Team, dict[str, Any]]]] = {}
-        for i, r in enumerate(requests):
-            if (case := cases.get(r.case_id)) is None:
-                continue
-            try:
-                team = self._team(case.team)
-                values = r.check(s, case, team)
-            except UserFacingError as error:
-                outcomes[i] = error
-                continue
-            checked.setdefault(tuple(sorted(values.items())), []).append((i, case, team, values))
-        won: list[tuple[int, Case, Team, str]] = []
-        for values_key, group in checked.items():
-            # The cases are locked since they were read, so what was checked still holds: no version test.
-            s.execute(_set_columns(tuple(name for name, _ in values_key)),
-                      {**{f"b_{name}": value for name, value in values_key}, "b_ids": [case.id for _, case, _, _ in group]})
-            for i, case, team, values in group:
-                # What the UPDATE wrote, set on the loaded case without another SELECT (and without dirtying it).
-                before = case.state
-                for name, value in {"version": case.version + 1, **values}.items():
-                    set_committed_value(case, name, value)
-                won.append((i, case, team, before))
-        if won:
-            rows = [{"case_id": case.id, "kind": requests[i].kind, "actor": requests[i].actor,
-                     "source": requests[i].source, "at": requests[i].now, "details": requests[i].details}
-                    for i, case, _, _ in won]
-            ids = dict(s.execute(_INSERT_EVENTS, rows).tuples().all())
-            events = [CaseEvent(id=ids[row["case_id"]], **row) for row in rows]
-            enqueue_many(s, [_event_post(team.channel, event) for (_, _, team, _), event in zip(won, events, strict=True)],
-                         requests[0].now)
-            for (i, case, _, before), event in zip(won, events, strict=True):
-                outcomes[i] = (CaseChange(case, event), before)
-        return outcomes
 
     def _event(self, s: Session, case: Case, kind: str, actor: str, source: str, now: datetime, details: dict[str, Any]) -> CaseEvent:
         event = self._append(s, case, kind, actor, source, now, details)
@@ -368,14 +303,14 @@ class Cases:
 
     def _post_event(self, s: Session, case: Case, event: CaseEvent, key: str | None, now: datetime) -> bool:
         """The event's post, under `key` if given; False when that key was taken."""
-        post = _event_post(self._team(case.team).channel, event)
+        post = event_post(self._team(case.team).channel, event)
         return enqueue(s, **{**post, "key": key or post["key"]}, now=now)
 
     def _load(self, s: Session, ref: str | int) -> Case:
-        case_id = ref if isinstance(ref, int) else parse_ref(ref)
+        case_id = _case_id(ref)
         case = s.scalars(_LOAD, {"case_id": case_id}).one_or_none()
         if case is None:
-            raise NotFound(f"There is no case FB-{case_id}. `list` shows the open ones.", field="case")
+            raise no_case(case_id)
         return case
 
     def _team(self, key: str) -> Team:
@@ -403,25 +338,8 @@ class Cases:
         return InvalidTransition(f"{case.ref} is {case.state}{by}, so you cannot {doing}; {hint}.")
 
 
-
-def _event_post(channel: str | None, event: CaseEvent) -> dict[str, Any]:
-    """An event's post (the case message updated in place, one thread line), keyed by the event."""
-    return {"key": f"case:{event.case_id}:event:{event.id}", "kind": "case.event", "channel": channel,
-            "payload": {"case_id": event.case_id, "event_id": event.id}}
-
-
 class _Taken(Exception):
     """Rolls back the savepoint of an event whose keyed post exists already."""
-
-
-@functools.cache
-def _set_columns(columns: tuple[str, ...]) -> Update:
-    """UPDATE cases SET the columns, version + 1 WHERE id IN (…); one statement per set of columns, built once."""
-    return (
-        update(Case).where(Case.id.in_(bindparam("b_ids", expanding=True)))
-        .values(version=Case.version + 1, **{c: bindparam(f"b_{c}") for c in columns})
-        .execution_options(synchronize_session=False)
-    )
 
 
 def _required_text(value: str | None, field: str, hint: str) -> str:
