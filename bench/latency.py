@@ -70,11 +70,12 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def peak_rss_mib(pid: int) -> float:
-    """The kernel's high-water mark of the process's resident memory: exact, where sampling every 50 ms
-    (bench/ingest.py, which must also add up a child process) could miss a short peak."""
+    """The kernel's high-water marks of the resident memory of the process and its children (the writer
+    process): exact, where sampling every 50 ms (bench/ingest.py) could miss a short peak."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
+            return int(line.split()[1]) / 1024 + sum(peak_rss_mib(int(child)) for child in children)
     return math.nan
 
 
@@ -292,7 +293,7 @@ def markdown(runs: list[Run], args: argparse.Namespace, gen: float | None) -> st
         out.append(f"| (a) {names[kind]} p50 ≤ {P50_FLOOR_FACTOR} × floor p50 | {m:.2f} × "
                    f"({med(lambda r, k=kind: pct(r.bot[k], 50)):.1f} vs {med(lambda r, k=kind: pct(r.floor[k], 50)):.1f} ms) | "
                    f"{fmt(ratios, digits=2)} | {'met' if m <= P50_FLOOR_FACTOR else 'MISSED'} |")
-    out.append(f"| peak RSS of `loopbot run` | {max(r.rss for r in runs):.0f} MiB (max) | {fmt([r.rss for r in runs])} | |")
+    out.append(f"| peak RSS of `loopbot run` and its child processes | {max(r.rss for r in runs):.0f} MiB (max) | {fmt([r.rss for r in runs])} | |")
     out.append(f"| throughput, both kinds | {med(lambda r: r.bot_rate):,.0f} req/s (floor {med(lambda r: r.floor_rate):,.0f}) | "
                f"{fmt([r.bot_rate for r in runs])} | |")
     problems = sum(len(r.problems) for r in runs)

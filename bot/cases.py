@@ -5,6 +5,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -12,9 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.changes import CaseChange, ChangeRequest, Check, Outcome, apply_changes, event_post, no_case
+from bot import checks
+from bot.changes import CaseChange, ChangeRequest, Outcome, apply_batch, event_post, no_case
+from bot.checks import MAX_TEXT, OUTCOMES, SYSTEM_ACTOR, Check, already, last_event, not_in, required_text, team_of, when
 from bot.clock import utcnow
-from bot.errors import AlreadyDone, InvalidInput, InvalidTransition, NotFound
+from bot.errors import AlreadyDone, InvalidInput
 from bot.group import Group
 from bot.outbox import enqueue, enqueue_many
 from bot.permissions import Action, require
@@ -22,17 +25,14 @@ from bot.timings import Timings, derive
 from config.teams import LoopbotConfig, Team
 from storage.models import Case, CaseEvent, Feedback
 
-OUTCOMES = ("fixed", "workaround", "no_action", "duplicate")
-MAX_TEXT = 3_000  # Slack shows a section text of at most 3,000 characters
-SYSTEM_ACTOR = "loopbot"
+__all__ = ["MAX_TEXT", "OUTCOMES", "SYSTEM_ACTOR", "CaseChange", "CaseDetail", "Cases", "NewFeedbackCase", "Observer"]
+
 NOTE_REPEAT = timedelta(minutes=5)
 # Built once: building a statement and its cache key costs more than running it.
 _INSERT_EVENT = insert(CaseEvent).returning(CaseEvent.id)
 _LOAD = select(Case).where(Case.id == bindparam("case_id"))
 _EVENTS = select(CaseEvent).where(CaseEvent.case_id == bindparam("case_id")).order_by(CaseEvent.id)
 _COMMENT = select(Feedback.comment).where(Feedback.id == bindparam("feedback_id"))
-# Events that put a case in its current state (used to say "resolved by … at …").
-_STATE_EVENTS = {"open": ("opened", "reopened"), "acknowledged": ("acknowledged",), "resolved": ("resolved",)}
 _REF = re.compile(r"^\s*(?:fb-|#)?(\d{1,18})\s*$", re.IGNORECASE)
 
 
@@ -68,6 +68,8 @@ class NewFeedbackCase:
 
 # (the change, the state the case was in before it)
 Observer = Callable[[CaseChange, str], None]
+# Applies a batch of changes (bot.changes.apply_batch here, or in the writer process: bot.writer.Writer.apply).
+Apply = Callable[[Sequence[ChangeRequest]], Sequence[Outcome]]
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class Cases:
     """Lifecycle operations; each public method is one unit of work."""
 
     def __init__(self, sessions: sessionmaker[Session], config: LoopbotConfig, observer: Observer | None = None,
-                 reads: sessionmaker[Session] | None = None):
+                 reads: sessionmaker[Session] | None = None, apply: Apply | None = None):
         self.sessions = sessions
         # Units that only read take no write lock on SQLite (storage.db.make_read_sessions).
         self.reads = reads or sessions
@@ -91,7 +93,8 @@ class Cases:
         self.observer = observer
         # Clicks come in bursts (a channel full of people, Slack retries): changes made at the same moment
         # share one transaction and a few statements, where each alone would queue for the write lock.
-        self._changes: Group[ChangeRequest, tuple[CaseChange, str]] = Group(self._apply_alone_if_need_be, key=lambda r: r.case_id)
+        apply = apply or partial(apply_batch, sessions, config=config)
+        self._changes: Group[ChangeRequest, tuple[CaseChange, str]] = Group(apply, key=lambda r: r.case_id)
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -160,48 +163,30 @@ class Cases:
         require(self.config, team, actor, action, case.ref)
         with self.reads.begin() as s:
             if action is Action.RESOLVE and case.state == "resolved":
-                raise self._already(s, case, team, "resolved")
+                raise already(s, case, team, "resolved")
             if action is Action.REOPEN and case.state != "resolved":
-                raise self._not_in(s, case, team, "reopen it", hint="only resolved cases can be reopened")
+                raise not_in(s, case, team, "reopen it", hint="only resolved cases can be reopened")
         return detail
 
     # -- changes ---------------------------------------------------------------------------
 
     def acknowledge(self, ref: str | int, *, actor: str, source: str, now: datetime | None = None) -> CaseChange:
-        def check(s: Session, case: Case, team: Team) -> dict[str, Any]:
-            require(self.config, team, actor, Action.ACK, case.ref)
-            if case.state == "acknowledged":
-                raise self._already(s, case, team, "acknowledged")
-            if case.state == "resolved":
-                raise self._not_in(s, case, team, "acknowledge it", hint="reopen it first")
-            return {"state": "acknowledged"}
-
-        return self._change(ref, "acknowledged", actor, source, now, check, {})
+        return self._change(ref, "acknowledged", actor, source, now, checks.acknowledge(actor), {})
 
     def assign(self, ref: str | int, assignee: str, *, actor: str, source: str, now: datetime | None = None) -> CaseChange:
-        def check(s: Session, case: Case, team: Team) -> dict[str, Any]:
-            require(self.config, team, actor, Action.ASSIGN_SELF if assignee == actor else Action.ASSIGN_OTHER, case.ref)
-            if case.state == "resolved":
-                raise self._not_in(s, case, team, "assign it", hint="reopen it first")
-            if case.assignee == assignee:
-                raise AlreadyDone(f"{case.ref} is already assigned to <@{assignee}>.", by=assignee)
-            details["previous"] = case.assignee
-            return {"assignee": assignee}
-
-        details: dict[str, Any] = {"assignee": assignee}
-        return self._change(ref, "assigned", actor, source, now, check, details)
+        return self._change(ref, "assigned", actor, source, now, checks.assign(assignee, actor), {"assignee": assignee})
 
     def note(self, ref: str | int, text: str, *, actor: str, source: str, now: datetime | None = None) -> CaseChange:
-        text = _required_text(text, "note", "Write the note after the case id, e.g. `note FB-12 called the customer back`.")
+        text = required_text(text, "note", "Write the note after the case id, e.g. `note FB-12 called the customer back`.")
         now = now or utcnow()
         with self.sessions.begin() as s:
             case = self._load(s, ref)
             require(self.config, self._team(case.team), actor, Action.NOTE, case.ref)
             # A note changes no state, so it never conflicts: no version check. The same note from the
             # same person moments apart is a repeat (a retried request, a second Enter), not a new note.
-            last = self._last(s, case, ("note",))
+            last = last_event(s, case, ("note",))
             if last and last.actor == actor and last.details.get("text") == text and now - last.at < NOTE_REPEAT:
-                raise AlreadyDone(f"That note is already on {case.ref} (added at {_when(last.at, self._team(case.team))}).", by=actor)
+                raise AlreadyDone(f"That note is already on {case.ref} (added at {when(last.at, self._team(case.team))}).", by=actor)
             event = self._event(s, case, "note", actor, source, now, {"text": text})
             return CaseChange(case, event)
 
@@ -209,34 +194,11 @@ class Cases:
         self, ref: str | int, *, outcome: str, root_cause: str, action: str, rationale: str | None = None,
         actor: str, source: str, now: datetime | None = None,
     ) -> CaseChange:
-        causes = (*self.config.categories, "other")
-
-        def check(s: Session, case: Case, team: Team) -> dict[str, Any]:
-            require(self.config, team, actor, Action.RESOLVE, case.ref)
-            if case.state == "resolved":
-                raise self._already(s, case, team, "resolved")
-            if outcome not in OUTCOMES:
-                raise InvalidInput(f"Outcome {outcome!r} is not one of {', '.join(OUTCOMES)}.", field="outcome")
-            if root_cause not in causes:
-                raise InvalidInput(f"Root cause {root_cause!r} is not one of {', '.join(causes)}.", field="root_cause")
-            details["action"] = _required_text(action, "action", "Say what was done for the customer.")
-            if outcome == "no_action":
-                details["rationale"] = _required_text(rationale, "rationale", "Outcome no_action needs a rationale: why is nothing done?")
-            return {"state": "resolved"}
-
-        details: dict[str, Any] = {"outcome": outcome, "root_cause": root_cause}
-        return self._change(ref, "resolved", actor, source, now, check, details)
+        check = checks.resolve(outcome, root_cause, action, rationale, actor)
+        return self._change(ref, "resolved", actor, source, now, check, {"outcome": outcome, "root_cause": root_cause})
 
     def reopen(self, ref: str | int, reason: str, *, actor: str, source: str, now: datetime | None = None) -> CaseChange:
-        def check(s: Session, case: Case, team: Team) -> dict[str, Any]:
-            require(self.config, team, actor, Action.REOPEN, case.ref)
-            if case.state != "resolved":
-                raise self._not_in(s, case, team, "reopen it", hint="only resolved cases can be reopened")
-            details["reason"] = _required_text(reason, "reason", "Say why the case is reopened, e.g. `reopen FB-12 customer wrote again`.")
-            return {"state": "open"}
-
-        details: dict[str, Any] = {}
-        return self._change(ref, "reopened", actor, source, now, check, details)
+        return self._change(ref, "reopened", actor, source, now, checks.reopen(reason, actor), {})
 
     # -- changes made by jobs, inside the job's unit of work --------------------------------------
 
@@ -280,17 +242,6 @@ class Cases:
             self.observer(change, before)
         return change
 
-    def _apply_alone_if_need_be(self, requests: Sequence[ChangeRequest]) -> list[Outcome]:
-        """Apply a batch in one unit of work; if that fails, each request alone, so that one request's failure
-        (or the database's, for that moment) is that request's only. A failed unit wrote nothing."""
-        try:
-            with self.sessions.begin() as s:
-                return apply_changes(s, requests, self._team)
-        except Exception as error:  # noqa: BLE001 - handed to the request's caller, who raises it
-            if len(requests) == 1:
-                return [error]
-        return [self._apply_alone_if_need_be([r])[0] for r in requests]
-
     def _event(self, s: Session, case: Case, kind: str, actor: str, source: str, now: datetime, details: dict[str, Any]) -> CaseEvent:
         event = self._append(s, case, kind, actor, source, now, details)
         self._post_event(s, case, event, None, now)
@@ -314,46 +265,8 @@ class Cases:
         return case
 
     def _team(self, key: str) -> Team:
-        team = self.config.teams.get(key)
-        if team is None:
-            # The case belongs to a team since removed from the YAML: say so rather than crash.
-            raise NotFound(f"Team {key!r} is no longer configured; add it back to the YAML to work its cases.")
-        return team
-
-    def _last(self, s: Session, case: Case, kinds: tuple[str, ...]) -> CaseEvent | None:
-        return s.scalar(
-            select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind.in_(kinds))
-            .order_by(CaseEvent.id.desc()).limit(1)
-        )
-
-    def _already(self, s: Session, case: Case, team: Team, state: str) -> AlreadyDone:
-        last = self._last(s, case, _STATE_EVENTS[state])
-        if last is None:
-            return AlreadyDone(f"{case.ref} is already {state}.")
-        return AlreadyDone(f"{case.ref} was already {state} by {_who(last.actor)} at {_when(last.at, team)}.", by=last.actor)
-
-    def _not_in(self, s: Session, case: Case, team: Team, doing: str, hint: str) -> InvalidTransition:
-        last = self._last(s, case, _STATE_EVENTS[case.state])
-        by = f" (by {_who(last.actor)} at {_when(last.at, team)})" if last else ""
-        return InvalidTransition(f"{case.ref} is {case.state}{by}, so you cannot {doing}; {hint}.")
+        return team_of(self.config, key)
 
 
 class _Taken(Exception):
     """Rolls back the savepoint of an event whose keyed post exists already."""
-
-
-def _required_text(value: str | None, field: str, hint: str) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise InvalidInput(hint, field=field)
-    if len(text) > MAX_TEXT:
-        raise InvalidInput(f"The {field} is {len(text)} characters long; keep it under {MAX_TEXT}.", field=field)
-    return text
-
-
-def _who(actor: str) -> str:
-    return "Loopbot" if actor == SYSTEM_ACTOR else f"<@{actor}>"
-
-
-def _when(at: datetime, team: Team) -> str:
-    return at.astimezone(team.tz).strftime("%Y-%m-%d %H:%M %Z")

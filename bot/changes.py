@@ -2,18 +2,19 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Update, bindparam, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
+from bot.checks import Check, team_of
 from bot.errors import NotFound, UserFacingError
 from bot.outbox import enqueue_many
-from config.teams import Team
+from config.teams import LoopbotConfig, Team
 from storage.models import Case, CaseEvent
 
 # Locked for the rest of the unit of work (FOR UPDATE on PostgreSQL; a SQLite write transaction is exclusive
@@ -31,8 +32,6 @@ class CaseChange:
     event: CaseEvent
 
 
-# What a person asks of a case: checked against the case as loaded, it gives the columns to set or raises.
-Check = Callable[[Session, Case, Team], dict[str, Any]]
 # Each request's outcome: (the change, the state the case was in before it), or the error it alone raised.
 Outcome = tuple[CaseChange, str] | BaseException
 
@@ -48,7 +47,19 @@ class ChangeRequest:
     details: dict[str, Any]
 
 
-def apply_changes(s: Session, requests: Sequence[ChangeRequest], team_of: Callable[[str], Team]) -> list[Outcome]:
+def apply_batch(sessions: sessionmaker[Session], requests: Sequence[ChangeRequest], config: LoopbotConfig) -> list[Outcome]:
+    """Apply a batch in one unit of work; if that fails, each request alone, so that one request's failure
+    (or the database's, for that moment) is that request's only. A failed unit wrote nothing."""
+    try:
+        with sessions.begin() as s:
+            return apply_changes(s, requests, config)
+    except Exception as error:  # noqa: BLE001 - handed to the request's caller, who raises it
+        if len(requests) == 1:
+            return [error]
+    return [apply_batch(sessions, [r], config)[0] for r in requests]
+
+
+def apply_changes(s: Session, requests: Sequence[ChangeRequest], config: LoopbotConfig) -> list[Outcome]:
     """The changes of a batch, each case at most once: load and lock the cases, check each request, one
     UPDATE per set of new values, then one INSERT of the events and one of their posts. Of two people acting
     on a case at once, the second is checked against what the first committed (and told who it was)."""
@@ -59,8 +70,8 @@ def apply_changes(s: Session, requests: Sequence[ChangeRequest], team_of: Callab
         if (case := cases.get(r.case_id)) is None:
             continue
         try:
-            team = team_of(case.team)
-            values = r.check(s, case, team)
+            team = team_of(config, case.team)
+            values = r.check(s, case, team, config, r.details)
         except UserFacingError as error:
             outcomes[i] = error
             continue

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import bot.cases
+import bot.checks
 from bot.errors import InvalidInput
 from bot.slack.blocks.text import clip, escape, fmt_duration, fmt_number, fmt_time, pack_lines, truncate, who
 from bot.slack.ids import ActionId, BlockId, CallbackId, CaseMeta
@@ -85,9 +86,9 @@ def test_ids_have_the_agreed_values() -> None:
 
 
 def test_input_block_ids_are_the_core_field_names() -> None:
-    # The fields bot.cases names in InvalidInput for resolve/reopen, read from its source.
-    source = Path(bot.cases.__file__).read_text(encoding="utf-8")
-    fields = set(re.findall(r'field="(\w+)"', source)) | set(re.findall(r'_required_text\(\w+, "(\w+)"', source))
+    # The fields the core names in InvalidInput for resolve/reopen, read from its source.
+    source = "".join(Path(m.__file__).read_text(encoding="utf-8") for m in (bot.cases, bot.checks))
+    fields = set(re.findall(r'field="(\w+)"', source)) | set(re.findall(r'required_text\(\w+, "(\w+)"', source))
     form_fields = fields - {"case", "note"}
     assert form_fields == {"outcome", "root_cause", "action", "rationale", "reason"}
     assert form_fields <= {b.value for b in BlockId}

@@ -1,0 +1,134 @@
+"""What a person asks of a case, checked against the case as loaded and locked. A check is data (a partial of a
+function of this module), so a batch of changes can cross to the writer process (bot.writer) and back."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.errors import AlreadyDone, InvalidInput, InvalidTransition, NotFound
+from bot.permissions import Action, require
+from config.teams import LoopbotConfig, Team
+from storage.models import Case, CaseEvent
+
+OUTCOMES = ("fixed", "workaround", "no_action", "duplicate")
+MAX_TEXT = 3_000  # Slack shows a section text of at most 3,000 characters
+SYSTEM_ACTOR = "loopbot"
+# Events that put a case in its current state (used to say "resolved by … at …").
+STATE_EVENTS = {"open": ("opened", "reopened"), "acknowledged": ("acknowledged",), "resolved": ("resolved",)}
+
+# Given the case as loaded, its team, the YAML and the event's details (which it may complete), the columns
+# to set; or it raises what to tell the person.
+Check = Callable[[Session, Case, Team, LoopbotConfig, dict[str, Any]], dict[str, Any]]
+
+
+def acknowledge(actor: str) -> Check:
+    return partial(_acknowledge, actor)
+
+
+def assign(assignee: str, actor: str) -> Check:
+    return partial(_assign, assignee, actor)
+
+
+def resolve(outcome: str, root_cause: str, action: str, rationale: str | None, actor: str) -> Check:
+    return partial(_resolve, outcome, root_cause, action, rationale, actor)
+
+
+def reopen(reason: str, actor: str) -> Check:
+    return partial(_reopen, reason, actor)
+
+
+def _acknowledge(actor: str, s: Session, case: Case, team: Team, config: LoopbotConfig, details: dict[str, Any]) -> dict[str, Any]:
+    require(config, team, actor, Action.ACK, case.ref)
+    if case.state == "acknowledged":
+        raise already(s, case, team, "acknowledged")
+    if case.state == "resolved":
+        raise not_in(s, case, team, "acknowledge it", hint="reopen it first")
+    return {"state": "acknowledged"}
+
+
+def _assign(assignee: str, actor: str, s: Session, case: Case, team: Team, config: LoopbotConfig,
+            details: dict[str, Any]) -> dict[str, Any]:
+    require(config, team, actor, Action.ASSIGN_SELF if assignee == actor else Action.ASSIGN_OTHER, case.ref)
+    if case.state == "resolved":
+        raise not_in(s, case, team, "assign it", hint="reopen it first")
+    if case.assignee == assignee:
+        raise AlreadyDone(f"{case.ref} is already assigned to <@{assignee}>.", by=assignee)
+    details["previous"] = case.assignee
+    return {"assignee": assignee}
+
+
+def _resolve(outcome: str, root_cause: str, action: str, rationale: str | None, actor: str, s: Session, case: Case,
+             team: Team, config: LoopbotConfig, details: dict[str, Any]) -> dict[str, Any]:
+    require(config, team, actor, Action.RESOLVE, case.ref)
+    if case.state == "resolved":
+        raise already(s, case, team, "resolved")
+    causes = (*config.categories, "other")
+    if outcome not in OUTCOMES:
+        raise InvalidInput(f"Outcome {outcome!r} is not one of {', '.join(OUTCOMES)}.", field="outcome")
+    if root_cause not in causes:
+        raise InvalidInput(f"Root cause {root_cause!r} is not one of {', '.join(causes)}.", field="root_cause")
+    details["action"] = required_text(action, "action", "Say what was done for the customer.")
+    if outcome == "no_action":
+        details["rationale"] = required_text(rationale, "rationale", "Outcome no_action needs a rationale: why is nothing done?")
+    return {"state": "resolved"}
+
+
+def _reopen(reason: str, actor: str, s: Session, case: Case, team: Team, config: LoopbotConfig,
+            details: dict[str, Any]) -> dict[str, Any]:
+    require(config, team, actor, Action.REOPEN, case.ref)
+    if case.state != "resolved":
+        raise not_in(s, case, team, "reopen it", hint="only resolved cases can be reopened")
+    details["reason"] = required_text(reason, "reason", "Say why the case is reopened, e.g. `reopen FB-12 customer wrote again`.")
+    return {"state": "open"}
+
+
+# -- what to tell the person -------------------------------------------------------------------------
+
+def team_of(config: LoopbotConfig, key: str) -> Team:
+    team = config.teams.get(key)
+    if team is None:
+        # The case belongs to a team since removed from the YAML: say so rather than crash.
+        raise NotFound(f"Team {key!r} is no longer configured; add it back to the YAML to work its cases.")
+    return team
+
+
+def last_event(s: Session, case: Case, kinds: tuple[str, ...]) -> CaseEvent | None:
+    return s.scalar(
+        select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind.in_(kinds))
+        .order_by(CaseEvent.id.desc()).limit(1)
+    )
+
+
+def already(s: Session, case: Case, team: Team, state: str) -> AlreadyDone:
+    last = last_event(s, case, STATE_EVENTS[state])
+    if last is None:
+        return AlreadyDone(f"{case.ref} is already {state}.")
+    return AlreadyDone(f"{case.ref} was already {state} by {who(last.actor)} at {when(last.at, team)}.", by=last.actor)
+
+
+def not_in(s: Session, case: Case, team: Team, doing: str, hint: str) -> InvalidTransition:
+    last = last_event(s, case, STATE_EVENTS[case.state])
+    by = f" (by {who(last.actor)} at {when(last.at, team)})" if last else ""
+    return InvalidTransition(f"{case.ref} is {case.state}{by}, so you cannot {doing}; {hint}.")
+
+
+def required_text(value: str | None, field: str, hint: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise InvalidInput(hint, field=field)
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"The {field} is {len(text)} characters long; keep it under {MAX_TEXT}.", field=field)
+    return text
+
+
+def who(actor: str) -> str:
+    return "Loopbot" if actor == SYSTEM_ACTOR else f"<@{actor}>"
+
+
+def when(at: datetime, team: Team) -> str:
+    return at.astimezone(team.tz).strftime("%Y-%m-%d %H:%M %Z")
