@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 
 from bot.cases import Cases, parse_ref
+from bot.changes import ChangeRequest
+from bot.clock import utcnow
 from bot.errors import AlreadyDone, NotFound, PermissionDenied
-from bot.writer import Writer
+from bot.writer import Writer, WriterGone
 from storage.db import make_read_sessions
 from storage.models import Case, CaseEvent, OutboxMessage
 from tests.conftest import PG_URL
@@ -94,6 +96,21 @@ def test_a_killed_writer_is_started_again_by_the_next_change(sessions, ingestor,
     assert writer.pid not in (None, old)
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "acknowledged")) == 2
+
+
+def _die(*_: object) -> dict:
+    os._exit(3)  # the writer process ends in the middle of a batch
+
+
+def test_a_writer_that_dies_in_a_batch_fails_that_batch_and_the_next_change_works(sessions, ingestor, remote, writer):  # noqa: ANN001
+    cases, _ = remote
+    ref = open_case(ingestor)
+    request = ChangeRequest(parse_ref(ref), "acknowledged", AGENT, "button", utcnow(), _die, {})
+    with pytest.raises(WriterGone, match="try again"):
+        writer.apply([request])
+    assert cases.acknowledge(ref, actor=AGENT, source="button").case.state == "acknowledged"
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "acknowledged")) == 1
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # the file lock is SQLite's
