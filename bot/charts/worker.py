@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -14,9 +16,22 @@ log = logging.getLogger("loopbot.charts")
 RENDER_TIMEOUT_S = 60
 
 
-def _warm() -> None:
+def _start(server: int) -> None:
+    # A pool worker holds both ends of its task queue, so it never sees the server die (SIGKILL, OOM): it
+    # watches for that itself, rather than linger as an orphan holding 100 MB.
+    threading.Thread(target=_exit_with, args=(server,), name="loopbot-server-watch", daemon=True).start()
     # Importing matplotlib and building its font cache takes about a second: done once, when the process starts.
     import bot.charts.render  # noqa: F401
+
+
+def _exit_with(server: int) -> None:
+    while os.getppid() == server:
+        time.sleep(1)
+    os._exit(0)
+
+
+def _warm() -> None:
+    pass  # a first task, so that the pool starts its worker now: the initializer (_start) does the work
 
 
 def _render(chart: ChartData) -> bytes:
@@ -62,7 +77,7 @@ class Renderer:
         with self._lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_warm)
+                                                 initializer=_start, initargs=(os.getpid(),))
             return self._pool
 
     def _reset(self) -> None:
