@@ -7,6 +7,8 @@ import logging
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,7 @@ from storage import migrate
 from storage.db import in_memory, make_engine, make_read_sessions, make_sessions
 
 if TYPE_CHECKING:
+    import uvicorn
     from fastapi import APIRouter
 
     from bot.digest import Digests
@@ -220,8 +223,11 @@ def serve(settings: Settings, config: LoopbotConfig, *, routers: Sequence[APIRou
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode, Slack requests at /slack/events"
     log.info("Loopbot serving %d team(s) on http://%s:%d (%s)", len(config.teams), settings.host, settings.port,
              mode if slack is not None else "no Slack")
+    server = uvicorn.Server(uvicorn.Config(api, host=settings.host, port=settings.port, log_config=None, access_log=False))
     if started is not None:
-        started(core)
+        # Once the port is open: a page opened at the sandbox's announcement must not be refused.
+        threading.Thread(target=_once_listening, args=(server, lambda: started(core)), name="loopbot-started",
+                         daemon=True).start()
     # uvicorn handles SIGTERM/SIGINT: stops accepting, finishes in-flight requests, then restores the
     # previous handler and re-raises the signal. With this no-op as the previous handler, a clean stop
     # ends in exit status 0 instead of death by signal.
@@ -231,15 +237,28 @@ def serve(settings: Settings, config: LoopbotConfig, *, routers: Sequence[APIRou
     gc.collect()
     gc.freeze()
     try:
-        uvicorn.run(api, host=settings.host, port=settings.port, log_config=None, access_log=False)
+        server.run()
+    except KeyboardInterrupt:
+        pass
     finally:
         scheduler.stop()
         if slack is not None:
             slack.stop()
         if writer is not None:
             writer.stop()
+    if not server.started:  # the port was taken, say: uvicorn has logged why
+        log.error("Loopbot could not start serving on http://%s:%d", settings.host, settings.port)
+        return 3
     log.info("Loopbot stopped")
     return 0
+
+
+def _once_listening(server: uvicorn.Server, then: Callable[[], None]) -> None:
+    while not server.started:
+        if server.should_exit:
+            return
+        time.sleep(0.05)
+    then()
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
