@@ -246,8 +246,8 @@ def serve(settings: Settings, config: LoopbotConfig, *, routers: Sequence[APIRou
             slack.stop()
         if writer is not None:
             writer.stop()
-    if not server.started:  # the port was taken, say: uvicorn has logged why
-        log.error("Loopbot could not start serving on http://%s:%d", settings.host, settings.port)
+    if not server.started:  # stopped before serving (uvicorn.run exits 3 here too); a taken port exits inside run()
+        log.error("Loopbot stopped before serving on http://%s:%d", settings.host, settings.port)
         return 3
     log.info("Loopbot stopped")
     return 0

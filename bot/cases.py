@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import checks
-from bot.changes import CaseChange, ChangeRequest, Outcome, apply_batch, event_post, no_case
+from bot.changes import CaseChange, ChangeRequest, apply_batch, event_post, no_case
 from bot.checks import MAX_TEXT, OUTCOMES, SYSTEM_ACTOR, Check, already, last_event, not_in, required_text, team_of, when
 from bot.clock import utcnow
 from bot.errors import AlreadyDone, InvalidInput
-from bot.group import Group
+from bot.group import Apply, Group
 from bot.outbox import enqueue, enqueue_many
 from bot.permissions import Action, require
 from bot.timings import Timings, derive
@@ -68,8 +68,6 @@ class NewFeedbackCase:
 
 # (the change, the state the case was in before it)
 Observer = Callable[[CaseChange, str], None]
-# Applies a batch of changes (bot.changes.apply_batch here, or in the writer process: bot.writer.Writer.apply).
-Apply = Callable[[Sequence[ChangeRequest]], Sequence[Outcome]]
 
 
 @dataclass(frozen=True)
@@ -84,7 +82,8 @@ class Cases:
     """Lifecycle operations; each public method is one unit of work."""
 
     def __init__(self, sessions: sessionmaker[Session], config: LoopbotConfig, observer: Observer | None = None,
-                 reads: sessionmaker[Session] | None = None, apply: Apply | None = None):
+                 reads: sessionmaker[Session] | None = None,
+                 apply: Apply[ChangeRequest, tuple[CaseChange, str]] | None = None):
         self.sessions = sessions
         # Units that only read take no write lock on SQLite (storage.db.make_read_sessions).
         self.reads = reads or sessions
@@ -93,6 +92,7 @@ class Cases:
         self.observer = observer
         # Clicks come in bursts (a channel full of people, Slack retries): changes made at the same moment
         # share one transaction and a few statements, where each alone would queue for the write lock.
+        # Each batch is applied by bot.changes.apply_batch here, or in the writer process (bot.writer.Writer.apply).
         apply = apply or partial(apply_batch, sessions, config=config)
         self._changes: Group[ChangeRequest, tuple[CaseChange, str]] = Group(apply, key=lambda r: r.case_id)
 

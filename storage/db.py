@@ -24,8 +24,8 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         # (the default is 5 + 10) would leave readers waiting for a connection behind queued writers.
         kwargs = {"pool_size": 32, "max_overflow": 32, **kwargs}
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_MS / 1000}, **kwargs)
-        path = (parsed.database or "").removeprefix("file:").split("?")[0]
-        _tune_sqlite(engine, None if in_memory(url) else _ProcessLock(f"{path}-writer.lock"))
+        path = _sqlite_file(url)
+        _tune_sqlite(engine, _ProcessLock(f"{path}-writer.lock") if path is not None else None)
         return engine
     # pre_ping: a PostgreSQL restart must not turn the next request into a 500. Up to 30 connections:
     # Slack requests and ingestion in the server's thread pool, the notifier and the jobs may all hold one.
@@ -35,10 +35,14 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 
 def in_memory(url: str) -> bool:
     """A SQLite database that lives in one process: no other process (the writer, a replica) can share it."""
-    parsed = make_url(url)
-    database = parsed.database or ""
-    return parsed.get_backend_name() == "sqlite" and (database.split("?")[0] in ("", ":memory:", "file::memory:")
-                                                      or "mode=memory" in database)
+    return make_url(url).get_backend_name() == "sqlite" and _sqlite_file(url) is None
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL (a `file:` URI's too); None for a database in memory."""
+    database = make_url(url).database or ""
+    path = database.removeprefix("file:").split("?")[0]
+    return None if path in ("", ":memory:") or "mode=memory" in database else path
 
 
 class _ProcessLock:
@@ -97,8 +101,8 @@ def _tune_sqlite(engine: Engine, between_processes: _ProcessLock | None) -> None
             conn.exec_driver_sql("BEGIN DEFERRED")
             return
         # This process's writers queue here first, then on the file lock with other processes' (the writer
-        # process, replicas, CLI imports): a release wakes the next one at once, where SQLite's busy handler
-        # would have it poll in sleeps of up to 100 ms. Correctness never rests on these locks (SQLite's own
+        # process, replicas, CLI imports): a release wakes the next one at once (within 1 ms in another
+        # process), where SQLite's busy handler would have it poll in sleeps of up to 100 ms. Correctness never rests on these locks (SQLite's own
         # lock does that); they are held until the connection is returned. A wait past the busy timeout goes
         # on without them rather than ever deadlocking on them. Only one thread of a process waits on the
         # file lock at a time, and never while holding it: processes cannot wait on each other in a cycle.
