@@ -90,3 +90,22 @@ def test_database_outage_answers_503_stores_nothing_and_recovers(serve, config, 
         assert c.get("/healthz").status_code == 200
     assert stored() == 3
     engine.dispose()
+
+
+def test_a_restart_between_requests_is_not_seen_by_the_next_one(serve, config, throwaway_pg):
+    # The pool's idle connections died with the old server; the next request must get fresh ones, not a 503.
+    engine = make_engine(throwaway_pg.url, connect_args={"connect_timeout": 3})
+    migrate.upgrade(engine)
+    sessions = make_sessions(engine)
+    running = serve(engine, Ingestor(sessions, config, Cases(sessions, config)))
+    with running.client() as c:
+        assert c.post("/api/feedback", json=item(id="before")).status_code == 200
+        assert c.get("/healthz").status_code == 200
+        throwaway_pg.stop()
+        throwaway_pg.start()
+        assert c.get("/healthz").status_code == 200
+        after = c.post("/api/feedback", json=item(id="after", score=1))
+        assert after.status_code == 200 and len(after.json()["cases"]) == 1
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Feedback)) == 2
+    engine.dispose()

@@ -41,13 +41,21 @@ def test_window_aggregate_uses_the_covering_index(engine):
 
 def test_open_case_lists_read_the_partial_index_of_unresolved_cases(engine):
     statements: list[tuple[str, object]] = []
+
+    def seen(_c, _cur, sql, params, _ctx, _many):  # noqa: ANN001, ANN202
+        statements.append((sql, params))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with Session(engine) as s:
+            list_cases(s, teams={"delivery": Sla(ack="15m", resolve="1d")}, filter="open", user=None, now=utcnow())
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    rows_query, params = statements[-1]  # the list is one statement
+    # A connection of its own: on SQLite a connection holds this process's writer lock until it is returned.
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SET enable_seqscan = off"))
-        event.listen(conn, "before_cursor_execute", lambda _c, _cur, sql, params, _ctx, _many: statements.append((sql, params)))
-        with Session(conn) as s:
-            list_cases(s, teams={"delivery": Sla(ack="15m", resolve="1d")}, filter="open", user=None, now=utcnow())
-        rows_query, params = statements[-1]  # the count comes first, the rows second
         explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
         plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(explain + rows_query, params))
     assert "ix_cases_unresolved_team_opened_at" in plan
