@@ -45,7 +45,11 @@ def _closed_by_the_server(dbapi_conn, _record, _proxy) -> None:  # noqa: ANN001
     unless the server said goodbye (a FATAL message, then EOF), so a poll of its socket tells without the round
     trip of pool_pre_ping's SELECT 1, which under load took a tenth of a list's time (bench/RESULTS.md)."""
     pgconn = dbapi_conn.pgconn
-    if pgconn.status != 0 or select.select([pgconn.socket], [], [], 0)[0]:  # 0: psycopg.pq.ConnStatus.OK
+    if pgconn.status != 0:  # psycopg.pq.ConnStatus.OK
+        raise DisconnectionError("this pooled PostgreSQL connection is broken")
+    readable = select.poll()  # poll, not select: a busy server's descriptors may be past select's 1024
+    readable.register(pgconn.socket, select.POLLIN)
+    if readable.poll(0):
         raise DisconnectionError("PostgreSQL closed this pooled connection")
 
 
@@ -159,8 +163,8 @@ def make_read_sessions(engine: Engine) -> sessionmaker[Session]:
     """Sessions for units of work that only read (lists, renders, checks); never write through them.
 
     On PostgreSQL they run in autocommit: at its READ COMMITTED level each statement reads its own snapshot
-    anyway, so a transaction around reads would only add the BEGIN and COMMIT round trips (a list's answer
-    took a quarter less without them under load, bench/RESULTS.md). On SQLite a read unit is one snapshot.
+    anyway, so a transaction around reads would only add the BEGIN and COMMIT round trips (without them and the
+    ping, a list's answer took a quarter less under load: bench/RESULTS.md). On SQLite a read unit is one snapshot.
     """
     options: dict[str, object] = {READ_ONLY: True}
     if engine.dialect.name == "postgresql":
