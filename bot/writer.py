@@ -5,6 +5,8 @@ and the driver lets go of the GIL for each statement and each row; under load, g
 behind every other request, so a batch of 5 ms of work took over 20 ms, and every click in it waited that
 long (bench/RESULTS.md). With its own GIL the batch takes its own time, and the server's GIL is left to the
 requests. Changes still commit before a click is answered; the server only waits on a pipe meanwhile.
+The batches are made in the server (bot.group): when the writer batched the changes sent to it one by one,
+batches halved and each answer had to wake two threads of the server, so a change waited twice as long.
 """
 from __future__ import annotations
 
