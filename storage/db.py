@@ -60,9 +60,11 @@ def in_memory(url: str) -> bool:
 
 def _sqlite_file(url: str) -> str | None:
     """The file of a SQLite URL (a `file:` URI's too); None for a database in memory."""
-    database = make_url(url).database or ""
+    parsed = make_url(url)
+    database = parsed.database or ""
     path = database.removeprefix("file:").split("?")[0]
-    return None if path in ("", ":memory:") or "mode=memory" in database else path
+    in_memory = path in ("", ":memory:") or "mode=memory" in database or parsed.query.get("mode") == "memory"
+    return None if in_memory else path
 
 
 class _ProcessLock:
