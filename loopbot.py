@@ -19,12 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cases import Cases, Observer
 from bot.ingest import Ingestor
-from bot.writer import Writer
 from config.loader import ConfigError, load_config
 from config.settings import Settings, SettingsError, load_settings
 from config.teams import LoopbotConfig
 from storage import migrate
-from storage.db import in_memory, make_engine, make_read_sessions, make_sessions
+from storage.db import make_engine, make_read_sessions, make_sessions
 
 if TYPE_CHECKING:
     import uvicorn
@@ -45,11 +44,10 @@ class Core:
     ingestor: Ingestor
 
 
-def build_core(settings: Settings, config: LoopbotConfig, observer: Observer | None = None,
-               writer: Writer | None = None) -> Core:
+def build_core(settings: Settings, config: LoopbotConfig, observer: Observer | None = None) -> Core:
     engine = make_engine(settings.database_url)
     sessions, reads = make_sessions(engine), make_read_sessions(engine)
-    cases = Cases(sessions, config, observer, reads=reads, apply=writer.apply if writer is not None else None)
+    cases = Cases(sessions, config, observer, reads=reads)
     return Core(engine, sessions, reads, cases, Ingestor(sessions, config, cases))
 
 
@@ -191,11 +189,7 @@ def serve(settings: Settings, config: LoopbotConfig, *, routers: Sequence[APIRou
     from jobs.scheduler import Scheduler
 
     metrics = Metrics()
-    # Case changes are applied in a process of their own (bot/writer.py), which gets ready meanwhile.
-    writer = None if in_memory(settings.database_url) else Writer(settings.database_url, config)
-    if writer is not None:
-        writer.start()
-    core = build_core(settings, config, observer=metrics.case_changed, writer=writer)
+    core = build_core(settings, config, observer=metrics.case_changed)
     migrate.upgrade(core.engine)
     deliveries = Deliveries(core.sessions, core.reads)
     metrics.watch_outbox(deliveries.counts)
@@ -244,8 +238,6 @@ def serve(settings: Settings, config: LoopbotConfig, *, routers: Sequence[APIRou
         scheduler.stop()
         if slack is not None:
             slack.stop()
-        if writer is not None:
-            writer.stop()
     if not server.started:  # stopped before serving (uvicorn.run exits 3 here too); a taken port exits inside run()
         log.error("Loopbot stopped before serving on http://%s:%d", settings.host, settings.port)
         return 3

@@ -1,24 +1,22 @@
 """The case lifecycle: open, acknowledge, assign, note, resolve, reopen, recover — each one timeline event."""
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Update, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import checks
-from bot.changes import CaseChange, ChangeRequest, apply_batch, event_post, no_case
-from bot.checks import MAX_TEXT, OUTCOMES, SYSTEM_ACTOR, Check, already, last_event, not_in, required_text, team_of, when
+from bot.checks import MAX_TEXT, OUTCOMES, SYSTEM_ACTOR, already, last_event, lost_race, no_case, not_in, required_text, team_of, when
 from bot.clock import utcnow
 from bot.errors import AlreadyDone, InvalidInput
-from bot.group import Apply, Group
 from bot.outbox import enqueue, enqueue_many
 from bot.permissions import Action, require
 from bot.timings import Timings, derive
@@ -55,6 +53,14 @@ def severity(metric: str, score: int) -> str:
 
 
 @dataclass(frozen=True)
+class CaseChange:
+    """What a lifecycle call did: the case after the change and the event it wrote."""
+
+    case: Case
+    event: CaseEvent
+
+
+@dataclass(frozen=True)
 class NewFeedbackCase:
     feedback_id: int
     team: str
@@ -66,6 +72,9 @@ class NewFeedbackCase:
     submitted_at: datetime
 
 
+# Given the session, the case as loaded, its team and the event's details (which it may complete): the
+# columns the change sets, or it raises what to tell the person (bot.checks).
+Check = Callable[[Session, Case, Team, dict[str, Any]], dict[str, Any]]
 # (the change, the state the case was in before it)
 Observer = Callable[[CaseChange, str], None]
 
@@ -82,19 +91,13 @@ class Cases:
     """Lifecycle operations; each public method is one unit of work."""
 
     def __init__(self, sessions: sessionmaker[Session], config: LoopbotConfig, observer: Observer | None = None,
-                 reads: sessionmaker[Session] | None = None,
-                 apply: Apply[ChangeRequest, tuple[CaseChange, str]] | None = None):
+                 reads: sessionmaker[Session] | None = None):
         self.sessions = sessions
         # Units that only read take no write lock on SQLite (storage.db.make_read_sessions).
         self.reads = reads or sessions
         self.config = config
         # Told of every committed state change (metrics); never part of the unit of work.
         self.observer = observer
-        # Clicks come in bursts (a channel full of people, Slack retries): changes made at the same moment
-        # share one transaction and a few statements, where each alone would queue for the write lock.
-        # Each batch is applied by bot.changes.apply_batch here, or in the writer process (bot.writer.Writer.apply).
-        apply = apply or partial(apply_batch, sessions, config=config)
-        self._changes: Group[ChangeRequest, tuple[CaseChange, str]] = Group(apply, key=lambda r: r.case_id)
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -171,10 +174,16 @@ class Cases:
     # -- changes ---------------------------------------------------------------------------
 
     def acknowledge(self, ref: str | int, *, actor: str, source: str, now: datetime | None = None) -> CaseChange:
-        return self._change(ref, "acknowledged", actor, source, now, checks.acknowledge(actor), {})
+        def check(s: Session, case: Case, team: Team, details: dict[str, Any]) -> dict[str, Any]:
+            return checks.acknowledge(s, case, team, self.config, actor)
+
+        return self._change(ref, "acknowledged", actor, source, now, check, {})
 
     def assign(self, ref: str | int, assignee: str, *, actor: str, source: str, now: datetime | None = None) -> CaseChange:
-        return self._change(ref, "assigned", actor, source, now, checks.assign(assignee, actor), {"assignee": assignee})
+        def check(s: Session, case: Case, team: Team, details: dict[str, Any]) -> dict[str, Any]:
+            return checks.assign(s, case, team, self.config, actor, assignee, details)
+
+        return self._change(ref, "assigned", actor, source, now, check, {"assignee": assignee})
 
     def note(self, ref: str | int, text: str, *, actor: str, source: str, now: datetime | None = None) -> CaseChange:
         text = required_text(text, "note", "Write the note after the case id, e.g. `note FB-12 called the customer back`.")
@@ -194,11 +203,17 @@ class Cases:
         self, ref: str | int, *, outcome: str, root_cause: str, action: str, rationale: str | None = None,
         actor: str, source: str, now: datetime | None = None,
     ) -> CaseChange:
-        check = checks.resolve(outcome, root_cause, action, rationale, actor)
+        def check(s: Session, case: Case, team: Team, details: dict[str, Any]) -> dict[str, Any]:
+            return checks.resolve(s, case, team, self.config, actor, outcome=outcome, root_cause=root_cause,
+                                  action=action, rationale=rationale, details=details)
+
         return self._change(ref, "resolved", actor, source, now, check, {"outcome": outcome, "root_cause": root_cause})
 
     def reopen(self, ref: str | int, reason: str, *, actor: str, source: str, now: datetime | None = None) -> CaseChange:
-        return self._change(ref, "reopened", actor, source, now, checks.reopen(reason, actor), {})
+        def check(s: Session, case: Case, team: Team, details: dict[str, Any]) -> dict[str, Any]:
+            return checks.reopen(s, case, team, self.config, actor, reason, details)
+
+        return self._change(ref, "reopened", actor, source, now, check, {})
 
     # -- changes made by jobs, inside the job's unit of work --------------------------------------
 
@@ -237,7 +252,22 @@ class Cases:
         self, ref: str | int, kind: str, actor: str, source: str, now: datetime | None, check: Check,
         details: dict[str, Any],
     ) -> CaseChange:
-        change, before = self._changes.submit(ChangeRequest(_case_id(ref), kind, actor, source, now or utcnow(), check, details))
+        """The one change path: load, check, UPDATE … WHERE version = the version read, event and post, in one
+        unit of work. Of two people acting at once exactly one matches the version; the other is told who won."""
+        now = now or utcnow()
+        with self.sessions.begin() as s:
+            case = self._load(s, ref)
+            team = self._team(case.team)
+            before = case.state
+            values = check(s, case, team, details)
+            params = {"b_id": case.id, "b_version": case.version, "b_next": case.version + 1,
+                      **{f"b_{name}": value for name, value in values.items()}}
+            if s.execute(_conditional_update(tuple(sorted(values))), params).rowcount != 1:
+                raise lost_race(s, case, team, kind)
+            # What the UPDATE wrote, set on the loaded case without another SELECT (and without dirtying it).
+            for name, value in {"version": case.version + 1, **values}.items():
+                set_committed_value(case, name, value)
+            change = CaseChange(case, self._event(s, case, kind, actor, source, now, details))
         if self.observer is not None:
             self.observer(change, before)
         return change
@@ -266,6 +296,22 @@ class Cases:
 
     def _team(self, key: str) -> Team:
         return team_of(self.config, key)
+
+
+def event_post(channel: str | None, event: CaseEvent) -> dict[str, Any]:
+    """An event's post (the case message updated in place, one thread line), keyed by the event."""
+    return {"key": f"case:{event.case_id}:event:{event.id}", "kind": "case.event", "channel": channel,
+            "payload": {"case_id": event.case_id, "event_id": event.id}}
+
+
+@functools.cache
+def _conditional_update(columns: tuple[str, ...]) -> Update:
+    """UPDATE … WHERE id = ? AND version = ?, one statement per set of changed columns, built once."""
+    return (
+        update(Case).where(Case.id == bindparam("b_id"), Case.version == bindparam("b_version"))
+        .values(version=bindparam("b_next"), **{c: bindparam(f"b_{c}") for c in columns})
+        .execution_options(synchronize_session=False)
+    )
 
 
 class _Taken(Exception):

@@ -1,10 +1,10 @@
-"""What a person asks of a case, checked against the case as loaded and locked. A check is data (a partial of a
-function of this module), so a batch of changes can cross to the writer process (bot.writer) and back."""
+"""What a person asks of a case, checked against the case as loaded: state and permission, plain functions.
+
+Each returns the columns the change sets, completes the event's details, or raises what to tell the person.
+"""
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -21,28 +21,8 @@ SYSTEM_ACTOR = "loopbot"
 # Events that put a case in its current state (used to say "resolved by … at …").
 STATE_EVENTS = {"open": ("opened", "reopened"), "acknowledged": ("acknowledged",), "resolved": ("resolved",)}
 
-# Given the case as loaded, its team, the YAML and the event's details (which it may complete), the columns
-# to set; or it raises what to tell the person.
-Check = Callable[[Session, Case, Team, LoopbotConfig, dict[str, Any]], dict[str, Any]]
 
-
-def acknowledge(actor: str) -> Check:
-    return partial(_acknowledge, actor)
-
-
-def assign(assignee: str, actor: str) -> Check:
-    return partial(_assign, assignee, actor)
-
-
-def resolve(outcome: str, root_cause: str, action: str, rationale: str | None, actor: str) -> Check:
-    return partial(_resolve, outcome, root_cause, action, rationale, actor)
-
-
-def reopen(reason: str, actor: str) -> Check:
-    return partial(_reopen, reason, actor)
-
-
-def _acknowledge(actor: str, s: Session, case: Case, team: Team, config: LoopbotConfig, details: dict[str, Any]) -> dict[str, Any]:
+def acknowledge(s: Session, case: Case, team: Team, config: LoopbotConfig, actor: str) -> dict[str, Any]:
     require(config, team, actor, Action.ACK, case.ref)
     if case.state == "acknowledged":
         raise already(s, case, team, "acknowledged")
@@ -51,8 +31,8 @@ def _acknowledge(actor: str, s: Session, case: Case, team: Team, config: Loopbot
     return {"state": "acknowledged"}
 
 
-def _assign(assignee: str, actor: str, s: Session, case: Case, team: Team, config: LoopbotConfig,
-            details: dict[str, Any]) -> dict[str, Any]:
+def assign(s: Session, case: Case, team: Team, config: LoopbotConfig, actor: str, assignee: str,
+           details: dict[str, Any]) -> dict[str, Any]:
     require(config, team, actor, Action.ASSIGN_SELF if assignee == actor else Action.ASSIGN_OTHER, case.ref)
     if case.state == "resolved":
         raise not_in(s, case, team, "assign it", hint="reopen it first")
@@ -62,8 +42,8 @@ def _assign(assignee: str, actor: str, s: Session, case: Case, team: Team, confi
     return {"assignee": assignee}
 
 
-def _resolve(outcome: str, root_cause: str, action: str, rationale: str | None, actor: str, s: Session, case: Case,
-             team: Team, config: LoopbotConfig, details: dict[str, Any]) -> dict[str, Any]:
+def resolve(s: Session, case: Case, team: Team, config: LoopbotConfig, actor: str, *, outcome: str,
+            root_cause: str, action: str, rationale: str | None, details: dict[str, Any]) -> dict[str, Any]:
     require(config, team, actor, Action.RESOLVE, case.ref)
     if case.state == "resolved":
         raise already(s, case, team, "resolved")
@@ -78,8 +58,8 @@ def _resolve(outcome: str, root_cause: str, action: str, rationale: str | None, 
     return {"state": "resolved"}
 
 
-def _reopen(reason: str, actor: str, s: Session, case: Case, team: Team, config: LoopbotConfig,
-            details: dict[str, Any]) -> dict[str, Any]:
+def reopen(s: Session, case: Case, team: Team, config: LoopbotConfig, actor: str, reason: str,
+           details: dict[str, Any]) -> dict[str, Any]:
     require(config, team, actor, Action.REOPEN, case.ref)
     if case.state != "resolved":
         raise not_in(s, case, team, "reopen it", hint="only resolved cases can be reopened")
@@ -95,6 +75,10 @@ def team_of(config: LoopbotConfig, key: str) -> Team:
         # The case belongs to a team since removed from the YAML: say so rather than crash.
         raise NotFound(f"Team {key!r} is no longer configured; add it back to the YAML to work its cases.")
     return team
+
+
+def no_case(case_id: int) -> NotFound:
+    return NotFound(f"There is no case FB-{case_id}. `list` shows the open ones.", field="case")
 
 
 def last_event(s: Session, case: Case, kinds: tuple[str, ...]) -> CaseEvent | None:
@@ -115,6 +99,17 @@ def not_in(s: Session, case: Case, team: Team, doing: str, hint: str) -> Invalid
     last = last_event(s, case, STATE_EVENTS[case.state])
     by = f" (by {who(last.actor)} at {when(last.at, team)})" if last else ""
     return InvalidTransition(f"{case.ref} is {case.state}{by}, so you cannot {doing}; {hint}.")
+
+
+def lost_race(s: Session, case: Case, team: Team, kind: str) -> InvalidTransition:
+    """Someone changed the case between our read and our UPDATE: say who, and what it is now."""
+    s.refresh(case)
+    state = {"acknowledged": "acknowledged", "resolved": "resolved", "reopened": "open"}.get(kind)
+    if state is not None and case.state == state:
+        return already(s, case, team, state)
+    last = last_event(s, case, ("acknowledged", "resolved", "reopened", "assigned"))
+    by = f" by {who(last.actor)} at {when(last.at, team)}" if last else ""
+    return InvalidTransition(f"{case.ref} was just changed{by} (it is now {case.state}); look at it again and retry.")
 
 
 def required_text(value: str | None, field: str, hint: str) -> str:

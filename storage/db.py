@@ -1,11 +1,8 @@
 """Engine and session factory from a URL: SQLite (embedded) or PostgreSQL."""
 from __future__ import annotations
 
-import fcntl
-import os
 import select
 import threading
-import time
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -15,7 +12,6 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_MS = 30_000
 READ_ONLY = "loopbot_read_only"
 _HELD = "loopbot_writer_lock_held"
-_FILE_HELD = "loopbot_file_lock_held"
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
@@ -26,8 +22,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         # (the default is 5 + 10) would leave readers waiting for a connection behind queued writers.
         kwargs = {"pool_size": 32, "max_overflow": 32, **kwargs}
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_MS / 1000}, **kwargs)
-        path = _sqlite_file(url)
-        _tune_sqlite(engine, _ProcessLock(f"{path}-writer.lock") if path is not None else None)
+        _tune_sqlite(engine)
         return engine
     # Up to 30 connections: Slack requests and ingestion in the server's thread pool, the notifier and the
     # jobs may all hold one.
@@ -53,52 +48,7 @@ def _closed_by_the_server(dbapi_conn, _record, _proxy) -> None:  # noqa: ANN001
         raise DisconnectionError("PostgreSQL closed this pooled connection")
 
 
-def in_memory(url: str) -> bool:
-    """A SQLite database that lives in one process: no other process (the writer, a replica) can share it."""
-    return make_url(url).get_backend_name() == "sqlite" and _sqlite_file(url) is None
-
-
-def _sqlite_file(url: str) -> str | None:
-    """The file of a SQLite URL (a `file:` URI's too); None for a database in memory."""
-    parsed = make_url(url)
-    database = parsed.database or ""
-    path = database.removeprefix("file:").split("?")[0]
-    in_memory = path in ("", ":memory:") or "mode=memory" in database or parsed.query.get("mode") == "memory"
-    return None if in_memory else path
-
-
-class _ProcessLock:
-    """An exclusive flock on a file beside the database, taken by every process's writer before BEGIN IMMEDIATE:
-    a process waiting for it tries again within a millisecond of its release, where SQLite's busy handler
-    would sleep up to 100 ms. Opened per process (a forked child must not share the parent's open file,
-    flock's unit)."""
-
-    def __init__(self, path: str):
-        self.path = path
-        self._fd: int | None = None
-        self._pid = 0
-
-    def acquire(self, timeout: float) -> bool:
-        if self._pid != os.getpid():
-            self._fd, self._pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
-        # Polled, not blocking: flock has no timeout, and a stopped process holding it must not hang us.
-        deadline, pause = time.monotonic() + timeout, 0.0002
-        while True:
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    return False
-                time.sleep(pause)
-                pause = min(pause * 2, 0.001)
-
-    def release(self) -> None:
-        if self._fd is not None and self._pid == os.getpid():
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-
-def _tune_sqlite(engine: Engine, between_processes: _ProcessLock | None) -> None:
+def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # noqa: ANN001
         # Hand transaction control to SQLAlchemy (pysqlite's own BEGIN handling is deferred and
@@ -122,16 +72,12 @@ def _tune_sqlite(engine: Engine, between_processes: _ProcessLock | None) -> None
         if conn.get_execution_options().get(READ_ONLY, False):
             conn.exec_driver_sql("BEGIN DEFERRED")
             return
-        # This process's writers queue here first, then on the file lock with other processes' (the writer
-        # process, replicas, CLI imports): a release wakes the next one at once (within 1 ms in another
-        # process), where SQLite's busy handler would have it poll in sleeps of up to 100 ms. Correctness never rests on these locks (SQLite's own
-        # lock does that); they are held until the connection is returned. A wait past the busy timeout goes
-        # on without them rather than ever deadlocking on them. Only one thread of a process waits on the
-        # file lock at a time, and never while holding it: processes cannot wait on each other in a cycle.
+        # This process's writers queue here first: a release wakes the next one at once, where SQLite's busy
+        # handler would have it poll in sleeps of up to 100 ms. Correctness never rests on this lock (SQLite's
+        # own lock does that); it is held until the connection is returned. A wait past the busy timeout goes
+        # on without it rather than ever deadlocking on it. Other processes (a CLI import) queue on SQLite's.
         if writers.acquire(timeout=SQLITE_BUSY_MS / 1000):
             conn.info[_HELD] = conn.info.get(_HELD, 0) + 1
-            if between_processes is not None and conn.info[_HELD] == 1 and between_processes.acquire(SQLITE_BUSY_MS / 1000):
-                conn.info[_FILE_HELD] = True
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
@@ -147,10 +93,7 @@ def _tune_sqlite(engine: Engine, between_processes: _ProcessLock | None) -> None
         _release_all(record.info)
 
     def _release_all(info: dict) -> None:
-        held = info.pop(_HELD, 0)
-        if info.pop(_FILE_HELD, False) and between_processes is not None:
-            between_processes.release()
-        for _ in range(held):
+        for _ in range(info.pop(_HELD, 0)):
             writers.release()
 
     writers = threading.Lock()

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt import App
 from slack_bolt.kwargs_injection import Args
 from slack_sdk import WebClient
 
@@ -18,7 +18,6 @@ from bot.charts.service import Charts
 from bot.digest import Digests
 from bot.errors import UserFacingError
 from bot.overview import Overview
-from bot.slack.answering import Answering
 from bot.stats import Stats
 from config.settings import Settings
 from config.teams import LoopbotConfig
@@ -41,12 +40,11 @@ class SlackServices:
     draw: Callable[[], None]  # tell the chart worker a chart is waiting in the outbox
 
 
-def create_app(settings: Settings, services: SlackServices, client: WebClient, answering: Answering | None = None) -> App:
+def create_app(settings: Settings, services: SlackServices, client: WebClient) -> App:
     # Imported here: handlers import bot.slack, and bot.slack.app must not import them at module level.
     from handlers import actions, commands, home, views
 
-    app = LoopbotApp(
-        answering or Answering(),
+    app = App(
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else "",
         # Start-up must not depend on Slack being reachable; `loopbot run` checks the token and logs.
@@ -63,19 +61,6 @@ def create_app(settings: Settings, services: SlackServices, client: WebClient, a
     for module in (commands, actions, views, home):
         module.register(app, services)
     return app
-
-
-class LoopbotApp(App):
-    """bolt's App, counting the requests it is answering (bolt's middleware runs before the listener, not
-    around it, so it cannot tell when an answer is done)."""
-
-    def __init__(self, answering: Answering, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.answering = answering
-
-    def dispatch(self, req: BoltRequest) -> BoltResponse:
-        with self.answering:
-            return super().dispatch(req)
 
 
 def guarded(listener: Callable[..., None]) -> Callable[[Args], None]:

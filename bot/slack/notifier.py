@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -47,14 +46,8 @@ class Notifier:
     LANE = Lane(excluding=(CHART_KIND,))  # charts have their own worker: bot.slack.charts.ChartPoster
     THREAD = "loopbot-notifier"
 
-    # Posts give way to people waiting on an answer (defer_to), for at most this long each: under a burst of
-    # clicks, their commits are made and their posts wait in the outbox, so the GIL goes to the answers
-    # first; the posts still flow, one per wait at worst (bench/RESULTS.md).
-    DEFER_S = 0.02
-
     def __init__(self, deliveries: Deliveries, cases: Cases, config: LoopbotConfig, client: WebClient, *,
-                 clock: Callable[[], datetime] = utcnow, poll_s: float = 0.25, on_failed: Callable[[str], None] | None = None,
-                 defer_to: Callable[[], bool] = lambda: False):
+                 clock: Callable[[], datetime] = utcnow, poll_s: float = 0.25, on_failed: Callable[[str], None] | None = None):
         self.deliveries = deliveries
         self.cases = cases
         self.config = config
@@ -62,7 +55,6 @@ class Notifier:
         self.clock = clock
         self.poll_s = poll_s
         self.on_failed = on_failed
-        self.defer_to = defer_to
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -105,15 +97,9 @@ class Notifier:
             if self._stop.is_set():
                 self.deliveries.retry([claim], self.clock(), None, count_attempt=False)
                 continue
-            self._give_way()
             self._deliver(claim)
             self._batch.pop(claim.id, None)
         return len(claims)
-
-    def _give_way(self) -> None:
-        deadline = time.monotonic() + self.DEFER_S
-        while self.defer_to() and time.monotonic() < deadline and not self._stop.is_set():
-            self._stop.wait(0.002)
 
     # -- one post --------------------------------------------------------------------------
 

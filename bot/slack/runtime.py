@@ -17,7 +17,6 @@ from bot.digest import Digests
 from bot.metrics import Metrics
 from bot.overview import Overview
 from bot.slack import socket
-from bot.slack.answering import Answering
 from bot.slack.app import SlackServices, create_app
 from bot.slack.charts import ChartPoster
 from bot.slack.client import make_client
@@ -46,14 +45,13 @@ class SlackRuntime:
         client = make_client(settings, on_error=metrics.slack_error)
         def failed(kind: str) -> None:
             metrics.posts_failed.labels(kind).inc()
-        answering = Answering()
-        notifier = Notifier(deliveries, cases, config, client, on_failed=failed, defer_to=answering.busy)
+        notifier = Notifier(deliveries, cases, config, client, on_failed=failed)
         # Charts wait for a wake-up from the command that asks for one; polling is only the fallback.
         chart_poster = ChartPoster(deliveries, cases, config, client, charts=charts, renderer=Renderer(), poll_s=2,
                                    on_failed=failed)
         services = SlackServices(config=config, cases=cases, overview=overview, command=settings.command, notify=notifier.wake,
                                 digests=digests, stats=stats, charts=charts, draw=chart_poster.wake)
-        app = create_app(settings, services, client, answering)
+        app = create_app(settings, services, client)
         app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
         return cls(app, notifier, chart_poster, None if app_token else slack_router(app), app_token=app_token)
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from storage.db import in_memory, make_engine, make_read_sessions, make_sessions
+from storage.db import make_engine, make_read_sessions, make_sessions
 from tests.conftest import _postgres_engine
 
 
@@ -91,17 +91,3 @@ def test_a_pooled_connection_the_server_closed_is_replaced_at_checkout(pg_engine
         assert new != old
     finally:
         engine.dispose()
-
-
-@pytest.mark.parametrize(("url", "memory"), [
-    ("sqlite://", True),
-    ("sqlite:///:memory:", True),
-    ("sqlite:///file::memory:?cache=shared&uri=true", True),
-    ("sqlite:///file:loopbot?mode=memory&cache=shared&uri=true", True),
-    ("sqlite:////var/lib/loopbot/loopbot.db", False),
-    ("sqlite:///file:loopbot.db?uri=true", False),
-    ("postgresql+psycopg://loopbot@db/loopbot", False),
-])
-def test_a_database_only_one_process_can_see_is_told_apart(url, memory):
-    # `loopbot run` starts no writer process for these: the writer would open a database of its own.
-    assert in_memory(url) is memory
