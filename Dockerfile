@@ -8,6 +8,8 @@ COPY config ./config
 COPY handlers ./handlers
 COPY jobs ./jobs
 COPY storage ./storage
+COPY sandbox ./sandbox
+COPY slack_emulator ./slack_emulator
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 # Runtime stage: no compilers, no sources, a non-root user.

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.cases import Cases, Observer
-from bot.ingest import Ingestor
+from bot.cases.lifecycle import Cases, Observer
+from bot.feedback.ingest import Ingestor
 from config.loader import ConfigError, load_config
 from config.settings import Settings, SettingsError, load_settings
 from config.teams import LoopbotConfig
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import uvicorn
     from fastapi import APIRouter
 
-    from bot.digest import Digests
+    from bot.reports.digest import Digests
     from jobs.context import JobContext
 
 log = logging.getLogger("loopbot")
@@ -54,12 +54,12 @@ def build_core(settings: Settings, config: LoopbotConfig, observer: Observer | N
 def job_context(core: Core, config: LoopbotConfig, notify: Callable[[], None] = lambda: None,
                 digests: Digests | None = None, command: str = "/feedback",
                 opened: Callable[[str, str], None] = lambda team, kind: None) -> JobContext:
-    from bot.digest import Digests
-    from bot.escalations import Escalations
-    from bot.retention import Retention
+    from bot.alerts.escalations import Escalations
+    from bot.alerts.thresholds import Thresholds
+    from bot.delivery.retention import Retention
+    from bot.reports.digest import Digests
+    from bot.reports.weekly import Weekly
     from bot.slack.blocks.escalation import leaders_post
-    from bot.thresholds import Thresholds
-    from bot.weekly import Weekly
     from jobs.context import JobContext
 
     return JobContext(sessions=core.sessions, reads=core.reads, config=config,
@@ -126,8 +126,8 @@ def _load_settings_only() -> Settings:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from bot.importer import CsvImport, ImportFailed
-    from bot.progress import ProgressBar
+    from bot.feedback.importer import CsvImport, ImportFailed
+    from bot.feedback.progress import ProgressBar
 
     settings, config = _load()
     try:
@@ -181,11 +181,11 @@ def serve(settings: Settings, config: LoopbotConfig, *, routers: Sequence[APIRou
 
     from bot.api.app import create_api
     from bot.charts.service import Charts
-    from bot.delivery import Deliveries
-    from bot.digest import Digests
-    from bot.metrics import Metrics
-    from bot.overview import Overview
-    from bot.stats import Stats
+    from bot.delivery.deliveries import Deliveries
+    from bot.prometheus import Metrics
+    from bot.reports.digest import Digests
+    from bot.reports.overview import Overview
+    from bot.reports.stats import Stats
     from jobs.scheduler import Scheduler
 
     metrics = Metrics()
@@ -257,10 +257,10 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     """Everything on this machine, no Slack workspace: the emulator, demo data, a live trickle, and a web page."""
     import tempfile
 
-    from bot.demo.config import DISPLAY_NAMES, PERSONAS
     from bot.logs import configure
-    from bot.sandbox import run as sandbox
-    from bot.sandbox.web import sandbox_router
+    from sandbox import run as sandbox
+    from sandbox.demo.config import DISPLAY_NAMES, PERSONAS
+    from sandbox.web import sandbox_router
 
     configure("text")
     trickles: list[sandbox.Trickle] = []
@@ -287,10 +287,10 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     """Print a team's huddle digest now; with --post, put it in the team's channel through the outbox."""
-    from bot import outbox
     from bot.clock import utcnow
-    from bot.digest import Digests
+    from bot.delivery import outbox
     from bot.errors import NotFound
+    from bot.reports.digest import Digests
     from bot.slack.blocks.digest import digest_message
     from bot.slack.blocks.plain import plain_text
 
@@ -320,7 +320,7 @@ def _deliver(settings: Settings, config: LoopbotConfig, core: Core, key: str, ti
     """Deliver the outbox until the post `key` is in Slack (a running `loopbot run` may deliver it first)."""
     import time
 
-    from bot.delivery import Deliveries
+    from bot.delivery.deliveries import Deliveries
     from bot.slack.client import make_client
     from bot.slack.notifier import Notifier
 

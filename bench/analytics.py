@@ -36,8 +36,8 @@ SCENARIOS = [
 # -- the child: only the config, the read sessions and the stats, so its VmHWM is theirs --------------------
 
 def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) -> dict[str, Any]:
+    from bot.reports.stats import Stats
     from bot.slack.blocks.stats import stats_message
-    from bot.stats import Stats
     from config.loader import load_config
     from storage.db import make_engine, make_read_sessions
 
@@ -141,7 +141,7 @@ def markdown(runs: list[dict], args: argparse.Namespace, now: datetime, counts: 
         f"{args.acknowledged:,} acknowledged), {counts['case_events']:,} timeline events. `now` = {now:%Y-%m-%d %H:%M} "
         f"UTC, the minute after the newest response; each period ends at `now` (until = now, as `/feedback stats` "
         f"passes it). The one team is `{first['team']}`. Each run is a fresh copy of the database and a fresh process "
-        f"holding only the config, the read sessions and `bot.stats.Stats`; it runs the scenarios in the order of the "
+        f"holding only the config, the read sessions and `bot.reports.stats.Stats`; it runs the scenarios in the order of the "
         f"table, each {args.repeats} times (`for_teams`, then `stats_message` on its result). Only the first call of "
         f"the first scenario compiles the statements; the later scenarios' first calls reuse them. Medians of "
         f"{len(runs)} runs.",

@@ -35,16 +35,16 @@ def label(kind: str, all_teams: bool, days: int) -> str:
 # -- the child: the chart path as `loopbot run` wires it, against a live emulator --------------------------
 
 def child(db: str, config_path: str, now: datetime, repeats: int) -> dict[str, Any]:
-    from bot.cases import Cases
+    from bot.cases.lifecycle import Cases
     from bot.charts.request import ChartRequest
     from bot.charts.service import Charts
     from bot.charts.worker import Renderer
-    from bot.delivery import Deliveries
+    from bot.delivery.deliveries import Deliveries
     from bot.slack.charts import ChartPoster
     from bot.slack.client import make_client
-    from bot.slack.emulator import SlackEmulator
     from config.loader import load_config
     from config.settings import Settings
+    from slack_emulator import SlackEmulator
     from storage.db import make_engine, make_read_sessions, make_sessions
 
     config = load_config(config_path)

@@ -84,8 +84,8 @@ def clocked(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 
 def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) -> dict[str, Any]:
-    from bot.cases import Cases
-    from bot.ingest import Ingestor
+    from bot.cases.lifecycle import Cases
+    from bot.feedback.ingest import Ingestor
     from bot.slack.blocks.digest import digest_message
     from bot.slack.blocks.weekly import weekly_message
     from config.loader import load_config

@@ -29,8 +29,8 @@ from bench import pgcopy, seed  # noqa: E402
 from bench.datagen import BENCH_CONFIG  # noqa: E402
 from bench.ingest import free_port  # noqa: E402
 from bench.slack_load import KINDS, Job, drive, plan, round_trips, wait_visible  # noqa: E402
-from bot.slack.emulator import SlackEmulator  # noqa: E402
 from bot.slack.ids import ActionId  # noqa: E402
+from slack_emulator import SlackEmulator  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 
 SECRET = "bench-signing-secret"
@@ -209,7 +209,7 @@ def render_messages(cached: Path, work: Path, config_path: Path, needed: int, rn
     notifier would post them; and (case id, team) per case, in the order the clients will click them."""
     from sqlalchemy import select
 
-    from bot.cases import Cases
+    from bot.cases.lifecycle import Cases
     from bot.clock import utcnow
     from bot.slack.blocks.case import case_message
     from config.loader import load_config

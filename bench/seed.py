@@ -19,9 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.datagen import BENCH_CONFIG, feedback  # noqa: E402
-from bot.cases import severity  # noqa: E402
-from bot.categories import Categorizer  # noqa: E402
-from bot.pii import mask  # noqa: E402
+from bot.cases.lifecycle import severity  # noqa: E402
+from bot.feedback.categories import Categorizer  # noqa: E402
+from bot.feedback.pii import mask  # noqa: E402
 from config.loader import load_config  # noqa: E402
 from config.teams import LoopbotConfig  # noqa: E402
 from storage import migrate  # noqa: E402

@@ -8,9 +8,9 @@ import time
 from dataclasses import dataclass
 
 from bench.datagen import BENCH_CONFIG
-from bot.slack.emulator import SlackEmulator
-from bot.slack.emulator.driver import Delivery
 from bot.slack.ids import ActionId
+from slack_emulator import SlackEmulator
+from slack_emulator.driver import Delivery
 
 KINDS = ("list", "ack")
 

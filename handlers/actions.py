@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.cases.permissions import Action
 from bot.clock import utcnow
-from bot.permissions import Action
 from bot.slack.app import SlackServices, guarded
 from bot.slack.blocks.lists import case_detail, case_list
 from bot.slack.blocks.modals import reopen_modal, resolve_modal

@@ -8,11 +8,11 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot import grammar
+from bot.cases.permissions import Action, is_leader, is_supervisor, require
 from bot.charts.request import ChartRequest
 from bot.clock import utcnow
 from bot.errors import InvalidInput, PermissionDenied
-from bot.permissions import Action, is_leader, is_supervisor, require
+from bot.slack import grammar
 from bot.slack.app import SlackServices, guarded
 from bot.slack.blocks.digest import digest_message
 from bot.slack.blocks.lists import case_detail, case_list

@@ -9,12 +9,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.alerts.escalations import Escalations
+from bot.alerts.thresholds import Thresholds
 from bot.clock import utcnow
-from bot.digest import Digests
-from bot.escalations import Escalations
-from bot.retention import Retention
-from bot.thresholds import Thresholds
-from bot.weekly import Weekly
+from bot.delivery.retention import Retention
+from bot.reports.digest import Digests
+from bot.reports.weekly import Weekly
 from config.teams import LoopbotConfig
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from bot import claims, outbox
+from bot.delivery import claims, outbox
 from bot.slack.blocks.digest import digest_message
 from jobs.context import JobContext
 

@@ -5,10 +5,10 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from bot import claims, outbox
 from bot.charts.request import CHART_KIND
+from bot.delivery import claims, outbox
+from bot.reports.weekly import weekly_chart
 from bot.slack.blocks.weekly import weekly_message
-from bot.weekly import weekly_chart
 from jobs.context import JobContext
 
 log = logging.getLogger("loopbot.jobs")
@@ -41,7 +41,7 @@ def evaluate_now(ctx: JobContext, teams: Iterable[str] | None, now: datetime | N
 
 
 def escalations(ctx: JobContext) -> None:
-    """Every minute, by one replica: escalate what is past its SLA (each case and level once, see bot.escalations)."""
+    """Every minute, by one replica: escalate what is past its SLA (each case and level once, see bot.alerts.escalations)."""
     now = ctx.clock()
     if _claim(ctx, "escalations", _minute(now)) and ctx.escalations.run(now):
         ctx.notify()

@@ -124,7 +124,7 @@ UNRESOLVED = text("state IN ('open', 'acknowledged')")
 
 
 class Case(Base):
-    """A unit of follow-up, shown as FB-<id>. State changes only through bot.cases."""
+    """A unit of follow-up, shown as FB-<id>. State changes only through bot.cases.lifecycle."""
 
     __tablename__ = "cases"
 

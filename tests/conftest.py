@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from bot.cases import Cases
-from bot.ingest import Ingestor
+from bot.cases.lifecycle import Cases
+from bot.feedback.ingest import Ingestor
 from config.loader import parse_config
 from config.teams import LoopbotConfig
 from storage import migrate

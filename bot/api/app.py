@@ -11,8 +11,8 @@ from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 
 from bot.api import feedback
-from bot.ingest import Ingestor
-from bot.metrics import Metrics
+from bot.feedback.ingest import Ingestor
+from bot.prometheus import Metrics
 from config.settings import Settings
 from storage.db import ping
 

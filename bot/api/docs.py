@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from bot.schema import MAX_BATCH, FeedbackIn
+from bot.feedback.schema import MAX_BATCH, FeedbackIn
 
 _ITEM = FeedbackIn.model_json_schema()
 

@@ -12,9 +12,9 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.api.docs import REQUEST_BODY, RESPONSES
 from bot.clock import utcnow
-from bot.ingest import Ingestor
-from bot.metrics import Metrics
-from bot.schema import MAX_BATCH
+from bot.feedback.ingest import Ingestor
+from bot.feedback.schema import MAX_BATCH
+from bot.prometheus import Metrics
 from config.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ from bot.charts.model import (
     TtrChart,
     VolumeChart,
 )
-from bot.queries import resolutions, standing_resolutions
-from bot.weekly import Compliance, sla_compliance_by
+from bot.reports.queries import resolutions, standing_resolutions
+from bot.reports.weekly import Compliance, sla_compliance_by
 from config.teams import Team
 from storage.models import Case, CaseEvent, Feedback
 

@@ -13,12 +13,12 @@ from slack_bolt import App
 from slack_bolt.kwargs_injection import Args
 from slack_sdk import WebClient
 
-from bot.cases import Cases
+from bot.cases.lifecycle import Cases
 from bot.charts.service import Charts
-from bot.digest import Digests
 from bot.errors import UserFacingError
-from bot.overview import Overview
-from bot.stats import Stats
+from bot.reports.digest import Digests
+from bot.reports.overview import Overview
+from bot.reports.stats import Stats
 from config.settings import Settings
 from config.teams import LoopbotConfig
 

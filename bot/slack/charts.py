@@ -8,13 +8,13 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.cases import Cases
+from bot.cases.lifecycle import Cases
 from bot.charts.describe import describe, no_data, title
 from bot.charts.request import CHART_KIND, ChartRequest
 from bot.charts.service import Charts
 from bot.charts.worker import Renderer
-from bot.delivery import Deliveries
-from bot.outbox import Claimed, Lane
+from bot.delivery.deliveries import Deliveries
+from bot.delivery.outbox import Claimed, Lane
 from bot.slack.notifier import Notifier, Permanent
 from config.teams import LoopbotConfig, Team
 

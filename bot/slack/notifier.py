@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.cases import Cases
+from bot.cases.lifecycle import Cases
 from bot.charts.request import CHART_KIND
 from bot.clock import utcnow
-from bot.delivery import Deliveries, Group, Wait
-from bot.outbox import Claimed, Lane
-from bot.queries import CaseRow
+from bot.delivery.deliveries import Deliveries, Group, Wait
+from bot.delivery.outbox import Claimed, Lane
+from bot.reports.queries import CaseRow
 from bot.slack.blocks.case import case_message, event_line, group_message
 from config.teams import LoopbotConfig
 

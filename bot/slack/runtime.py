@@ -9,20 +9,20 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
-from bot.cases import Cases
+from bot.cases.lifecycle import Cases
 from bot.charts.service import Charts
 from bot.charts.worker import Renderer
-from bot.delivery import Deliveries
-from bot.digest import Digests
-from bot.metrics import Metrics
-from bot.overview import Overview
+from bot.delivery.deliveries import Deliveries
+from bot.prometheus import Metrics
+from bot.reports.digest import Digests
+from bot.reports.overview import Overview
+from bot.reports.stats import Stats
 from bot.slack import socket
 from bot.slack.app import SlackServices, create_app
 from bot.slack.charts import ChartPoster
 from bot.slack.client import make_client
 from bot.slack.http import slack_router
 from bot.slack.notifier import Notifier
-from bot.stats import Stats
 from config.settings import Settings
 from config.teams import LoopbotConfig
 

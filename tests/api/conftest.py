@@ -11,7 +11,7 @@ import pytest
 import uvicorn
 
 from bot.api.app import create_api
-from bot.metrics import Metrics
+from bot.prometheus import Metrics
 from config.settings import Settings
 
 TOKEN = "s3cret-ingest-token"

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.cases import Cases
-from bot.ingest import Ingestor
+from bot.cases.lifecycle import Cases
+from bot.feedback.ingest import Ingestor
 from storage.db import make_engine, make_sessions
 from storage.models import Case, Feedback
 from tests.factories import item

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.cases import Cases
-from bot.ingest import Ingestor
+from bot.cases.lifecycle import Cases
+from bot.feedback.ingest import Ingestor
 from storage import migrate
 from storage.db import make_engine, make_sessions
 from storage.models import Feedback

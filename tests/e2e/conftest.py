@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.slack.emulator import SlackEmulator
+from slack_emulator import SlackEmulator
 from tests.e2e.harness import CHANNELS, USERS
 
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
-from bot.slack.emulator import SlackEmulator
+from slack_emulator import SlackEmulator
 from tests.api.conftest import free_port
 from tests.conftest import CONFIG, IN_CI, PG_URL
 

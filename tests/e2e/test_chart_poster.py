@@ -7,15 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.cases import Cases
+from bot.cases.lifecycle import Cases
 from bot.charts.request import ChartRequest
 from bot.charts.service import Charts
 from bot.charts.worker import Renderer
-from bot.delivery import Deliveries
+from bot.delivery.deliveries import Deliveries
 from bot.slack.charts import ChartPoster
 from bot.slack.client import make_client
-from bot.slack.emulator import SlackEmulator
 from config.settings import Settings
+from slack_emulator import SlackEmulator
 from tests.e2e.harness import CHANNELS, USERS
 from tests.storage.test_digest import feedback
 

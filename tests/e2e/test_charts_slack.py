@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.slack.emulator import SlackEmulator
+from slack_emulator import SlackEmulator
 from tests.e2e.harness import Bot, database_url, running_bot
 from tests.e2e.test_slack_flow import CH, ephemeral_for
 from tests.factories import item
@@ -33,7 +33,7 @@ def png_size(content: bytes) -> tuple[int, int]:
 
 def test_a_chart_is_acknowledged_at_once_then_shared_in_the_channel(bot: Bot) -> None:
     now = datetime.now(UTC)
-    bot.ingest(*(item(score=s, submitted_at=(now - timedelta(days=d)).isoformat())
+    bot.feedback.ingest(*(item(score=s, submitted_at=(now - timedelta(days=d)).isoformat())
                  for d, s in [(1, 5), (1, 4), (2, 2), (3, 5), (3, 5), (9, 1), (10, 4)]))
     bot.emu.slash_command("chart csat 14d", SUPER, CH)
     ephemeral_for(bot, SUPER, "Drawing the csat chart for Delivery Ops, last 14d")
@@ -47,7 +47,7 @@ def test_a_chart_is_acknowledged_at_once_then_shared_in_the_channel(bot: Bot) ->
 
 
 def test_leaders_chart_all_teams_and_an_empty_period_gets_a_friendly_note(bot: Bot) -> None:
-    bot.ingest(item(score=1, comment="late again"))  # a case, never resolved: no Pareto to draw
+    bot.feedback.ingest(item(score=1, comment="late again"))  # a case, never resolved: no Pareto to draw
     bot.emu.slash_command("chart pareto all 7d", LEADER, CH)
     ephemeral_for(bot, LEADER, "No resolved cases for All teams in the last 7d")
     bot.emu.slash_command("chart volume all", LEADER, CH)
@@ -72,7 +72,7 @@ def test_mistakes_and_permissions_get_usage_and_nothing_is_drawn(bot: Bot) -> No
 
 
 def test_a_slow_chart_does_not_hold_up_other_commands(bot: Bot) -> None:
-    bot.ingest(item(score=2))
+    bot.feedback.ingest(item(score=2))
     bot.emu.hang("files.getUploadURLExternal", seconds=6)
     bot.emu.slash_command("chart csat", SUPER, CH)
     ephemeral_for(bot, SUPER, "Drawing the csat chart")

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.slack.emulator import SlackEmulator
 from bot.slack.preflight import check_slack
 from config.loader import parse_config
+from slack_emulator import SlackEmulator
 from tests.api.conftest import free_port
 from tests.conftest import CONFIG
 from tests.e2e.harness import CHANNELS, USERS
@@ -68,7 +68,7 @@ def test_manifest_declares_the_command_socket_mode_interactivity_and_home_tab():
     [command] = m["features"]["slash_commands"]
     assert command["command"] == "/feedback" and command["description"]
     assert command["usage_hint"] == "help | list | show FB-n | ack FB-n | resolve FB-n … | chart KIND … | stats …"
-    # `assign FB-n @user` is only understood as <@U…>, which Slack sends only with escaping on (bot/grammar.py).
+    # `assign FB-n @user` is only understood as <@U…>, which Slack sends only with escaping on (bot/slack/grammar.py).
     assert command["should_escape"] is True
     assert m["features"]["bot_user"]["always_online"] is True
     home = m["features"]["app_home"]

@@ -90,7 +90,7 @@ def test_run_serves_ingestion_and_stops_cleanly_on_sigterm(tmp_path):
 
 
 def test_digest_prints_a_team_digest_and_posts_it_with_post(tmp_path):
-    from bot.slack.emulator import SlackEmulator
+    from slack_emulator import SlackEmulator
 
     config = tmp_path / "digest.yaml"
     config.write_text(yaml.safe_dump(CONFIG))

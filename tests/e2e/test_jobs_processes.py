@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.slack.emulator import SlackEmulator
+from slack_emulator import SlackEmulator
 from tests.conftest import CONFIG
 from tests.e2e.harness import database_url, running_bot
 from tests.factories import item
@@ -82,16 +82,16 @@ def test_429s_then_500s_then_a_hang_delay_posts_but_every_one_arrives_once_and_a
     with running_bot(tmp_path, f"sqlite:///{tmp_path / 'faults.db'}", socket_mode=False, emu=emu, config_data=config) as bot:
         refs: list[str] = []
         emu.rate_limit("chat.postMessage", times=None, fraction=0.5, retry_after=1)
-        refs += bot.ingest(*[item(score=1, comment=f"rate limited {i}") for i in range(5)])["cases"]
-        gone = bot.ingest(item(score=1, team="support", comment="to a deleted channel"))["cases"]
+        refs += bot.feedback.ingest(*[item(score=1, comment=f"rate limited {i}") for i in range(5)])["cases"]
+        gone = bot.feedback.ingest(item(score=1, team="support", comment="to a deleted channel"))["cases"]
         emu.wait_for(lambda: set(refs) <= set(_refs_posted(emu, DELIVERY)), timeout=60, interval=0.2)
         emu.clear_faults()
         emu.server_error("chat.postMessage", times=3)
-        refs += bot.ingest(*[item(score=1, comment=f"server errors {i}") for i in range(3)])["cases"]
+        refs += bot.feedback.ingest(*[item(score=1, comment=f"server errors {i}") for i in range(3)])["cases"]
         emu.wait_for(lambda: set(refs) <= set(_refs_posted(emu, DELIVERY)), timeout=60, interval=0.2)
         # Longer than the client's 10 s timeout: Slack posts it after the bot gave up on the call.
         emu.hang("chat.postMessage", seconds=12, times=1)
-        refs += bot.ingest(item(score=1, comment="hung"))["cases"]
+        refs += bot.feedback.ingest(item(score=1, comment="hung"))["cases"]
         emu.wait_for(lambda: set(refs) <= set(_refs_posted(emu, DELIVERY)), timeout=30, interval=0.2)
         # The bot looks for the hung post 30 s after its timeout, finds it, and does not post it again.
         time.sleep(32)

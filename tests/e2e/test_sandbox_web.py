@@ -9,10 +9,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from bot.demo.config import AGENT, DEMO_CONFIG, DISPLAY_NAMES, LEADER, PERSONAS, SUPERVISOR
-from bot.sandbox.web import REQUIRED, sandbox_router
-from bot.slack.emulator import SlackEmulator
 from bot.slack.ids import ActionId
+from sandbox.demo.config import AGENT, DEMO_CONFIG, DISPLAY_NAMES, LEADER, PERSONAS, SUPERVISOR
+from sandbox.web import REQUIRED, sandbox_router
+from slack_emulator import SlackEmulator
 from tests.e2e.harness import Bot, database_url, running_bot
 from tests.factories import item
 
@@ -88,7 +88,7 @@ def test_the_page_and_its_scripts_are_served(sandbox: tuple[Bot, Page]) -> None:
 
 def test_a_case_is_acknowledged_listed_resolved_in_the_modal_and_charted(sandbox: tuple[Bot, Page]) -> None:
     bot, page = sandbox
-    [ref] = bot.ingest(item(score=1, comment="The parcel was late again"))["cases"]
+    [ref] = bot.feedback.ingest(item(score=1, comment="The parcel was late again"))["cases"]
     case = page.until(AGENT.user_id, with_text(ref), what="the case message")
     assert ActionId.ACK in buttons(case) and not case.get("reply_count")
     ts = case["ts"]
@@ -151,7 +151,7 @@ def test_a_case_is_acknowledged_listed_resolved_in_the_modal_and_charted(sandbox
 
 def test_app_home_is_published_and_its_buttons_work(sandbox: tuple[Bot, Page]) -> None:
     bot, page = sandbox
-    [ref] = bot.ingest(item(score=1, comment="Courier was rude"))["cases"]
+    [ref] = bot.feedback.ingest(item(score=1, comment="Courier was rude"))["cases"]
     ts = page.until(AGENT.user_id, with_text(ref), what="the case message")["ts"]
     assert page.post("click", user=AGENT.user_id, channel=CH, ts=ts, action_id=ActionId.ASSIGN_ME)["ok"]
     page.until(AGENT.user_id, with_text("Assigned to"), what="the assignment")

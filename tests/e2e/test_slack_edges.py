@@ -11,7 +11,7 @@ import httpx
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.slack.emulator import SlackEmulator
+from slack_emulator import SlackEmulator
 from tests.e2e.harness import CHANNELS, SIGNING_SECRET, USERS, Bot, database_url, running_bot
 from tests.e2e.test_slack_flow import CH, buttons, ephemeral_for, shown, wait_shows
 from tests.factories import item
@@ -26,7 +26,7 @@ def bot(tmp_path, emu) -> Iterator[Bot]:  # noqa: ANN001
 
 
 def new_case(bot: Bot, **fields) -> tuple[str, str]:
-    [ref] = bot.ingest(item(score=1, **fields))["cases"]
+    [ref] = bot.feedback.ingest(item(score=1, **fields))["cases"]
     return ref, bot.case_message(ref)["ts"]
 
 
@@ -116,7 +116,7 @@ def test_a_double_click_and_a_slack_retry_change_the_case_once(bot):
 
 def test_rate_limited_posts_are_delayed_but_never_lost_or_duplicated(bot):
     bot.emu.rate_limit("chat.postMessage", times=4, retry_after=1)
-    refs = bot.ingest(*[item(score=1, comment=f"case number {i}") for i in range(3)])["cases"]
+    refs = bot.feedback.ingest(*[item(score=1, comment=f"case number {i}") for i in range(3)])["cases"]
     for ref in refs:
         bot.case_message(ref, timeout=30)
     time.sleep(1)
@@ -172,7 +172,7 @@ def test_stats_for_the_channels_team_all_teams_for_leaders_and_what_others_are_t
 
 def test_app_home_shows_the_persons_cases_and_their_teams_last_seven_days(bot):
     ref, ts = new_case(bot)
-    bot.ingest(item(score=5), item(score=4), item(metric="nps", score=10))
+    bot.feedback.ingest(item(score=5), item(score=4), item(metric="nps", score=10))
     bot.emu.click(CH, ts, "case_assign_me", AGENT)
     wait_shows(bot, ts, f"<@{AGENT}>")
     assert bot.emu.open_app_home(AGENT).ok
@@ -201,7 +201,7 @@ def test_metrics_count_cases_and_slack_errors(bot):
 def test_a_channel_slack_refuses_fails_that_post_only(tmp_path):
     with SlackEmulator(channels=CHANNELS, users=USERS, not_in_channel={"C0SUPPORT"}) as emu, \
             database_url("sqlite", tmp_path) as url, running_bot(tmp_path, url, socket_mode=False, emu=emu) as bot:
-        bot.ingest(item(team="support", score=1))
+        bot.feedback.ingest(item(team="support", score=1))
         ref, _ = new_case(bot)
         bot.emu.wait_for(lambda: "loopbot_slack_posts_failed_total" in httpx.get(f"{bot.url}/metrics").text, timeout=10)
         metrics = httpx.get(f"{bot.url}/metrics").text
@@ -211,7 +211,7 @@ def test_a_channel_slack_refuses_fails_that_post_only(tmp_path):
 
 
 def test_an_alert_storm_posts_ten_cases_then_one_grouped_message(bot):
-    refs = bot.ingest(*[item(score=1, comment=f"storm {i}") for i in range(13)])["cases"]
+    refs = bot.feedback.ingest(*[item(score=1, comment=f"storm {i}") for i in range(13)])["cases"]
     assert len(refs) == 13
     group = bot.emu.wait_for(lambda: next((m for m in bot.emu.messages(CH) if "more cases for Delivery Ops" in shown(m)), None),
                              timeout=20, message=f"no grouped message: {bot.emu.summary()}")

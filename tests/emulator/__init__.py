@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.slack.emulator import SlackEmulator
+from slack_emulator import SlackEmulator
 
 CHANNELS = {"C0DELIVERY": "delivery", "C0SUPPORT": "support", "C0PRIVATE": "private"}
 USERS: dict[str, str | dict] = {

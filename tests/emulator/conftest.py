@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.slack.emulator import SlackEmulator
+from slack_emulator import SlackEmulator
 from tests.emulator import running
 
 

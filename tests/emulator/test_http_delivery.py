@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.slack.emulator.server import ThreadedServer
+from slack_emulator.server import ThreadedServer
 from tests.emulator import actions, bolt_asgi, button, feedback_app, running, section, web
 
 

@@ -5,12 +5,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.digest import Digests
-from bot.escalations import Escalations
-from bot.retention import Retention
+from bot.alerts.escalations import Escalations
+from bot.alerts.thresholds import Thresholds
+from bot.delivery.retention import Retention
+from bot.reports.digest import Digests
+from bot.reports.weekly import Weekly
 from bot.slack.blocks.escalation import leaders_post
-from bot.thresholds import Thresholds
-from bot.weekly import Weekly
 from jobs.context import JobContext
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot import claims
+from bot.delivery import claims
 from storage.models import Claim
 
 FIRE = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot import outbox
-from bot.retention import KEEP_POSTS, Retention
+from bot.delivery import outbox
+from bot.delivery.retention import KEEP_POSTS, Retention
 from storage.models import Case, CaseEvent, Feedback, OutboxMessage
 
 NOW = datetime(2026, 12, 2, 3, 17, tzinfo=UTC)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.cases import Cases, parse_ref
+from bot.cases.lifecycle import Cases, parse_ref
 from bot.clock import utcnow
 from bot.errors import AlreadyDone, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from storage.db import make_read_sessions

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.cases import Cases
+from bot.cases.lifecycle import Cases
 from bot.charts.model import ControlChart, ParetoChart, SlaChart, TtrChart, VolumeChart
 from bot.charts.request import CHART_KIND, ChartRequest
 from bot.charts.service import Charts

@@ -5,7 +5,7 @@ import threading
 from datetime import timedelta
 
 from bot.clock import utcnow
-from bot.delivery import STORM_SINGLES, STORM_WINDOW, Deliveries, Group, Single, Wait
+from bot.delivery.deliveries import STORM_SINGLES, STORM_WINDOW, Deliveries, Group, Single, Wait
 from tests.factories import item
 
 

@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.cases import OUTCOMES
-from bot.demo.config import AGENT, DEMO_CONFIG, DEMO_ZONES, DISPLAY_NAMES, LEADER, PERSONAS, SUPERVISOR
-from bot.demo.feedback import SCALES, history, live
-from bot.demo.seed import seed
-from bot.ingest import Preparer
-from bot.pii import mask
+from bot.cases.checks import OUTCOMES
+from bot.feedback.ingest import Preparer
+from bot.feedback.pii import mask
 from config.loader import parse_config
 from config.teams import LoopbotConfig
+from sandbox.demo.config import AGENT, DEMO_CONFIG, DEMO_ZONES, DISPLAY_NAMES, LEADER, PERSONAS, SUPERVISOR
+from sandbox.demo.feedback import SCALES, history, live
+from sandbox.demo.seed import seed
 from storage.models import Case, CaseEvent, Feedback, OutboxMessage
 
 NOW = datetime(2026, 3, 18, 14, 37, 12, 345678, tzinfo=UTC)  # a Wednesday afternoon, with microseconds

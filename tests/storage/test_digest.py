@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event, insert
 
-from bot.cases import Cases
-from bot.digest import Digests, Limit, Verbatim, compose
+from bot.cases.lifecycle import Cases
 from bot.errors import NotFound
+from bot.reports.digest import Digests, Limit, Verbatim, compose
 from config.loader import parse_config
 from storage.models import Case, CaseEvent, Feedback
 from tests.conftest import CONFIG

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, select, update
 
-from bot.cases import Cases, NewFeedbackCase
-from bot.escalations import HORIZON, Escalations
-from bot.retention import KEEP_POSTS, Retention
+from bot.alerts.escalations import HORIZON, Escalations
+from bot.cases.lifecycle import Cases, NewFeedbackCase
+from bot.delivery.retention import KEEP_POSTS, Retention
 from bot.slack.blockkit import message_errors
 from bot.slack.blocks.case import case_message, event_line
 from bot.slack.blocks.escalation import leaders_post

@@ -13,8 +13,8 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from bot.importer import CsvImport, ImportFailed, rejected_path_for
-from bot.progress import ProgressBar
+from bot.feedback.importer import CsvImport, ImportFailed, rejected_path_for
+from bot.feedback.progress import ProgressBar
 from storage.models import Case, Feedback
 from tests.conftest import CONFIG
 

@@ -7,7 +7,7 @@ from sqlalchemy import event, inspect, text
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
-from bot.queries import list_cases
+from bot.reports.queries import list_cases
 from config.teams import Sla
 from storage import migrate
 from storage.models import Base

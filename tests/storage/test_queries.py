@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event
 
-from bot.cases import parse_ref
-from bot.queries import Headline, headlines, home_data, list_cases
+from bot.cases.lifecycle import parse_ref
+from bot.reports.queries import Headline, headlines, home_data, list_cases
 from tests.factories import item
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.cases import Cases
-from bot.demo.config import DEMO_CONFIG
-from bot.ingest import Ingestor
-from bot.sandbox.run import BURST_EVERY, BURST_SIZE, Trickle
+from bot.cases.lifecycle import Cases
+from bot.feedback.ingest import Ingestor
 from config.loader import parse_config
+from sandbox.demo.config import DEMO_CONFIG
+from sandbox.run import BURST_EVERY, BURST_SIZE, Trickle
 from storage.models import Case, Feedback
 
 NOW = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)

@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.cases import Cases
+from bot.cases.lifecycle import Cases
 from bot.errors import NotFound
-from bot.stats import Stats, percentile
-from bot.weekly import Compliance
+from bot.reports.stats import Stats, percentile
+from bot.reports.weekly import Compliance
 from tests.storage.test_digest import feedback, open_case, resolve, statements
 
 U = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)  # `until`, and `now`: the stats command asks about the present

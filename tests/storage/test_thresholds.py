@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event, func, insert, select
 
-from bot.cases import Cases
+from bot.alerts.thresholds import Reading, Thresholds, read, rule_key
+from bot.cases.lifecycle import Cases
 from bot.slack.blockkit import message_errors
 from bot.slack.blocks.case import case_message, event_line
-from bot.thresholds import Reading, Thresholds, read, rule_key
 from config.loader import parse_config
 from config.teams import LoopbotConfig, Threshold
 from storage.models import Case, CaseEvent, Feedback, OutboxMessage

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.cases import Cases
-from bot.weekly import Compliance, Weekly, sla_compliance
+from bot.cases.lifecycle import Cases
+from bot.reports.weekly import Compliance, Weekly, sla_compliance
 from tests.storage.test_digest import feedback, open_case, resolve
 
 W = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)  # Monday 09:00 UTC: the summary's `until`

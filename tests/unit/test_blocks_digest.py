@@ -5,7 +5,7 @@ import copy
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from bot.digest import Digest, Limit, MetricDigest, Verbatim
+from bot.reports.digest import Digest, Limit, MetricDigest, Verbatim
 from bot.slack.blockkit import message_errors
 from bot.slack.blocks.digest import VERBATIM_LIMIT, digest_message, metric_line
 from bot.slack.ids import ActionId

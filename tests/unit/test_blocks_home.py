@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.queries import Headline, HomeData
+from bot.reports.queries import Headline, HomeData
 from bot.slack.blocks.home import headline_text, home_view
 from bot.slack.ids import ActionId, CaseMeta
 from tests.unit.test_blocks_kit import T0, assert_view, no_foreign_markup, row, teams

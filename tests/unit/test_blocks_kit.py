@@ -10,9 +10,9 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.cases import CaseDetail
-from bot.queries import CaseRow
-from bot.timings import derive
+from bot.cases.lifecycle import CaseDetail
+from bot.cases.timings import derive
+from bot.reports.queries import CaseRow
 from config.loader import parse_config
 from config.teams import LoopbotConfig, Team
 from storage.models import Case, CaseEvent

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.queries import CaseList
+from bot.reports.queries import CaseList
 from bot.slack.blocks.case import case_message
 from bot.slack.blocks.lists import case_detail, case_list
 from tests.unit.test_blocks_kit import (

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import bot.cases
-import bot.checks
+import bot.cases.checks
+import bot.cases.lifecycle
 from bot.errors import InvalidInput
 from bot.slack.blocks.text import clip, escape, fmt_duration, fmt_number, fmt_time, pack_lines, truncate, who
 from bot.slack.ids import ActionId, BlockId, CallbackId, CaseMeta
@@ -87,7 +87,7 @@ def test_ids_have_the_agreed_values() -> None:
 
 def test_input_block_ids_are_the_core_field_names() -> None:
     # The fields the core names in InvalidInput for resolve/reopen, read from its source.
-    source = "".join(Path(m.__file__).read_text(encoding="utf-8") for m in (bot.cases, bot.checks))
+    source = "".join(Path(m.__file__).read_text(encoding="utf-8") for m in (bot.cases.lifecycle, bot.cases.checks))
     fields = set(re.findall(r'field="(\w+)"', source)) | set(re.findall(r'required_text\(\w+, "(\w+)"', source))
     form_fields = fields - {"case", "note"}
     assert form_fields == {"outcome", "root_cause", "action", "rationale", "reason"}

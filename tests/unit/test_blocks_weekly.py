@@ -4,10 +4,10 @@ from __future__ import annotations
 import copy
 from datetime import UTC, datetime, timedelta
 
-from bot.queries import Headline
+from bot.reports.queries import Headline
+from bot.reports.weekly import Compliance, TeamWeek, WeeklySummary
 from bot.slack.blockkit import message_errors
 from bot.slack.blocks.weekly import weekly_message
-from bot.weekly import Compliance, TeamWeek, WeeklySummary
 from config.loader import parse_config
 from tests.conftest import CONFIG
 from tests.unit.test_blocks_kit import assert_message, config, no_foreign_markup

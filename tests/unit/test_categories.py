@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bot.categories import Categorizer
+from bot.feedback.categories import Categorizer
 
 TAXONOMY = {
     "late_delivery": ["late", "delay", "never arrived"],

@@ -5,9 +5,10 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot import cases as core
+from bot.cases import checks
+from bot.cases import lifecycle as core
 from bot.errors import InvalidInput
-from bot.grammar import (
+from bot.slack.grammar import (
     CHART_KINDS,
     OUTCOMES,
     SPECS,
@@ -176,7 +177,7 @@ def test_each_spec_example_parses_to_its_command(name: str) -> None:
 
 
 def test_outcomes_match_the_core() -> None:
-    assert OUTCOMES == core.OUTCOMES
+    assert OUTCOMES == checks.OUTCOMES
 
 
 @pytest.mark.parametrize("ref", ["FB-12", "fb-12", "#12", "12", "FB-007", "Fb-1", "#0", "FB12x", "FB-", "-3", "twelve", "1.5", "#FB-2"])

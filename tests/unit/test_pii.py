@@ -7,7 +7,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.pii import mask
+from bot.feedback.pii import mask
 
 
 def test_the_example_from_the_brief():

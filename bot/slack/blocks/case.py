@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.cases import CaseDetail
-from bot.queries import CaseRow
+from bot.cases.lifecycle import CaseDetail
+from bot.reports.queries import CaseRow
 from bot.slack.blocks.describe import (
     breach_text,
     case_what,

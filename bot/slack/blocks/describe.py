@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from bot.queries import CaseRow
+from bot.reports.queries import CaseRow
 from bot.slack.blocks.text import clip, fmt_duration, fmt_number, fmt_time, one_line, parse_time, who
 
 SCALES = {"csat": 5, "nps": 10, "ces": 7}

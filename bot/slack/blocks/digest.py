@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.digest import Digest, MetricDigest, Verbatim
+from bot.reports.digest import Digest, MetricDigest, Verbatim
 from bot.slack.blocks.case import SECTION_LIMIT, button, context, section
 from bot.slack.blocks.describe import label, metric_name, score_text
 from bot.slack.blocks.text import clip, fmt_duration, fmt_number, fmt_time, plural, quote

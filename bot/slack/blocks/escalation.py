@@ -37,5 +37,5 @@ def leaders_message(
 
 
 def leaders_post(config: LoopbotConfig, command: str = "/feedback") -> Callable[..., dict[str, Any]]:
-    """The renderer bot.escalations.Escalations takes for the leaders' channel post."""
+    """The renderer bot.alerts.escalations.Escalations takes for the leaders' channel post."""
     return functools.partial(leaders_message, leaders=config.leaders, command=command)

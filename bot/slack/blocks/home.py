@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.queries import Headline, HomeData
+from bot.reports.queries import Headline, HomeData
 from bot.slack.blocks.case import SECTION_LIMIT, button, context, section
 from bot.slack.blocks.describe import label, row_line
 from bot.slack.blocks.text import fmt_number, pack_lines

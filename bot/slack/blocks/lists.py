@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.cases import CaseDetail
-from bot.queries import CaseList
+from bot.cases.lifecycle import CaseDetail
+from bot.reports.queries import CaseList
 from bot.slack.blocks.case import (
     MAX_MESSAGE_BLOCKS,
     SECTION_LIMIT,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.cases import MAX_TEXT, OUTCOMES
+from bot.cases.checks import MAX_TEXT, OUTCOMES
 from bot.slack.blocks.describe import OUTCOME_LABELS, case_what
 from bot.slack.blocks.text import truncate
 from bot.slack.ids import BlockId, CallbackId, CaseMeta

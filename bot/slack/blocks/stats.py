@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from bot.reports.stats import TeamStats
+from bot.reports.weekly import Compliance
 from bot.slack.blocks.case import MAX_MESSAGE_BLOCKS, SECTION_LIMIT, context, section
 from bot.slack.blocks.table import duration_cell, metric_cell, percent_cell, table_line
 from bot.slack.blocks.text import clip, escape, fmt_duration, fmt_number, one_line, pack_lines, plural, truncate
-from bot.stats import TeamStats
-from bot.weekly import Compliance
 from config.teams import Team
 
 Block = dict[str, Any]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.reports.weekly import Compliance
 from bot.slack.blocks.text import escape, fmt_duration, fmt_number
-from bot.weekly import Compliance
 
 MISSING = "—"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from bot.cases import SYSTEM_ACTOR
+from bot.cases.checks import SYSTEM_ACTOR
 
 ELLIPSIS = "…"
 # Slack's three control characters; escaping them is what makes <!channel>, <@U…> and <url|label> inert.

@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.reports.weekly import TeamWeek, WeeklySummary
 from bot.slack.blocks.case import MAX_MESSAGE_BLOCKS, SECTION_LIMIT, context, section
 from bot.slack.blocks.table import duration_cell, metric_cell, percent_cell, table_line
 from bot.slack.blocks.text import fmt_time, one_line, pack_lines, plural, truncate
-from bot.weekly import TeamWeek, WeeklySummary
 from config.teams import LoopbotConfig
 
 Block = dict[str, Any]
@@ -22,7 +22,7 @@ _FIXED_BLOCKS = 4
 def weekly_message(
     w: WeeklySummary, config: LoopbotConfig, *, command: str = "/feedback",
 ) -> dict[str, Any]:
-    """chat.postMessage payload; the CSAT chart follows as an upload of its own (bot.weekly.weekly_chart)."""
+    """chat.postMessage payload; the CSAT chart follows as an upload of its own (bot.reports.weekly.weekly_chart)."""
     tz = _zone(config)
     rows = [_cells(t, config) for t in w.teams]
     widths = [max(len(c) for c in column) for column in zip(COLUMNS, *rows)]

@@ -1,0 +1,1 @@
+"""Alerts: threshold rules and escalations of overdue cases."""

@@ -1,0 +1,1 @@
+"""Delivery: the outbox of posts, claims of scheduled fires, and retention."""

@@ -1,0 +1,1 @@
+"""Feedback in: the schema, ingestion, PII masking, categories and CSV import."""

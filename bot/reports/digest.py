@@ -1,0 +1,208 @@
+"""The huddle digest of one team (SPEC §6): the period since the previous huddle, counted in SQL."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from fractions import Fraction
+from typing import Literal
+
+from sqlalchemy import ColumnElement, case, func, literal, select, union_all
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.reports.overview import named_team
+from bot.reports.queries import Headline, _overdue, headlines, median_duration, resolutions
+from config.teams import LoopbotConfig, OpenCaseWhen, Team
+from storage.models import UNRESOLVED, Case, Feedback
+
+METRICS = ("csat", "nps", "ces")
+TOP_CATEGORIES = 3
+LOWEST = 3
+# Praise is a response its metric itself calls good: CSAT satisfied, an NPS promoter, a low-effort CES.
+# The lowest verbatims are taken from every other response, so one comment is never shown as both.
+PRAISE_FROM = {"csat": 4, "nps": 9, "ces": 3}  # csat ≥ 4, nps ≥ 9, ces ≤ 3
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A threshold rule on a metric, as the digest shows it next to the number."""
+
+    comparison: Literal["below", "above"]
+    value: float
+    window: timedelta
+
+    def breached_by(self, value: float) -> bool:
+        return value < self.value if self.comparison == "below" else value > self.value
+
+
+@dataclass(frozen=True)
+class MetricDigest:
+    """One metric in the period and in the previous period of equal length; None without responses."""
+
+    metric: str
+    value: float | None
+    n: int
+    previous: float | None
+    previous_n: int
+    thresholds: tuple[Limit, ...] = ()
+
+    @property
+    def change(self) -> float | None:
+        return None if self.value is None or self.previous is None else self.value - self.previous
+
+
+@dataclass(frozen=True)
+class Verbatim:
+    metric: str
+    score: int
+    comment: str  # PII-masked at ingestion; the renderer escapes and truncates
+    submitted_at: datetime
+
+
+@dataclass(frozen=True)
+class Digest:
+    team: str
+    since: datetime
+    until: datetime
+    responses: int
+    csat: MetricDigest
+    nps: MetricDigest
+    ces: MetricDigest
+    open: int  # unresolved now: open or acknowledged
+    unacknowledged: int  # state open (a reopened case waits for acknowledgement again)
+    overdue: int
+    oldest_open_age: timedelta | None
+    resolved: int  # cases whose last resolution fell in the period
+    median_ttr: timedelta | None
+    top_categories: tuple[tuple[str, int], ...]  # (category, negative responses), most first
+    lowest: tuple[Verbatim, ...]
+    praise: Verbatim | None
+
+    @property
+    def quiet(self) -> bool:
+        """No feedback at all in the period: the digest is short, but still shows the backlog."""
+        return self.responses == 0
+
+    @property
+    def metrics(self) -> tuple[MetricDigest, MetricDigest, MetricDigest]:
+        return self.csat, self.nps, self.ces
+
+
+def compose(s: Session, team: Team, *, since: datetime, until: datetime, now: datetime) -> Digest:
+    """The digest of feedback in [since, until) and of the team's cases as they stand at `now`."""
+    [current] = headlines(s, teams=[team.key], since=since, until=until)
+    [previous] = headlines(s, teams=[team.key], since=since - (until - since), until=since)
+    metrics = {m: _metric(m, current, previous, team) for m in METRICS}
+    backlog = _backlog(s, team, now)
+    resolved = resolutions(s, teams=[team.key], since=since, until=until)
+    lowest, praise = _verbatims(s, team, since, until)
+    return Digest(
+        team=team.key, since=since, until=until,
+        responses=current.csat_n + current.nps_n + current.ces_n,
+        csat=metrics["csat"], nps=metrics["nps"], ces=metrics["ces"],
+        open=backlog[0], unacknowledged=backlog[1], overdue=backlog[2],
+        oldest_open_age=None if backlog[3] is None else now - backlog[3],
+        resolved=len(resolved), median_ttr=median_duration(r.ttr for r in resolved),
+        top_categories=_top_categories(s, team, since, until),
+        lowest=lowest, praise=praise,
+    )
+
+
+class Digests:
+    """Digests for the huddle job, `/feedback digest` and `loopbot digest`: one read-only unit each."""
+
+    def __init__(self, reads: sessionmaker[Session], config: LoopbotConfig):
+        self.reads = reads
+        self.config = config
+
+    def team(self, key: str) -> Team:
+        return named_team(self.config, key)
+
+    def for_team(self, team_key: str, now: datetime, since: datetime | None = None) -> Digest:
+        """The digest up to `now`, from `since` or else from the team's last huddle strictly before `now`:
+        a huddle firing at 09:00 (now = its fire time) covers the previous 09:00 → 09:00."""
+        team = self.team(team_key)
+        if since is None:
+            since = team.huddle.previous_fire(team.tz, now - timedelta(microseconds=1))
+        with self.reads.begin() as s:
+            return compose(s, team, since=since, until=now, now=now)
+
+
+def _metric(metric: str, current: Headline, previous: Headline, team: Team) -> MetricDigest:
+    limits = tuple(Limit(rule.comparison, rule.value, rule.window) for rule in team.thresholds if rule.metric == metric)
+    return MetricDigest(metric=metric, value=getattr(current, metric), n=getattr(current, f"{metric}_n"),
+                        previous=getattr(previous, metric), previous_n=getattr(previous, f"{metric}_n"),
+                        thresholds=limits)
+
+
+def _backlog(s: Session, team: Team, now: datetime) -> tuple[int, int, int, datetime | None]:
+    """(open, unacknowledged, overdue, oldest opened_at), reading only unresolved cases (UNRESOLVED repeated literally)."""
+    count, unacknowledged, overdue, oldest = s.execute(
+        select(func.count(), func.sum(case((Case.state == "open", 1), else_=0)),
+               func.sum(case((_overdue({team.key: team.sla}, now), 1), else_=0)), func.min(Case.opened_at))
+        .where(Case.team == team.key, UNRESOLVED)
+    ).one()
+    return count, unacknowledged or 0, overdue or 0, oldest
+
+
+def _negative_ranges(when: OpenCaseWhen) -> dict[str, ColumnElement[bool]]:
+    """OpenCaseWhen.is_negative in SQL, per metric."""
+    return {"csat": Feedback.score <= when.csat_at_most, "nps": Feedback.score <= when.nps_at_most,
+            "ces": Feedback.score >= when.ces_at_least}
+
+
+def _top_categories(s: Session, team: Team, since: datetime, until: datetime) -> tuple[tuple[str, int], ...]:
+    # One arm per metric: each is a range on (team, metric, submitted_at, score) over the period. Written as
+    # one WHERE with an OR, SQLite prefers the (team, category, …) index for the GROUP BY and reads every
+    # categorised response the team ever had.
+    arms = [
+        select(Feedback.category)
+        .where(Feedback.team == team.key, Feedback.metric == metric, Feedback.submitted_at >= since,
+               Feedback.submitted_at < until, negative, Feedback.category.is_not(None))
+        for metric, negative in _negative_ranges(team.open_case_when).items()
+    ]
+    complaints = union_all(*arms).subquery()
+    n = func.count().label("n")
+    rows = s.execute(
+        select(complaints.c.category, n).group_by(complaints.c.category)
+        .order_by(n.desc(), complaints.c.category).limit(TOP_CATEGORIES)
+    ).all()
+    return tuple((category, count) for category, count in rows)
+
+
+def _badness(metric: str, score: int) -> Fraction:
+    """0 (best) to 1 (worst) on the metric's own scale, exact so that ties across metrics stay ties."""
+    if metric == "csat":
+        return Fraction(5 - score, 4)
+    if metric == "nps":
+        return Fraction(10 - score, 10)
+    return Fraction(score - 1, 6)  # ces: 7 is the most effort
+
+
+def _verbatims(s: Session, team: Team, since: datetime, until: datetime) -> tuple[tuple[Verbatim, ...], Verbatim | None]:
+    """The worst and the best commented responses: per metric the few extremes of the period (each a range
+    on (team, metric, submitted_at, score), sorting only the period's rows), compared across scales here."""
+    parts = []
+    for metric in METRICS:
+        high_is_bad = metric == "ces"
+        praised = Feedback.score <= PRAISE_FROM[metric] if high_is_bad else Feedback.score >= PRAISE_FROM[metric]
+        worst_first = Feedback.score.desc() if high_is_bad else Feedback.score.asc()
+        best_first = Feedback.score.asc() if high_is_bad else Feedback.score.desc()
+        base = (
+            select(Feedback.metric, Feedback.score, Feedback.comment, Feedback.submitted_at, Feedback.id)
+            .where(Feedback.team == team.key, Feedback.metric == metric,
+                   Feedback.submitted_at >= since, Feedback.submitted_at < until,
+                   Feedback.comment.is_not(None), func.trim(Feedback.comment) != "")
+        )
+        newest = (Feedback.submitted_at.desc(), Feedback.id.desc())
+        parts.append(base.add_columns(literal(False).label("praise")).where(~praised)
+                     .order_by(worst_first, *newest).limit(LOWEST).subquery())
+        parts.append(base.add_columns(literal(True).label("praise")).where(praised)
+                     .order_by(best_first, *newest).limit(1).subquery())
+    rows = s.execute(union_all(*(select(*part.c) for part in parts))).all()
+    worst = sorted((r for r in rows if not r.praise),
+                   key=lambda r: (_badness(r.metric, r.score), r.submitted_at, r.id), reverse=True)
+    best = sorted((r for r in rows if r.praise),
+                  key=lambda r: (-_badness(r.metric, r.score), r.submitted_at, r.id), reverse=True)
+    lowest = tuple(Verbatim(r.metric, r.score, r.comment, r.submitted_at) for r in worst[:LOWEST])
+    praise = Verbatim(best[0].metric, best[0].score, best[0].comment, best[0].submitted_at) if best else None
+    return lowest, praise

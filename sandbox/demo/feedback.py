@@ -1,0 +1,298 @@
+"""Deterministic, realistic raw survey responses for the demo: team score mixes, drift, seasonality, comments, PII."""
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+METRICS = ("csat", "nps", "ces")
+HOUR = timedelta(hours=1)
+
+# Score weights of a happy and of an unhappy population; a team's mix at a moment is the blend of the two by its
+# share of unhappy customers, so one number (bad share) drives every metric the same way.
+_GOOD = {"csat": [1, 2, 7, 35, 55], "nps": [1, 1, 1, 1, 1, 2, 3, 9, 17, 30, 34], "ces": [38, 30, 16, 8, 4, 3, 1]}
+_BAD = {"csat": [30, 25, 20, 15, 10], "nps": [8, 6, 7, 8, 9, 12, 12, 12, 10, 9, 7], "ces": [5, 8, 12, 15, 20, 20, 20]}
+
+# Responses by local hour (people answer surveys in the day and evening), scaled to a mean of 1.
+_HOURLY_RAW = [0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.4, 0.8, 1.2, 1.5, 1.6, 1.6, 1.7, 1.6, 1.5, 1.5, 1.5, 1.6, 1.7, 1.6,
+               1.3, 1.0, 0.7, 0.4]
+HOURLY = [w * 24 / sum(_HOURLY_RAW) for w in _HOURLY_RAW]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How one team's customers answer: volume, metric mix, what they complain about, and how that drifts."""
+
+    volume: float  # responses per day on an average day
+    weekend: float  # weekend volume relative to the weekly mean (weekdays make up the rest)
+    metrics: tuple[float, float, float]  # csat, nps, ces shares
+    source: str
+    touchpoints: tuple[str, ...]
+    topics: Mapping[str, float]  # complaint topic (a demo category) -> weight
+    bad_share: Callable[[float], float]  # days before `now` -> share of unhappy customers
+
+
+def _delivery_bad(days_ago: float) -> float:
+    # A carrier problem two weeks ago: unhappy share ramps from 14 % to 38 % over two days and stays there.
+    return 0.14 + 0.24 * min(1.0, max(0.0, (14 - days_ago) / 2))
+
+
+def _support_bad(days_ago: float) -> float:
+    return 0.09 + 0.02 * math.sin(2 * math.pi * days_ago / 7)  # stable, with a small weekly wobble
+
+
+def _billing_bad(days_ago: float) -> float:
+    return 0.10 + 0.22 * min(days_ago, 60) / 60  # a new invoicing system steadily wins customers back
+
+
+PROFILES: dict[str, Profile] = {
+    "delivery": Profile(130, 0.85, (0.65, 0.12, 0.23), "medallia", ("post-delivery", "driver-rating"),
+                        {"late_delivery": 45, "damaged_item": 20, "rude_staff": 15, "app_error": 8, "website_bug": 4,
+                         "vague": 8}, _delivery_bad),
+    "support": Profile(100, 0.75, (0.6, 0.15, 0.25), "zendesk", ("help-center", "live-chat"),
+                       {"rude_staff": 30, "app_error": 22, "website_bug": 18, "billing_error": 8, "late_delivery": 8,
+                        "vague": 14}, _support_bad),
+    "billing": Profile(80, 0.6, (0.65, 0.1, 0.25), "typeform", ("invoice-email",),
+                       {"billing_error": 55, "website_bug": 15, "rude_staff": 8, "app_error": 8, "vague": 14},
+                       _billing_bad),
+}
+DEFAULT_PROFILE = Profile(100, 0.75, (0.6, 0.2, 0.2), "survey", (), {"vague": 1}, lambda _: 0.12)
+
+# Negative verbatims per topic; each one holds a keyword of its demo category (and none of an earlier one).
+_COMPLAINTS: dict[str, list[str]] = {
+    "late_delivery": [
+        "The parcel arrived two days late and nobody told me why.",
+        "Third delay this month, I had to stay home all day for nothing.",
+        "My order never arrived and tracking still says out for delivery.",
+        "Delivery was delayed again without any notice.",
+        "Way too late, the food was cold by the time it came.",
+    ],
+    "damaged_item": [
+        "The box was crushed and the glasses inside were broken.",
+        "Item arrived damaged, the screen is cracked.",
+        "Everything was smashed, clearly thrown around in the van.",
+    ],
+    "rude_staff": [
+        "The driver was rude when I asked him to bring it upstairs.",
+        "Agent was impolite and talked over me the whole time.",
+        "Very unhelpful, they just read a script at me.",
+        "I was put on hold for 40 minutes and then the agent hung up on me.",
+    ],
+    "billing_error": [
+        "I was charged twice for the same order.",
+        "Still no refund after three weeks of emails.",
+        "The invoice shows a plan I never signed up for.",
+        "Overcharged on my monthly bill, again.",
+        "There is a double charge on my statement and no one can explain it.",
+    ],
+    "website_bug": [
+        "The website logged me out halfway through my order.",
+        "Checkout kept spinning and never confirmed my payment.",
+        "The login page does not accept my password even after a reset.",
+        "Your website is impossible to use on a phone.",
+    ],
+    "app_error": [
+        "The app shows an error every time I try to track my order.",
+        "App crashes as soon as I open the order history.",
+        "There is a bug where my address is saved but never shown.",
+        "The app freezes on the payment screen.",
+    ],
+    "vague": [
+        "Very disappointed, expected much better.",
+        "Not good enough, I am thinking of switching.",
+        "Poor experience overall.",
+        "Nobody seems to care about customers any more.",
+    ],
+}
+# Middling scores: lukewarm remarks, a few with a mild complaint keyword (which still counts as a complaint).
+_NEUTRAL = [
+    "It was okay, nothing special.",
+    "Fine in the end, but it took a while.",
+    "Average. Did the job.",
+    "Could be better, could be worse.",
+    "A little late but the driver was lovely.",
+    "Got there eventually after a second call.",
+]
+# Praise: free of every category keyword, so a happy customer is never counted as a complaint.
+_PRAISE: dict[str, list[str]] = {
+    "delivery": ["Driver was friendly and left it exactly where I asked.", "Arrived a day early, brilliant!",
+                 "Quick and careful, thank you.", "Tracking was spot on, great service."],
+    "support": ["Maya sorted it out in five minutes, thank you!", "Really patient and clear answers.",
+                "Problem solved on the first call, impressive.", "Friendly agent who actually listened."],
+    "billing": ["The new bill is much clearer than before.", "Payment went through in seconds.",
+                "Thanks for sorting out my account so quickly.", "Easy to understand what I pay for now."],
+}
+_GENERIC_PRAISE = ["Great service, thank you!", "Everything was perfect.", "Will recommend to friends."]
+# Personal data customers really do type into comments; Loopbot must mask each kind (bot.feedback.pii).
+_PII = [
+    " Call me on +44 20 7946 0958.",
+    " You can reach me at {first}.{last}@example.com.",
+    " My card 4111 1111 1111 1111 was used.",
+    " Phone +1 (555) 123-4567 any time after 5pm.",
+    " Email {first}{n}@example.org if you need details.",
+    " Card ending 5500 0000 0000 0004, please check it.",
+]
+_FIRST = ["jane", "omar", "li", "sofia", "raj", "emma", "lucas", "amara"]
+_LAST = ["doe", "haddad", "wang", "garcia", "patel", "smith", "silva", "okoro"]
+_SEGMENTS = (("consumer", "business", "vip"), (70, 22, 8))
+_CHANNELS = (("email", "sms", "in-app", "web"), (40, 20, 25, 15))
+_CARRIERS = ("FastShip", "UrbanVan", "ParcelPro")
+_PLANS = ("basic", "plus", "family", "business")
+
+
+def profile(team: str) -> Profile:
+    return PROFILES.get(team, DEFAULT_PROFILE)
+
+
+def history(rng: random.Random, *, teams: Mapping[str, str], now: datetime, days: int = 60) -> Iterator[dict[str, Any]]:
+    """Raw items for `teams` (key -> IANA zone) submitted in [now - days, now), in submission order."""
+    for _, _, items in history_by_hour(rng, teams=teams, now=now, days=days):
+        yield from items
+
+
+def history_by_hour(
+    rng: random.Random, *, teams: Mapping[str, str], now: datetime, days: int = 60,
+) -> Iterator[tuple[datetime, datetime, list[dict[str, Any]]]]:
+    """The same items as `history`, as (hour start, hour end, items of that hour); the last hour ends at `now`."""
+    _aware(now)
+    zones = {key: ZoneInfo(tz) for key, tz in teams.items()}
+    start = now - timedelta(days=days)
+    serial = 0
+    slot = start
+    while slot < now:
+        end = min(slot + HOUR, now)
+        # Whole seconds in [slot, end): survey tools send whole seconds, and each item stays inside the window.
+        lo, hi = math.ceil(slot.timestamp()), math.ceil(end.timestamp())
+        items: list[tuple[int, int, dict[str, Any]]] = []
+        for key, tz in zones.items():
+            prof = profile(key)
+            local = (slot + (end - slot) / 2).astimezone(tz)
+            expected = prof.volume / 24 * HOURLY[local.hour] * _day_factor(prof, local.weekday())
+            expected *= (end - slot) / HOUR
+            for _ in range(_poisson(rng, expected)):
+                if hi <= lo:
+                    break
+                second = rng.randrange(lo, hi)
+                serial += 1
+                submitted = datetime.fromtimestamp(second, tz)
+                days_ago = (now - submitted).total_seconds() / 86_400
+                item = _item(rng, key, prof, submitted, days_ago, f"demo-{key}-{second}-{serial}")
+                items.append((second, serial, item))
+        items.sort(key=lambda t: (t[0], t[1]))
+        yield slot, end, [it for _, _, it in items]
+        slot = end
+
+
+def live(rng: random.Random, *, teams: Mapping[str, str], now: datetime) -> dict[str, Any]:
+    """One fresh item submitted at `now`, for a live trickle: its team is picked by current volume, and its
+    score follows that team's mix today, so now and then it is negative and opens a case."""
+    _aware(now)
+    keys = list(teams)
+    weights = []
+    for key in keys:
+        prof, local = profile(key), now.astimezone(ZoneInfo(teams[key]))
+        weights.append(prof.volume * HOURLY[local.hour] * _day_factor(prof, local.weekday()))
+    key = rng.choices(keys, weights)[0]
+    submitted = now.astimezone(ZoneInfo(teams[key])).replace(microsecond=0)
+    ext_id = f"live-{key}-{int(now.timestamp() * 1000)}-{rng.randrange(10**6):06d}"
+    return _item(rng, key, profile(key), submitted, 0.0, ext_id)
+
+
+# -- one item ------------------------------------------------------------------------------------------------
+
+def _item(
+    rng: random.Random, team: str, prof: Profile, submitted: datetime, days_ago: float, ext_id: str,
+) -> dict[str, Any]:
+    metric = rng.choices(METRICS, prof.metrics)[0]
+    bad = prof.bad_share(days_ago)
+    weights = [(1 - bad) * g + bad * b for g, b in zip(_GOOD[metric], _BAD[metric])]
+    low, high = SCALES[metric]
+    score = rng.choices(range(low, high + 1), weights)[0]
+    item: dict[str, Any] = {
+        "source": prof.source,
+        "id": ext_id,
+        "team": team,
+        "metric": metric,
+        "score": score,
+        # In the team's own offset, as a survey tool in that region would send it.
+        "submitted_at": submitted.isoformat(timespec="seconds"),
+        "customer": f"CUST-{rng.randrange(10_000, 100_000)}",
+        "segment": rng.choices(*_SEGMENTS)[0],
+        "channel": rng.choices(*_CHANNELS)[0],
+    }
+    if prof.touchpoints:
+        item["touchpoint"] = rng.choice(prof.touchpoints)
+    mood = _mood(metric, score)
+    topic = rng.choices(list(prof.topics), list(prof.topics.values()))[0] if mood == "negative" else None
+    comment = _comment(rng, team, mood, topic)
+    if comment is not None:
+        item["comment"] = comment
+    attributes = _attributes(rng, team, topic)
+    if attributes:
+        item["attributes"] = attributes
+    if item["segment"] == "vip":
+        item["tags"] = ["vip"]
+    return item
+
+
+def _mood(metric: str, score: int) -> str:
+    low, high = SCALES[metric]
+    position = (score - low) / (high - low)
+    if metric == "ces":
+        position = 1 - position  # high effort is bad
+    return "negative" if position < 0.45 else "neutral" if position < 0.75 else "positive"
+
+
+def _comment(rng: random.Random, team: str, mood: str, topic: str | None) -> str | None:
+    """None when the key is left out; "" as some survey tools send an unanswered text box."""
+    answered = {"negative": 0.8, "neutral": 0.45, "positive": 0.35}[mood]
+    if rng.random() >= answered:
+        return "" if rng.random() < 0.25 else None
+    if mood == "negative":
+        text = rng.choice(_COMPLAINTS[topic or "vague"])
+    elif mood == "neutral":
+        text = rng.choice(_NEUTRAL)
+    else:
+        text = rng.choice(_PRAISE.get(team, _GENERIC_PRAISE))
+    if mood != "positive" and rng.random() < 0.05:
+        first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        text += rng.choice(_PII).format(first=first, last=last, n=rng.randrange(10, 99))
+    return text
+
+
+def _attributes(rng: random.Random, team: str, topic: str | None) -> dict[str, Any] | None:
+    if team == "delivery":
+        delay = rng.choice((1, 2, 2, 3, 5)) if topic == "late_delivery" else rng.choice((0, 0, 0, 0, 1))
+        return {"carrier": rng.choice(_CARRIERS), "delivery_delay_days": delay}
+    if team == "billing":
+        return {"plan": rng.choice(_PLANS), "invoice_amount": round(rng.uniform(9, 240), 2)}
+    return None
+
+
+# -- helpers -------------------------------------------------------------------------------------------------
+
+def _day_factor(prof: Profile, weekday: int) -> float:
+    if weekday >= 5:
+        return prof.weekend
+    return (7 - 2 * prof.weekend) / 5  # weekdays carry the rest, so the weekly mean stays `volume`
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    # Knuth's method: fine for the small hourly means here (well under 30).
+    if lam <= 0:
+        return 0
+    limit, k, p = math.exp(-lam), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+def _aware(now: datetime) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime (e.g. datetime.now(UTC))")
