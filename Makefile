@@ -1,6 +1,6 @@
 # Two commands for a fresh machine with Python 3.11+, pip and make:
 #   make run    install into .venv and start the sandbox: Loopbot, a Slack stand-in and demo data, in a browser
-#   make test   install into .venv and run the whole test suite
+#   make test   install into .venv, check the style (ruff) and run the whole test suite
 # And for a real workspace:
 #   make bot    install into .venv and start Loopbot itself (`loopbot run`, configured by the environment)
 PYTHON ?= python3
@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # Your own config/loopbot.yaml when it exists, otherwise the shipped example.
 export LOOPBOT_CONFIG ?= $(if $(wildcard config/loopbot.yaml),config/loopbot.yaml,config/loopbot.example.yaml)
 
-.PHONY: run bot test install clean
+.PHONY: run bot test lint install clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Loopbot needs Python 3.11 or newer: make PYTHON=python3.11 ...")'
@@ -27,7 +27,11 @@ run: install
 bot: install
 	$(BIN)/loopbot run
 
-test: install
+lint: install
+	$(BIN)/ruff format --check --quiet .
+	$(BIN)/ruff check --quiet .
+
+test: lint
 	$(BIN)/pytest
 
 clean:

@@ -1,4 +1,5 @@
 """The `loopbot` command: builds settings and config once, wires the parts, runs a subcommand."""
+
 from __future__ import annotations
 
 import argparse
@@ -51,9 +52,14 @@ def build_core(settings: Settings, config: LoopbotConfig, observer: Observer | N
     return Core(engine, sessions, reads, cases, Ingestor(sessions, config, cases))
 
 
-def job_context(core: Core, config: LoopbotConfig, notify: Callable[[], None] = lambda: None,
-                digests: Digests | None = None, command: str = "/feedback",
-                opened: Callable[[str, str], None] = lambda team, kind: None) -> JobContext:
+def job_context(
+    core: Core,
+    config: LoopbotConfig,
+    notify: Callable[[], None] = lambda: None,
+    digests: Digests | None = None,
+    command: str = "/feedback",
+    opened: Callable[[str, str], None] = lambda team, kind: None,
+) -> JobContext:
     from bot.alerts.escalations import Escalations
     from bot.alerts.thresholds import Thresholds
     from bot.delivery.retention import Retention
@@ -62,12 +68,24 @@ def job_context(core: Core, config: LoopbotConfig, notify: Callable[[], None] = 
     from bot.slack.blocks.escalation import leaders_post
     from jobs.context import JobContext
 
-    return JobContext(sessions=core.sessions, reads=core.reads, config=config,
-                      digests=digests or Digests(core.reads, config),
-                      weekly=Weekly(core.reads, config), thresholds=Thresholds(core.sessions, config, core.cases),
-                      escalations=Escalations(core.sessions, config, core.cases,
-                                              leaders_post=leaders_post(config, command), reads=core.reads), retention=Retention(core.sessions, config),
-                      notify=notify, opened=opened)
+    return JobContext(
+        sessions=core.sessions,
+        reads=core.reads,
+        config=config,
+        digests=digests or Digests(core.reads, config),
+        weekly=Weekly(core.reads, config),
+        thresholds=Thresholds(core.sessions, config, core.cases),
+        escalations=Escalations(
+            core.sessions,
+            config,
+            core.cases,
+            leaders_post=leaders_post(config, command),
+            reads=core.reads,
+        ),
+        retention=Retention(core.sessions, config),
+        notify=notify,
+        opened=opened,
+    )
 
 
 def _load() -> tuple[Settings, LoopbotConfig]:
@@ -79,7 +97,11 @@ def _load() -> tuple[Settings, LoopbotConfig]:
     except SettingsError as exc:
         errors += exc.errors
     # Report the YAML's problems too when the environment has some: all problems in one go.
-    config_path = settings.config_path if settings else os.environ.get("LOOPBOT_CONFIG", "config/loopbot.yaml")
+    config_path = (
+        settings.config_path
+        if settings
+        else os.environ.get("LOOPBOT_CONFIG", "config/loopbot.yaml")
+    )
     try:
         config = load_config(config_path)
     except ConfigError as exc:
@@ -105,7 +127,9 @@ def cmd_check_config(_args: argparse.Namespace) -> int:
         for line in found.warnings:
             print(line, file=sys.stderr)
         slack = found.summary or slack
-    print(f"{settings.config_path}: OK — {len(config.teams)} team(s): {', '.join(config.teams)}; {slack}; {mode}")
+    print(
+        f"{settings.config_path}: OK — {len(config.teams)} team(s): {', '.join(config.teams)}; {slack}; {mode}"
+    )
     return 0
 
 
@@ -131,27 +155,42 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     settings, config = _load()
     try:
-        mapping = dict(_pair(p, "--map", "COLUMN=FIELD", "'Review Score=score'", right=True) for p in args.map)
-        constants = dict(_pair(p, "--set", "FIELD=VALUE", "metric=csat", right=False) for p in args.set)
+        mapping = dict(
+            _pair(p, "--map", "COLUMN=FIELD", "'Review Score=score'", right=True) for p in args.map
+        )
+        constants = dict(
+            _pair(p, "--set", "FIELD=VALUE", "metric=csat", right=False) for p in args.set
+        )
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
     core = build_core(settings, config)
     migrate.upgrade(core.engine)
     try:
-        job = CsvImport(core.ingestor, source=args.source, mapping=mapping, constants=constants, timezone=args.timezone,
-                        encoding=args.encoding, progress=ProgressBar())
+        job = CsvImport(
+            core.ingestor,
+            source=args.source,
+            mapping=mapping,
+            constants=constants,
+            timezone=args.timezone,
+            encoding=args.encoding,
+            progress=ProgressBar(),
+        )
         report = job.run(Path(args.file), dry_run=args.dry_run)
     except ImportFailed as exc:
         print(exc, file=sys.stderr)
         return 2
     verb = "would store" if args.dry_run else "stored"
-    print(f"{args.file}: {report.rows:,} rows read, {verb} {report.stored:,}, {report.duplicates:,} duplicates, "
-          f"{report.rejected:,} rejected, {len(report.cases):,} cases opened")
+    print(
+        f"{args.file}: {report.rows:,} rows read, {verb} {report.stored:,}, {report.duplicates:,} duplicates, "
+        f"{report.rejected:,} rejected, {len(report.cases):,} cases opened"
+    )
     if report.ignored_columns:
         print(f"ignored columns: {', '.join(report.ignored_columns)}")
     if report.rejected_path:
-        print(f"rejected rows with line numbers and reasons: {report.rejected_path}", file=sys.stderr)
+        print(
+            f"rejected rows with line numbers and reasons: {report.rejected_path}", file=sys.stderr
+        )
     return 1 if report.rejected else 0
 
 
@@ -171,8 +210,13 @@ def cmd_run(_args: argparse.Namespace) -> int:
     return serve(settings, config)
 
 
-def serve(settings: Settings, config: LoopbotConfig, *, routers: Sequence[APIRouter] = (),
-          started: Callable[[Core], None] | None = None) -> int:
+def serve(
+    settings: Settings,
+    config: LoopbotConfig,
+    *,
+    routers: Sequence[APIRouter] = (),
+    started: Callable[[Core], None] | None = None,
+) -> int:
     """`loopbot run`: the core, Slack, the scheduler and the HTTP server, until SIGTERM or Ctrl-C.
 
     `loopbot sandbox` runs the same, with its page's routes and its live trickle (`started`) added.
@@ -198,30 +242,67 @@ def serve(settings: Settings, config: LoopbotConfig, *, routers: Sequence[APIRou
     if settings.slack_bot_token is not None:
         from bot.slack.runtime import SlackRuntime
 
-        slack = SlackRuntime.build(settings, config, core.cases, Overview(core.reads, config), deliveries, metrics,
-                                   digests, Stats(core.reads, config), Charts(core.sessions, core.reads, config))
+        slack = SlackRuntime.build(
+            settings,
+            config,
+            core.cases,
+            Overview(core.reads, config),
+            deliveries,
+            metrics,
+            digests,
+            Stats(core.reads, config),
+            Charts(core.sessions, core.reads, config),
+        )
     else:
-        log.warning("SLACK_BOT_TOKEN is not set: ingestion only; cases wait in the outbox until a token is set")
-    scheduler = Scheduler(job_context(core, config, notify=slack.notifier.wake if slack is not None else lambda: None,
-                                        digests=digests, command=settings.command,
-                                        opened=lambda team, kind: metrics.cases_opened.labels(team, kind).inc()))
+        log.warning(
+            "SLACK_BOT_TOKEN is not set: ingestion only; cases wait in the outbox until a token is set"
+        )
+    scheduler = Scheduler(
+        job_context(
+            core,
+            config,
+            notify=slack.notifier.wake if slack is not None else lambda: None,
+            digests=digests,
+            command=settings.command,
+            opened=lambda team, kind: metrics.cases_opened.labels(team, kind).inc(),
+        )
+    )
     core.ingestor.on_stored = scheduler.after_ingest
     slack_routes = [slack.router] if slack is not None and slack.router is not None else []
-    api = create_api(settings, core.engine, core.ingestor, metrics, failed_posts=deliveries.recently_failed,
-                     routers=[*slack_routes, *routers])
+    api = create_api(
+        settings,
+        core.engine,
+        core.ingestor,
+        metrics,
+        failed_posts=deliveries.recently_failed,
+        routers=[*slack_routes, *routers],
+    )
     if settings.ingest_token is None:
         log.warning("LOOPBOT_INGEST_TOKEN is not set: POST /api/feedback answers 503 until it is")
     if slack is not None:
         slack.start()
     scheduler.start()
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode, Slack requests at /slack/events"
-    log.info("Loopbot serving %d team(s) on http://%s:%d (%s)", len(config.teams), settings.host, settings.port,
-             mode if slack is not None else "no Slack")
-    server = uvicorn.Server(uvicorn.Config(api, host=settings.host, port=settings.port, log_config=None, access_log=False))
+    log.info(
+        "Loopbot serving %d team(s) on http://%s:%d (%s)",
+        len(config.teams),
+        settings.host,
+        settings.port,
+        mode if slack is not None else "no Slack",
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            api, host=settings.host, port=settings.port, log_config=None, access_log=False
+        )
+    )
     if started is not None:
         # Once the port is open: a page opened at the sandbox's announcement must not be refused.
-        threading.Thread(target=_once_listening, args=(server, lambda: started(core)), name="loopbot-started",
-                         daemon=True).start()
+        threading.Thread(
+            target=_once_listening,
+            args=(server, lambda: started(core)),
+            name="loopbot-started",
+            daemon=True,
+        ).start()
     # uvicorn handles SIGTERM/SIGINT: stops accepting, finishes in-flight requests, then restores the
     # previous handler and re-raises the signal. With this no-op as the previous handler, a clean stop
     # ends in exit status 0 instead of death by signal.
@@ -238,7 +319,9 @@ def serve(settings: Settings, config: LoopbotConfig, *, routers: Sequence[APIRou
         scheduler.stop()
         if slack is not None:
             slack.stop()
-    if not server.started:  # stopped before serving (uvicorn.run exits 3 here too); a taken port exits inside run()
+    if (
+        not server.started
+    ):  # stopped before serving (uvicorn.run exits 3 here too); a taken port exits inside run()
         log.error("Loopbot stopped before serving on http://%s:%d", settings.host, settings.port)
         return 3
     log.info("Loopbot stopped")
@@ -274,10 +357,18 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="loopbot-sandbox-") as data:
         box = sandbox.prepare(Path(data), args.port, args.host)
         try:
-            print("Loopbot sandbox: generating 60 days of demo feedback (a few seconds)…", flush=True)
+            print(
+                "Loopbot sandbox: generating 60 days of demo feedback (a few seconds)…", flush=True
+            )
             seeded = sandbox.seed_history(box)
-            log.info("sandbox: %s responses, %s cases seeded", f"{seeded.feedback:,}", f"{seeded.cases:,}")
-            router = sandbox_router(box.emulator, personas=PERSONAS, channels=box.channels, display_names=DISPLAY_NAMES)
+            log.info(
+                "sandbox: %s responses, %s cases seeded",
+                f"{seeded.feedback:,}",
+                f"{seeded.cases:,}",
+            )
+            router = sandbox_router(
+                box.emulator, personas=PERSONAS, channels=box.channels, display_names=DISPLAY_NAMES
+            )
             return serve(box.settings, box.config, routers=[router], started=started)
         finally:
             for trickle in trickles:
@@ -308,7 +399,10 @@ def cmd_digest(args: argparse.Namespace) -> int:
         print(plain_text(message))
         return 0
     if settings.slack_bot_token is None:
-        print("--post needs SLACK_BOT_TOKEN (and SLACK_API_URL for anything but Slack itself)", file=sys.stderr)
+        print(
+            "--post needs SLACK_BOT_TOKEN (and SLACK_API_URL for anything but Slack itself)",
+            file=sys.stderr,
+        )
         return 2
     key = f"digest:{team.key}:{now.isoformat()}"
     with core.sessions.begin() as s:
@@ -316,7 +410,9 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return _deliver(settings, config, core, key)
 
 
-def _deliver(settings: Settings, config: LoopbotConfig, core: Core, key: str, timeout_s: float = 60) -> int:
+def _deliver(
+    settings: Settings, config: LoopbotConfig, core: Core, key: str, timeout_s: float = 60
+) -> int:
     """Deliver the outbox until the post `key` is in Slack (a running `loopbot run` may deliver it first)."""
     import time
 
@@ -327,43 +423,86 @@ def _deliver(settings: Settings, config: LoopbotConfig, core: Core, key: str, ti
     deliveries = Deliveries(core.sessions, core.reads)
     notifier = Notifier(deliveries, core.cases, config, make_client(settings))
     deadline = time.monotonic() + timeout_s
-    while (state := deliveries.post_state(key)) not in ("delivered", "failed") and time.monotonic() < deadline:
+    while (state := deliveries.post_state(key)) not in (
+        "delivered",
+        "failed",
+    ) and time.monotonic() < deadline:
         if notifier.deliver_due() == 0:
             time.sleep(0.25)
     if state == "delivered":
         print(f"posted to {config.teams[key.split(':')[1]].channel}")
         return 0
-    print(f"not posted ({state}): {deliveries.post_error(key) or 'Slack did not answer in time; it stays in the outbox'}",
-          file=sys.stderr)
+    print(
+        f"not posted ({state}): {deliveries.post_error(key) or 'Slack did not answer in time; it stays in the outbox'}",
+        file=sys.stderr,
+    )
     return 1
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="loopbot", description="Close the loop on customer feedback in Slack.")
+    p = argparse.ArgumentParser(
+        prog="loopbot", description="Close the loop on customer feedback in Slack."
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", help="run the bot and its HTTP server").set_defaults(func=cmd_run)
-    sub.add_parser("check-config", help="validate the environment and the YAML config").set_defaults(func=cmd_check_config)
-    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    sub.add_parser(
+        "check-config", help="validate the environment and the YAML config"
+    ).set_defaults(func=cmd_check_config)
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(
+        dest="db_command", required=True, metavar="ACTION"
+    )
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
     imp = sub.add_parser("import", help="import a CSV export of survey responses")
     imp.add_argument("file", help="the CSV file (header line first)")
-    imp.add_argument("--source", default="csv", help="source name for rows without a source column (default: csv)")
-    imp.add_argument("--map", action="append", default=[], metavar="COLUMN=FIELD",
-                     help="read FIELD from COLUMN, e.g. --map 'Review Score=score' (repeatable)")
-    imp.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                     help="a value for rows that lack one, e.g. --set metric=csat --set team=delivery (repeatable)")
-    imp.add_argument("--timezone", metavar="ZONE", help="read timestamps without an offset in this zone, e.g. America/Sao_Paulo")
+    imp.add_argument(
+        "--source",
+        default="csv",
+        help="source name for rows without a source column (default: csv)",
+    )
+    imp.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="COLUMN=FIELD",
+        help="read FIELD from COLUMN, e.g. --map 'Review Score=score' (repeatable)",
+    )
+    imp.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="a value for rows that lack one, e.g. --set metric=csat --set team=delivery (repeatable)",
+    )
+    imp.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="read timestamps without an offset in this zone, e.g. America/Sao_Paulo",
+    )
     imp.add_argument("--dry-run", action="store_true", help="validate and report; store nothing")
-    imp.add_argument("--encoding", default="utf-8-sig", help="file encoding (default utf-8, with or without BOM)")
+    imp.add_argument(
+        "--encoding", default="utf-8-sig", help="file encoding (default utf-8, with or without BOM)"
+    )
     imp.set_defaults(func=cmd_import)
-    box = sub.add_parser("sandbox", help="try Loopbot in a browser: a Slack stand-in, demo data, no workspace needed")
-    box.add_argument("--port", type=int, default=int(os.environ.get("LOOPBOT_PORT", "3000")),
-                     help="where the page and the API listen (default: LOOPBOT_PORT or 3000)")
-    box.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1: the sandbox is for this machine")
+    box = sub.add_parser(
+        "sandbox", help="try Loopbot in a browser: a Slack stand-in, demo data, no workspace needed"
+    )
+    box.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("LOOPBOT_PORT", "3000")),
+        help="where the page and the API listen (default: LOOPBOT_PORT or 3000)",
+    )
+    box.add_argument(
+        "--host", default="127.0.0.1", help="default 127.0.0.1: the sandbox is for this machine"
+    )
     box.set_defaults(func=cmd_sandbox)
-    dig = sub.add_parser("digest", help="show a team's huddle digest now (--post: put it in the team's channel)")
+    dig = sub.add_parser(
+        "digest", help="show a team's huddle digest now (--post: put it in the team's channel)"
+    )
     dig.add_argument("team", help="the team key, as in the YAML")
-    dig.add_argument("--post", action="store_true", help="post it to the team's channel instead of printing it")
+    dig.add_argument(
+        "--post", action="store_true", help="post it to the team's channel instead of printing it"
+    )
     dig.set_defaults(func=cmd_digest)
     return p
 

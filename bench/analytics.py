@@ -1,4 +1,5 @@
 """`/feedback stats` benchmark (issue 5; charts are bench/charts.py): `Stats.for_teams` plus `stats_message` on bench/jobs.py's 5M-row database."""
+
 from __future__ import annotations
 
 import argparse
@@ -35,6 +36,7 @@ SCENARIOS = [
 
 # -- the child: only the config, the read sessions and the stats, so its VmHWM is theirs --------------------
 
+
 def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) -> dict[str, Any]:
     from bot.reports.stats import Stats
     from bot.slack.blocks.stats import stats_message
@@ -53,16 +55,26 @@ def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) ->
         compose, render, result, message = [], [], [], {}
         for _ in range(args.repeats):
             result, t_compose = clocked(partial(stats.for_teams, keys, since, now, now))
-            message, t_render = clocked(partial(stats_message, result, config.teams, period_label=label,
-                                                all_teams=all_teams))
+            message, t_render = clocked(
+                partial(
+                    stats_message, result, config.teams, period_label=label, all_teams=all_teams
+                )
+            )
             compose.append(t_compose)
             render.append(t_render)
         out[key] = {
-            "compose": compose, "render": render,
-            "teams": len(result), "opened": sum(t.opened for t in result), "resolved": sum(t.resolved for t in result),
-            "acknowledged": sum(t.acknowledged for t in result), "open": sum(t.open for t in result),
-            "responses": sum(t.headline.csat_n + t.headline.nps_n + t.headline.ces_n for t in result),
-            "blocks": len(message["blocks"]), "bytes": len(json.dumps(message)),
+            "compose": compose,
+            "render": render,
+            "teams": len(result),
+            "opened": sum(t.opened for t in result),
+            "resolved": sum(t.resolved for t in result),
+            "acknowledged": sum(t.acknowledged for t in result),
+            "open": sum(t.open for t in result),
+            "responses": sum(
+                t.headline.csat_n + t.headline.nps_n + t.headline.ces_n for t in result
+            ),
+            "blocks": len(message["blocks"]),
+            "bytes": len(json.dumps(message)),
         }
         out["rss"][key] = peak_rss_mib()
     engine.dispose()
@@ -71,14 +83,27 @@ def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) ->
 
 # -- the parent: data, runs, figures ---------------------------------------------------------------------
 
-def one_run(n: int, cached: Path, work: Path, config_path: Path, now: datetime, args: argparse.Namespace) -> dict:
+
+def one_run(
+    n: int, cached: Path, work: Path, config_path: Path, now: datetime, args: argparse.Namespace
+) -> dict:
     # A fresh copy per run, as bench/jobs.py does: the stats only read, but no run sees another's leftovers.
     db = work / f"run{n}.db"
     shutil.copyfile(cached, db)
     try:
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(db), str(config_path), now.isoformat(),
-               "--repeats", str(args.repeats)] + (["--team", args.team] if args.team else [])
-        proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)  # stderr shows as it comes
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child",
+            str(db),
+            str(config_path),
+            now.isoformat(),
+            "--repeats",
+            str(args.repeats),
+        ] + (["--team", args.team] if args.team else [])
+        proc = subprocess.run(
+            cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )  # stderr shows as it comes
         if proc.returncode != 0:
             raise RuntimeError(f"run {n} failed with exit status {proc.returncode}")
         return json.loads(proc.stdout)
@@ -93,23 +118,41 @@ def totals(s: dict) -> list[float]:
 
 
 def summary(r: dict, n: int) -> str:
-    lines = [f"run {n}: peak RSS {max(r['rss'].values()):.0f} MiB "
-             f"({', '.join(f'{k} {v:.0f}' for k, v in r['rss'].items())})"]
+    lines = [
+        f"run {n}: peak RSS {max(r['rss'].values()):.0f} MiB "
+        f"({', '.join(f'{k} {v:.0f}' for k, v in r['rss'].items())})"
+    ]
     for key, _, _, _ in SCENARIOS:
         s = r[key]
-        lines.append(f"  {key}: first {1000 * totals(s)[0]:.1f} ms; then both {ms(totals(s)[1:])}; "
-                     f"for_teams {ms(s['compose'][1:])}; stats_message {ms(s['render'][1:])}")
+        lines.append(
+            f"  {key}: first {1000 * totals(s)[0]:.1f} ms; then both {ms(totals(s)[1:])}; "
+            f"for_teams {ms(s['compose'][1:])}; stats_message {ms(s['render'][1:])}"
+        )
     return "\n".join(lines)
 
 
-def markdown(runs: list[dict], args: argparse.Namespace, now: datetime, counts: dict[str, int], size_mib: float,
-             gen: float | None) -> str:
-    def row(label: str, per_run: list[float], unit: str, target: float | None = None, target_text: str = "") -> str:
+def markdown(
+    runs: list[dict],
+    args: argparse.Namespace,
+    now: datetime,
+    counts: dict[str, int],
+    size_mib: float,
+    gen: float | None,
+) -> str:
+    def row(
+        label: str,
+        per_run: list[float],
+        unit: str,
+        target: float | None = None,
+        target_text: str = "",
+    ) -> str:
         m = statistics.median(per_run)
         digits = {"MiB": 0, "ms": 1}.get(unit, 3)
         verdict = "" if target is None else "met" if m <= target else "MISSED"
-        return (f"| {label} | {m:,.{digits}f} {unit} | {' · '.join(f'{v:,.{digits}f}' for v in per_run)} | "
-                f"{target_text} | {verdict} |")
+        return (
+            f"| {label} | {m:,.{digits}f} {unit} | {' · '.join(f'{v:,.{digits}f}' for v in per_run)} | "
+            f"{target_text} | {verdict} |"
+        )
 
     def of(key: str, part: str, agg: Any, first: bool = False) -> list[float]:
         values = [totals(r[key]) if part == "both" else r[key][part] for r in runs]
@@ -121,20 +164,50 @@ def markdown(runs: list[dict], args: argparse.Namespace, now: datetime, counts: 
     for key, what, _, _ in SCENARIOS:
         t = target if key == "all30" else (None, "")
         rows += [
-            row(f"{what}, `for_teams` + `stats_message`: first call", of(key, "both", None, first=True), "ms", *t),
-            row(f"{what}, `for_teams` + `stats_message`: median of the {rest} repeats after it",
-                of(key, "both", statistics.median), "ms", *t),
-            row(f"{what}, `for_teams` + `stats_message`: max of those repeats", of(key, "both", max), "ms", *t),
-            row("… `Stats.for_teams` alone: median of the repeats", of(key, "compose", statistics.median), "ms"),
-            row("… `stats_message` alone: median of the repeats", of(key, "render", statistics.median), "ms"),
+            row(
+                f"{what}, `for_teams` + `stats_message`: first call",
+                of(key, "both", None, first=True),
+                "ms",
+                *t,
+            ),
+            row(
+                f"{what}, `for_teams` + `stats_message`: median of the {rest} repeats after it",
+                of(key, "both", statistics.median),
+                "ms",
+                *t,
+            ),
+            row(
+                f"{what}, `for_teams` + `stats_message`: max of those repeats",
+                of(key, "both", max),
+                "ms",
+                *t,
+            ),
+            row(
+                "… `Stats.for_teams` alone: median of the repeats",
+                of(key, "compose", statistics.median),
+                "ms",
+            ),
+            row(
+                "… `stats_message` alone: median of the repeats",
+                of(key, "render", statistics.median),
+                "ms",
+            ),
         ]
-    rows.append(row("peak RSS of the process doing the work (`VmHWM`)", [max(r["rss"].values()) for r in runs],
-                    "MiB", RSS_TARGET_MB / 1.048576, f"≤ {RSS_TARGET_MB} MB"))
+    rows.append(
+        row(
+            "peak RSS of the process doing the work (`VmHWM`)",
+            [max(r["rss"].values()) for r in runs],
+            "MiB",
+            RSS_TARGET_MB / 1.048576,
+            f"≤ {RSS_TARGET_MB} MB",
+        )
+    )
     sizes = "; ".join(
         f"{key}: {s['teams']} teams, {s['opened']:,} cases opened, {s['resolved']:,} resolved, {s['acknowledged']:,} "
         f"first acknowledged, {s['responses']:,} survey responses, {s['open']:,} unresolved now; message "
         f"{s['blocks']} blocks, {s['bytes']:,} bytes of JSON"
-        for key, s in ((key, first[key]) for key, _, _, _ in SCENARIOS))
+        for key, s in ((key, first[key]) for key, _, _, _ in SCENARIOS)
+    )
     out = [
         f"Database from `bench/seed.py` ({size_mib:,.0f} MiB), the one bench/jobs.py builds: {counts['feedback']:,} "
         f"feedback rows from `bench/datagen.py` (20 teams, 2 years), {counts['cases']:,} cases ({args.open:,} open, "
@@ -151,7 +224,8 @@ def markdown(runs: list[dict], args: argparse.Namespace, now: datetime, counts: 
         *rows,
         "",
         f"What was counted (run 1) — {sizes}. Peak RSS by phase (run 1): "
-        + ", ".join(f"after {k} {v:.0f} MiB" for k, v in first["rss"].items()) + ".",
+        + ", ".join(f"after {k} {v:.0f} MiB" for k, v in first["rss"].items())
+        + ".",
     ]
     if gen is not None:
         out.append(f"Generating the database took {gen:.0f} s (cached in /tmp for later runs).")
@@ -162,7 +236,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--runs", type=int, default=3)
     database_args(p)
-    p.add_argument("--repeats", type=int, default=6, help="calls per scenario per run, the first one included")
+    p.add_argument(
+        "--repeats", type=int, default=6, help="calls per scenario per run, the first one included"
+    )
     p.add_argument("--team", help="the team of the one-team scenario (default: the config's first)")
     p.add_argument("--child", nargs=3, metavar=("DB", "CONFIG", "NOW"), help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -181,9 +257,14 @@ def main() -> None:
         for n in range(1, args.runs + 1):
             started = time.perf_counter()
             runs.append(one_run(n, cached, work, config_path, now, args))
-            print(summary(runs[-1], n) + f"\n  ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
-        print(f"\n### `/feedback stats` — {time.strftime('%Y-%m-%d')}, {platform.node()}, {os.cpu_count()} cores, "
-              f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}\n")
+            print(
+                summary(runs[-1], n) + f"\n  ({time.perf_counter() - started:.0f} s)",
+                file=sys.stderr,
+            )
+        print(
+            f"\n### `/feedback stats` — {time.strftime('%Y-%m-%d')}, {platform.node()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}\n"
+        )
         print(markdown(runs, args, now, counts, size, gen))
     finally:
         shutil.rmtree(work, ignore_errors=True)

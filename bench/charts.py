@@ -1,4 +1,5 @@
 """`/feedback chart` benchmark (issue 5): from the request to the PNG shared in the Slack emulator, on the 5M-row database."""
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,17 @@ from bench.jobs import database_args, jobs_config, ms, peak_rss_mib, prepared_db
 TARGET_S = 2.0
 RSS_TARGET_MB = 400
 # (kind, all teams?, days): the first has the target; every kind runs over all teams' 90 days, the heaviest ask.
-SCENARIOS = [("csat", True, 90), ("csat", False, 30), ("nps", True, 90), ("ces", True, 90), ("volume", True, 90),
-             ("ttr", True, 90), ("pareto", True, 90), ("sla", True, 90), ("csat", True, 730)]
+SCENARIOS = [
+    ("csat", True, 90),
+    ("csat", False, 30),
+    ("nps", True, 90),
+    ("ces", True, 90),
+    ("volume", True, 90),
+    ("ttr", True, 90),
+    ("pareto", True, 90),
+    ("sla", True, 90),
+    ("csat", True, 730),
+]
 
 
 def label(kind: str, all_teams: bool, days: int) -> str:
@@ -33,6 +43,7 @@ def label(kind: str, all_teams: bool, days: int) -> str:
 
 
 # -- the child: the chart path as `loopbot run` wires it, against a live emulator --------------------------
+
 
 def child(db: str, config_path: str, now: datetime, repeats: int) -> dict[str, Any]:
     from bot.cases.lifecycle import Cases
@@ -52,16 +63,28 @@ def child(db: str, config_path: str, now: datetime, repeats: int) -> dict[str, A
     sessions, reads = make_sessions(engine), make_read_sessions(engine)
     channels = {t.channel: t.key for t in config.teams.values()}
     emu = SlackEmulator(channels=channels).start()
-    client = make_client(Settings(slack_bot_token=emu.bot_token, slack_app_token=emu.app_token, slack_api_url=emu.api_url))
+    client = make_client(
+        Settings(
+            slack_bot_token=emu.bot_token, slack_app_token=emu.app_token, slack_api_url=emu.api_url
+        )
+    )
     charts, renderer = Charts(sessions, reads, config), Renderer()
     renderer.warm().result()  # as `loopbot run` does at start
-    poster = ChartPoster(Deliveries(sessions, reads), Cases(sessions, config, reads=reads), config, client,
-                         charts=charts, renderer=renderer)
+    poster = ChartPoster(
+        Deliveries(sessions, reads),
+        Cases(sessions, config, reads=reads),
+        config,
+        client,
+        charts=charts,
+        renderer=renderer,
+    )
     team = next(iter(config.teams.values()))
     out: dict[str, Any] = {}
     for kind, all_teams, days in SCENARIOS:
         keys = tuple(config.teams) if all_teams else (team.key,)
-        req = ChartRequest(kind=kind, teams=keys, all_teams=all_teams, days=days, period=f"{days}d", until=now)
+        req = ChartRequest(
+            kind=kind, teams=keys, all_teams=all_teams, days=days, period=f"{days}d", until=now
+        )
         total, build, render, png = [], [], [], 0
         for _ in range(repeats):
             before = len(emu.messages(team.channel))
@@ -79,7 +102,12 @@ def child(db: str, config_path: str, now: datetime, repeats: int) -> dict[str, A
             t2 = time.perf_counter()
             build.append(t1 - t0)
             render.append(t2 - t1)
-        out[label(kind, all_teams, days)] = {"total": total, "build": build, "render": render, "png": png}
+        out[label(kind, all_teams, days)] = {
+            "total": total,
+            "build": build,
+            "render": render,
+            "png": png,
+        }
     out["rss"] = peak_rss_mib()
     out["worker_rss"] = max(_peak_of(pid) for pid in renderer.pids())
     renderer.close()
@@ -97,12 +125,23 @@ def _peak_of(pid: int) -> float:
 
 # -- the parent ---------------------------------------------------------------------------------------------
 
-def one_run(n: int, cached: Path, work: Path, config_path: Path, now: datetime, repeats: int) -> dict:
+
+def one_run(
+    n: int, cached: Path, work: Path, config_path: Path, now: datetime, repeats: int
+) -> dict:
     db = work / f"run{n}.db"
     shutil.copyfile(cached, db)
     try:
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(db), str(config_path), now.isoformat(),
-               "--repeats", str(repeats)]
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child",
+            str(db),
+            str(config_path),
+            now.isoformat(),
+            "--repeats",
+            str(repeats),
+        ]
         proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"run {n} failed with exit status {proc.returncode}")
@@ -112,7 +151,9 @@ def one_run(n: int, cached: Path, work: Path, config_path: Path, now: datetime, 
             Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
-def markdown(runs: list[dict], repeats: int, counts: dict[str, int], size_mib: float, now: datetime) -> str:
+def markdown(
+    runs: list[dict], repeats: int, counts: dict[str, int], size_mib: float, now: datetime
+) -> str:
     def med(key: str, part: str) -> float:
         return statistics.median(statistics.median(r[key][part]) for r in runs)
 
@@ -122,32 +163,36 @@ def markdown(runs: list[dict], repeats: int, counts: dict[str, int], size_mib: f
         total = [statistics.median(r[key]["total"]) for r in runs]
         first = kind == "csat" and all_teams and days == 90
         verdict = ("met" if statistics.median(total) <= TARGET_S else "MISSED") if first else ""
-        rows.append(f"| {key} | {1000 * statistics.median(total):,.0f} ms | "
-                    f"{' · '.join(f'{1000 * t:,.0f}' for t in total)} | {1000 * med(key, 'build'):,.0f} ms | "
-                    f"{1000 * med(key, 'render'):,.0f} ms | {runs[0][key]['png'] / 1024:,.0f} KiB | "
-                    f"{'≤ 2 s' if first else ''} | {verdict} |")
+        rows.append(
+            f"| {key} | {1000 * statistics.median(total):,.0f} ms | "
+            f"{' · '.join(f'{1000 * t:,.0f}' for t in total)} | {1000 * med(key, 'build'):,.0f} ms | "
+            f"{1000 * med(key, 'render'):,.0f} ms | {runs[0][key]['png'] / 1024:,.0f} KiB | "
+            f"{'≤ 2 s' if first else ''} | {verdict} |"
+        )
     rss = [r["rss"] for r in runs]
     worker = [r["worker_rss"] for r in runs]
-    return "\n".join([
-        f"The database of bench/jobs.py ({size_mib:,.0f} MiB): {counts['feedback']:,} feedback rows (20 teams, 2 years), "
-        f"{counts['cases']:,} cases; `now` = {now:%Y-%m-%d %H:%M} UTC. Each run is a fresh copy of the database and a "
-        f"fresh process wired as `loopbot run` wires charts (a `ChartPoster` with its warmed worker process, the "
-        f"product's `WebClient` against the Slack emulator over HTTP). *Request to shared* is `Charts.request` (the "
-        f"outbox row) + `ChartPoster.deliver_due` (claim, SQL, render in the worker process, `files_upload_v2`: "
-        f"getUploadURLExternal, the upload, completeUploadExternal) until the emulator holds the message with the "
-        f"file; then the SQL (`Charts.build`) and the render alone are timed again. Medians of {repeats} requests per "
-        f"run; {len(runs)} runs.",
-        "",
-        "| chart | request to shared, median | runs | SQL | render | PNG | target | |",
-        "|---|---|---|---|---|---|---|---|",
-        *rows,
-        f"| peak RSS, the bot's process (`VmHWM`) | {statistics.median(rss):,.0f} MiB | "
-        f"{' · '.join(f'{v:,.0f}' for v in rss)} | | | | ≤ {RSS_TARGET_MB} MB | "
-        f"{'met' if statistics.median(rss) <= RSS_TARGET_MB / 1.048576 else 'MISSED'} |",
-        f"| peak RSS, the chart worker process | {statistics.median(worker):,.0f} MiB | "
-        f"{' · '.join(f'{v:,.0f}' for v in worker)} | | | | ≤ {RSS_TARGET_MB} MB | "
-        f"{'met' if statistics.median(worker) <= RSS_TARGET_MB / 1.048576 else 'MISSED'} |",
-    ])
+    return "\n".join(
+        [
+            f"The database of bench/jobs.py ({size_mib:,.0f} MiB): {counts['feedback']:,} feedback rows (20 teams, 2 years), "
+            f"{counts['cases']:,} cases; `now` = {now:%Y-%m-%d %H:%M} UTC. Each run is a fresh copy of the database and a "
+            f"fresh process wired as `loopbot run` wires charts (a `ChartPoster` with its warmed worker process, the "
+            f"product's `WebClient` against the Slack emulator over HTTP). *Request to shared* is `Charts.request` (the "
+            f"outbox row) + `ChartPoster.deliver_due` (claim, SQL, render in the worker process, `files_upload_v2`: "
+            f"getUploadURLExternal, the upload, completeUploadExternal) until the emulator holds the message with the "
+            f"file; then the SQL (`Charts.build`) and the render alone are timed again. Medians of {repeats} requests per "
+            f"run; {len(runs)} runs.",
+            "",
+            "| chart | request to shared, median | runs | SQL | render | PNG | target | |",
+            "|---|---|---|---|---|---|---|---|",
+            *rows,
+            f"| peak RSS, the bot's process (`VmHWM`) | {statistics.median(rss):,.0f} MiB | "
+            f"{' · '.join(f'{v:,.0f}' for v in rss)} | | | | ≤ {RSS_TARGET_MB} MB | "
+            f"{'met' if statistics.median(rss) <= RSS_TARGET_MB / 1.048576 else 'MISSED'} |",
+            f"| peak RSS, the chart worker process | {statistics.median(worker):,.0f} MiB | "
+            f"{' · '.join(f'{v:,.0f}' for v in worker)} | | | | ≤ {RSS_TARGET_MB} MB | "
+            f"{'met' if statistics.median(worker) <= RSS_TARGET_MB / 1.048576 else 'MISSED'} |",
+        ]
+    )
 
 
 def main() -> None:
@@ -169,10 +214,15 @@ def main() -> None:
         for n in range(1, args.runs + 1):
             runs.append(one_run(n, cached, work, config_path, now, args.repeats))
             r = runs[-1]
-            print(f"run {n}: rss {r['rss']:.0f} MiB, worker {r['worker_rss']:.0f} MiB; " + "; ".join(
-                f"{k} {ms(v['total'])}" for k, v in r.items() if isinstance(v, dict)), file=sys.stderr)
-        print(f"\n### `/feedback chart` — {time.strftime('%Y-%m-%d')}, {platform.node()}, {os.cpu_count()} cores, "
-              f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}\n")
+            print(
+                f"run {n}: rss {r['rss']:.0f} MiB, worker {r['worker_rss']:.0f} MiB; "
+                + "; ".join(f"{k} {ms(v['total'])}" for k, v in r.items() if isinstance(v, dict)),
+                file=sys.stderr,
+            )
+        print(
+            f"\n### `/feedback chart` — {time.strftime('%Y-%m-%d')}, {platform.node()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}\n"
+        )
         print(markdown(runs, args.repeats, counts, size, now))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -1,4 +1,5 @@
 """Deterministic synthetic feedback for benchmarks: realistic score mixes, comments, some PII."""
+
 from __future__ import annotations
 
 import random
@@ -9,7 +10,11 @@ BENCH_CONFIG = {
     "leaders": ["U0LEADER1"],
     "leaders_channel": "C0LEADERS",
     "teams": {
-        f"team{i:02d}": {"name": f"Team {i}", "channel": f"C0TEAM{i:02d}", "supervisors": [f"U0SUP{i:02d}"]}
+        f"team{i:02d}": {
+            "name": f"Team {i}",
+            "channel": f"C0TEAM{i:02d}",
+            "supervisors": [f"U0SUP{i:02d}"],
+        }
         for i in range(20)
     },
     "categories": {
@@ -47,7 +52,11 @@ SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
 def _score(rng: random.Random, metric: str) -> int:
     low, high = SCALES[metric]
     # Skewed towards satisfied customers, as real survey data is.
-    weights = {"csat": [6, 6, 12, 35, 41], "nps": [2, 2, 2, 3, 3, 6, 7, 12, 18, 22, 23], "ces": [30, 28, 17, 10, 7, 5, 3]}[metric]
+    weights = {
+        "csat": [6, 6, 12, 35, 41],
+        "nps": [2, 2, 2, 3, 3, 6, 7, 12, 18, 22, 23],
+        "ces": [30, 28, 17, 10, 7, 5, 3],
+    }[metric]
     return rng.choices(range(low, high + 1), weights)[0]
 
 
@@ -62,7 +71,9 @@ def _comment(rng: random.Random, metric: str, score: int) -> str:
     return rng.choice(pool)
 
 
-def feedback(n: int, *, seed: int = 7, teams: int = 20, days: int = 730, end: datetime | None = None) -> Iterator[dict]:
+def feedback(
+    n: int, *, seed: int = 7, teams: int = 20, days: int = 730, end: datetime | None = None
+) -> Iterator[dict]:
     """n API-shaped items spread evenly over `days` days before `end`."""
     rng = random.Random(seed)
     end = end or datetime.now(UTC) - timedelta(minutes=10)

@@ -4,6 +4,7 @@
 Run: .venv/bin/python bench/ingest.py [--api-items 100000] [--csv-rows 1000000] [--runs 3]
 Prints medians and ratios as Markdown for bench/RESULTS.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,13 @@ def free_port() -> int:
 
 
 def env_for(work: Path, db: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "LOOPBOT_CONFIG": str(work / "bench.yaml"),
-            "LOOPBOT_INGEST_TOKEN": TOKEN, **extra}
+    return {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{db}",
+        "LOOPBOT_CONFIG": str(work / "bench.yaml"),
+        "LOOPBOT_INGEST_TOKEN": TOKEN,
+        **extra,
+    }
 
 
 def bench_api(work: Path, items: int, batch: int) -> float:
@@ -56,12 +62,19 @@ def bench_api(work: Path, items: int, batch: int) -> float:
         if len(chunk) == batch:
             bodies.append(json.dumps(chunk).encode())
             chunk = []
-    server = subprocess.Popen([sys.executable, "-m", "loopbot", "run"], cwd=ROOT,
-                              env=env_for(work, db, LOOPBOT_PORT=str(port), LOOPBOT_HOST="127.0.0.1"),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "loopbot", "run"],
+        cwd=ROOT,
+        env=env_for(work, db, LOOPBOT_PORT=str(port), LOOPBOT_HOST="127.0.0.1"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60,
-                          headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}) as c:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            timeout=60,
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        ) as c:
             deadline = time.monotonic() + 60
             while True:
                 try:
@@ -119,11 +132,21 @@ def bench_import(work: Path, csv_path: Path, rows: int) -> tuple[float, float]:
     """(rows/s, peak RSS MiB of the import's processes together) of `loopbot import` run as a command."""
     db = work / "import.db"
     db.unlink(missing_ok=True)
-    subprocess.run([sys.executable, "-m", "loopbot", "db", "upgrade"], cwd=ROOT, env=env_for(work, db), check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "loopbot", "db", "upgrade"],
+        cwd=ROOT,
+        env=env_for(work, db),
+        check=True,
+        capture_output=True,
+    )
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "loopbot", "import", str(csv_path)], cwd=ROOT, env=env_for(work, db),
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loopbot", "import", str(csv_path)],
+        cwd=ROOT,
+        env=env_for(work, db),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     peak = 0.0
     while proc.poll() is None:
         peak = max(peak, tree_rss_mib(proc.pid))
@@ -155,12 +178,25 @@ def bench_floor(work: Path, csv_path: Path, rows: int, batch: int = 5000) -> flo
         while True:
             chunk = []
             for r in reader:
-                chunk.append({
-                    "source": "csv", "external_id": r["id"], "team": r["team"], "metric": r["metric"],
-                    "score": int(r["score"]), "comment": r["comment"] or None, "category": None,
-                    "submitted_at": datetime.fromisoformat(r["submitted_at"]), "received_at": now,
-                    "touchpoint": None, "customer": None, "segment": None, "channel": None, "tags": None, "attributes": None,
-                })
+                chunk.append(
+                    {
+                        "source": "csv",
+                        "external_id": r["id"],
+                        "team": r["team"],
+                        "metric": r["metric"],
+                        "score": int(r["score"]),
+                        "comment": r["comment"] or None,
+                        "category": None,
+                        "submitted_at": datetime.fromisoformat(r["submitted_at"]),
+                        "received_at": now,
+                        "touchpoint": None,
+                        "customer": None,
+                        "segment": None,
+                        "channel": None,
+                        "tags": None,
+                        "attributes": None,
+                    }
+                )
                 if len(chunk) == batch:
                     break
             if not chunk:
@@ -199,26 +235,41 @@ def main() -> None:
                 imp.append(rate)
                 rss.append(peak)
                 floor.append(bench_floor(work, csv_path, args.csv_rows))
-                print(f"import: {rate:,.0f} rows/s, {peak:.0f} MiB; floor {floor[-1]:,.0f} rows/s", file=sys.stderr)
-        print(f"\n### Ingestion — {datetime.now(UTC):%Y-%m-%d}, {platform.node()}, "
-              f"{os.cpu_count()} cores, Python {platform.python_version()}, SQLite (WAL), medians of {args.runs} runs\n")
+                print(
+                    f"import: {rate:,.0f} rows/s, {peak:.0f} MiB; floor {floor[-1]:,.0f} rows/s",
+                    file=sys.stderr,
+                )
+        print(
+            f"\n### Ingestion — {datetime.now(UTC):%Y-%m-%d}, {platform.node()}, "
+            f"{os.cpu_count()} cores, Python {platform.python_version()}, SQLite (WAL), medians of {args.runs} runs\n"
+        )
         print("| measure | median | runs | target | |")
         print("|---|---|---|---|---|")
         if api:
             m = statistics.median(api)
-            print(f"| (a) API, {args.api_items:,} items in batches of {args.api_batch:,} over HTTP | {m:,.0f} items/s | "
-                  f"{', '.join(f'{x:,.0f}' for x in api)} | ≥ 10,000 items/s | {'met' if m >= 10_000 else 'MISSED'} |")
+            print(
+                f"| (a) API, {args.api_items:,} items in batches of {args.api_batch:,} over HTTP | {m:,.0f} items/s | "
+                f"{', '.join(f'{x:,.0f}' for x in api)} | ≥ 10,000 items/s | {'met' if m >= 10_000 else 'MISSED'} |"
+            )
         if imp:
             m, f_, r = statistics.median(imp), statistics.median(floor), max(rss)
             ratios = [a / b for a, b in zip(imp, floor)]
-            print(f"| (b) `loopbot import` of {args.csv_rows:,} rows ({size:.0f} MiB CSV), whole process | {m:,.0f} rows/s | "
-                  f"{', '.join(f'{x:,.0f}' for x in imp)} | ≥ 30,000 rows/s | {'met' if m >= 30_000 else 'MISSED'} |")
-            print(f"| (c) floor: Core `insert()` executemany, same rows and table | {f_:,.0f} rows/s | "
-                  f"{', '.join(f'{x:,.0f}' for x in floor)} | | |")
-            print(f"| (b) / (c) | {statistics.median(ratios):.2f} | {', '.join(f'{x:.2f}' for x in ratios)} | ≥ 0.30 | "
-                  f"{'met' if statistics.median(ratios) >= 0.3 else 'MISSED'} |")
-            print(f"| peak RSS of the import (both processes, summed) | {r:.0f} MiB (max) | {', '.join(f'{x:.0f}' for x in rss)} | ≤ 300 MB | "
-                  f"{'met' if r * 1.048576 <= 300 else 'MISSED'} |")
+            print(
+                f"| (b) `loopbot import` of {args.csv_rows:,} rows ({size:.0f} MiB CSV), whole process | {m:,.0f} rows/s | "
+                f"{', '.join(f'{x:,.0f}' for x in imp)} | ≥ 30,000 rows/s | {'met' if m >= 30_000 else 'MISSED'} |"
+            )
+            print(
+                f"| (c) floor: Core `insert()` executemany, same rows and table | {f_:,.0f} rows/s | "
+                f"{', '.join(f'{x:,.0f}' for x in floor)} | | |"
+            )
+            print(
+                f"| (b) / (c) | {statistics.median(ratios):.2f} | {', '.join(f'{x:.2f}' for x in ratios)} | ≥ 0.30 | "
+                f"{'met' if statistics.median(ratios) >= 0.3 else 'MISSED'} |"
+            )
+            print(
+                f"| peak RSS of the import (both processes, summed) | {r:.0f} MiB (max) | {', '.join(f'{x:.0f}' for x in rss)} | ≤ 300 MB | "
+                f"{'met' if r * 1.048576 <= 300 else 'MISSED'} |"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

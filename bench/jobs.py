@@ -1,4 +1,5 @@
 """Time-driven work benchmark (issue 4): huddle digest, threshold cycle, escalations and weekly summary on 5M rows."""
+
 from __future__ import annotations
 
 import argparse
@@ -69,6 +70,7 @@ def data_end(db: Path) -> datetime:
 
 # -- the child: only the core and the jobs, so its VmHWM is theirs -----------------------------------------
 
+
 def peak_rss_mib() -> float:
     """This process's resident-memory high-water mark (VmHWM), as bench/latency.py reads it."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -98,7 +100,9 @@ def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) ->
     engine = make_engine(f"sqlite:///{db}")
     sessions, reads = make_sessions(engine), make_read_sessions(engine)
     cases = Cases(sessions, config, reads=reads)
-    ctx = job_context(Core(engine, sessions, reads, cases, Ingestor(sessions, config, cases)), config)
+    ctx = job_context(
+        Core(engine, sessions, reads, cases, Ingestor(sessions, config, cases)), config
+    )
     out: dict[str, Any] = {"rss": {}}
 
     # No warm-up: the first team's figure carries the statements' first compilation, as a bot's first huddle does.
@@ -110,8 +114,13 @@ def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) ->
         compose.append(t_compose)
         render.append(t_render)
         period = (digest.until - digest.since).total_seconds() / 3600
-    out.update(digest_compose=compose, digest_render=render, digest_period_h=period,
-               digest_responses=digest.responses, digest_open=digest.open)
+    out.update(
+        digest_compose=compose,
+        digest_render=render,
+        digest_period_h=period,
+        digest_responses=digest.responses,
+        digest_open=digest.open,
+    )
     out["rss"]["digest"] = peak_rss_mib()
 
     weekly = ctx.weekly
@@ -125,8 +134,12 @@ def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) ->
 
     thresholds = ctx.thresholds
     report, t_first = clocked(lambda: thresholds.evaluate(now))
-    out.update(cycle_first=t_first, cycle_first_opened=len(report.opened), cycle_rules=report.rules,
-               cycle_failed=report.failed)
+    out.update(
+        cycle_first=t_first,
+        cycle_first_opened=len(report.opened),
+        cycle_rules=report.rules,
+        cycle_failed=report.failed,
+    )
     steady, changed = [], 0
     # The job runs every minute: each steady cycle one minute later, the rules' windows sliding with it.
     for k in range(1, args.cycles + 1):
@@ -153,15 +166,33 @@ def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) ->
 
 # -- the parent: data, runs, figures ---------------------------------------------------------------------
 
-def one_run(n: int, cached: Path, work: Path, config_path: Path, now: datetime, args: argparse.Namespace) -> dict:
+
+def one_run(
+    n: int, cached: Path, work: Path, config_path: Path, now: datetime, args: argparse.Namespace
+) -> dict:
     # Each run gets a fresh copy: the first threshold cycle and the escalation catch-up write to it.
     db = work / f"run{n}.db"
     shutil.copyfile(cached, db)
     try:
         proc = subprocess.run(
-            [sys.executable, str(Path(__file__).resolve()), "--child", str(db), str(config_path), now.isoformat(),
-             "--weekly", str(args.weekly), "--cycles", str(args.cycles), "--escalations", str(args.escalations)],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True)  # its stderr (the product's warnings) shows as it comes
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--child",
+                str(db),
+                str(config_path),
+                now.isoformat(),
+                "--weekly",
+                str(args.weekly),
+                "--cycles",
+                str(args.cycles),
+                "--escalations",
+                str(args.escalations),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )  # its stderr (the product's warnings) shows as it comes
         if proc.returncode != 0:
             raise RuntimeError(f"run {n} failed with exit status {proc.returncode}")
         return json.loads(proc.stdout)
@@ -176,26 +207,42 @@ def ms(values: list[float]) -> str:
 
 def summary(r: dict, n: int) -> str:
     both = [a + b for a, b in zip(r["digest_compose"], r["digest_render"])]
-    return "\n".join([
-        f"run {n}: peak RSS {max(r['rss'].values()):.0f} MiB ({', '.join(f'{k} {v:.0f}' for k, v in r['rss'].items())})",
-        f"  digest compose {ms(r['digest_compose'])}; render {ms(r['digest_render'])}; both {ms(both)}",
-        f"  weekly compose {ms(r['weekly_compose'])}; render {ms(r['weekly_render'])}",
-        f"  thresholds: first cycle {r['cycle_first']:.3f} s ({r['cycle_first_opened']} cases opened, "
-        f"{r['cycle_rules']} rules); steady {ms(r['cycle_steady'])} ({r['cycle_steady_changed']} opened/recovered)"
-        + (f"; FAILED {r['cycle_failed']}" if r["cycle_failed"] else ""),
-        f"  escalations: first run {r['escalation_first']:.1f} s ({r['escalation_first_done']:,} escalated); "
-        f"steady {ms(r['escalation_steady'])} ({r['escalation_steady_done']} escalated)",
-    ])
+    return "\n".join(
+        [
+            f"run {n}: peak RSS {max(r['rss'].values()):.0f} MiB ({', '.join(f'{k} {v:.0f}' for k, v in r['rss'].items())})",
+            f"  digest compose {ms(r['digest_compose'])}; render {ms(r['digest_render'])}; both {ms(both)}",
+            f"  weekly compose {ms(r['weekly_compose'])}; render {ms(r['weekly_render'])}",
+            f"  thresholds: first cycle {r['cycle_first']:.3f} s ({r['cycle_first_opened']} cases opened, "
+            f"{r['cycle_rules']} rules); steady {ms(r['cycle_steady'])} ({r['cycle_steady_changed']} opened/recovered)"
+            + (f"; FAILED {r['cycle_failed']}" if r["cycle_failed"] else ""),
+            f"  escalations: first run {r['escalation_first']:.1f} s ({r['escalation_first_done']:,} escalated); "
+            f"steady {ms(r['escalation_steady'])} ({r['escalation_steady_done']} escalated)",
+        ]
+    )
 
 
-def markdown(runs: list[dict], args: argparse.Namespace, now: datetime, counts: dict[str, int], size_mib: float,
-             gen: float | None) -> str:
-    def row(label: str, per_run: list[float], unit: str, target: float | None = None, target_text: str = "") -> str:
+def markdown(
+    runs: list[dict],
+    args: argparse.Namespace,
+    now: datetime,
+    counts: dict[str, int],
+    size_mib: float,
+    gen: float | None,
+) -> str:
+    def row(
+        label: str,
+        per_run: list[float],
+        unit: str,
+        target: float | None = None,
+        target_text: str = "",
+    ) -> str:
         m = statistics.median(per_run)
         digits = {"MiB": 0, "ms": 1}.get(unit, 3)
         verdict = "" if target is None else "met" if m <= target else "MISSED"
-        return (f"| {label} | {m:,.{digits}f} {unit} | {' · '.join(f'{v:,.{digits}f}' for v in per_run)} | "
-                f"{target_text} | {verdict} |")
+        return (
+            f"| {label} | {m:,.{digits}f} {unit} | {' · '.join(f'{v:,.{digits}f}' for v in per_run)} | "
+            f"{target_text} | {verdict} |"
+        )
 
     def per_team(key: str, agg: Callable[[list[float]], float]) -> list[float]:
         return [1000 * agg(r[key]) for r in runs]
@@ -217,33 +264,91 @@ def markdown(runs: list[dict], args: argparse.Namespace, now: datetime, counts: 
         "",
         "| measure | median | runs | target | |",
         "|---|---|---|---|---|",
-        row("huddle digest, compose + render, one team: max of the teams", [max(b) * 1000 for b in both], "ms",
-            DIGEST_TARGET_MS, f"≤ {DIGEST_TARGET_MS} ms"),
-        row("huddle digest, compose + render, one team: median of the teams", [statistics.median(b) * 1000 for b in both],
-            "ms", DIGEST_TARGET_MS, f"≤ {DIGEST_TARGET_MS} ms"),
+        row(
+            "huddle digest, compose + render, one team: max of the teams",
+            [max(b) * 1000 for b in both],
+            "ms",
+            DIGEST_TARGET_MS,
+            f"≤ {DIGEST_TARGET_MS} ms",
+        ),
+        row(
+            "huddle digest, compose + render, one team: median of the teams",
+            [statistics.median(b) * 1000 for b in both],
+            "ms",
+            DIGEST_TARGET_MS,
+            f"≤ {DIGEST_TARGET_MS} ms",
+        ),
         row("… `Digests.for_team` alone: max of the teams", per_team("digest_compose", max), "ms"),
-        row("… `Digests.for_team` alone: median of the teams", per_team("digest_compose", statistics.median), "ms"),
+        row(
+            "… `Digests.for_team` alone: median of the teams",
+            per_team("digest_compose", statistics.median),
+            "ms",
+        ),
         row("… `digest_message` alone: max of the teams", per_team("digest_render", max), "ms"),
-        row("… `digest_message` alone: median of the teams", per_team("digest_render", statistics.median), "ms"),
-        row(f"threshold cycle, {teams} teams × {len(RULES)} rules, steady: max", [max(r["cycle_steady"]) for r in runs],
-            "s", CYCLE_TARGET_S, f"≤ {CYCLE_TARGET_S:g} s"),
-        row("threshold cycle, steady: median", [statistics.median(r["cycle_steady"]) for r in runs], "s",
-            CYCLE_TARGET_S, f"≤ {CYCLE_TARGET_S:g} s"),
-        row(f"threshold cycle, first (opens {first['cycle_first_opened']} cases)", [r["cycle_first"] for r in runs], "s",
-            CYCLE_TARGET_S, f"≤ {CYCLE_TARGET_S:g} s"),
-        row("escalation run, steady: median of the repeats", [1000 * statistics.median(r["escalation_steady"]) for r in runs], "ms"),
-        row(f"escalation run, first: catch-up of a backlog never escalated ({first['escalation_first_done']:,} "
-            "escalations)", [r["escalation_first"] for r in runs], "s"),
-        row("weekly summary, `Weekly.compose` (median of repeats)", per_team("weekly_compose", statistics.median), "ms"),
-        row("weekly summary, `weekly_message` (median of repeats)", per_team("weekly_render", statistics.median), "ms"),
-        row("peak RSS of the process doing the work (`VmHWM`)", [max(r["rss"].values()) for r in runs], "MiB",
-            RSS_TARGET_MB / 1.048576, f"≤ {RSS_TARGET_MB} MB"),
+        row(
+            "… `digest_message` alone: median of the teams",
+            per_team("digest_render", statistics.median),
+            "ms",
+        ),
+        row(
+            f"threshold cycle, {teams} teams × {len(RULES)} rules, steady: max",
+            [max(r["cycle_steady"]) for r in runs],
+            "s",
+            CYCLE_TARGET_S,
+            f"≤ {CYCLE_TARGET_S:g} s",
+        ),
+        row(
+            "threshold cycle, steady: median",
+            [statistics.median(r["cycle_steady"]) for r in runs],
+            "s",
+            CYCLE_TARGET_S,
+            f"≤ {CYCLE_TARGET_S:g} s",
+        ),
+        row(
+            f"threshold cycle, first (opens {first['cycle_first_opened']} cases)",
+            [r["cycle_first"] for r in runs],
+            "s",
+            CYCLE_TARGET_S,
+            f"≤ {CYCLE_TARGET_S:g} s",
+        ),
+        row(
+            "escalation run, steady: median of the repeats",
+            [1000 * statistics.median(r["escalation_steady"]) for r in runs],
+            "ms",
+        ),
+        row(
+            f"escalation run, first: catch-up of a backlog never escalated ({first['escalation_first_done']:,} "
+            "escalations)",
+            [r["escalation_first"] for r in runs],
+            "s",
+        ),
+        row(
+            "weekly summary, `Weekly.compose` (median of repeats)",
+            per_team("weekly_compose", statistics.median),
+            "ms",
+        ),
+        row(
+            "weekly summary, `weekly_message` (median of repeats)",
+            per_team("weekly_render", statistics.median),
+            "ms",
+        ),
+        row(
+            "peak RSS of the process doing the work (`VmHWM`)",
+            [max(r["rss"].values()) for r in runs],
+            "MiB",
+            RSS_TARGET_MB / 1.048576,
+            f"≤ {RSS_TARGET_MB} MB",
+        ),
     ]
     failed = {k: v for r in runs for k, v in r["cycle_failed"].items()}
-    out += ["", f"Threshold evaluation failures: {failed or 'none'}. Steady cycles opened or recovered "
-            f"{' · '.join(str(r['cycle_steady_changed']) for r in runs)} cases; steady escalation runs escalated "
-            f"{' · '.join(str(r['escalation_steady_done']) for r in runs)}. Peak RSS by phase (run 1): "
-            + ", ".join(f"after {k} {v:.0f} MiB" for k, v in first["rss"].items()) + "."]
+    out += [
+        "",
+        f"Threshold evaluation failures: {failed or 'none'}. Steady cycles opened or recovered "
+        f"{' · '.join(str(r['cycle_steady_changed']) for r in runs)} cases; steady escalation runs escalated "
+        f"{' · '.join(str(r['escalation_steady_done']) for r in runs)}. Peak RSS by phase (run 1): "
+        + ", ".join(f"after {k} {v:.0f} MiB" for k, v in first["rss"].items())
+        + ".",
+    ]
     if gen is not None:
         out.append(f"Generating the database took {gen:.0f} s (cached in /tmp for later runs).")
     return "\n".join(out)
@@ -271,9 +376,14 @@ def main() -> None:
         for n in range(1, args.runs + 1):
             started = time.perf_counter()
             runs.append(one_run(n, cached, work, config_path, now, args))
-            print(summary(runs[-1], n) + f"\n  ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
-        print(f"\n### Time-driven work — {time.strftime('%Y-%m-%d')}, {platform.node()}, {os.cpu_count()} cores, "
-              f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}\n")
+            print(
+                summary(runs[-1], n) + f"\n  ({time.perf_counter() - started:.0f} s)",
+                file=sys.stderr,
+            )
+        print(
+            f"\n### Time-driven work — {time.strftime('%Y-%m-%d')}, {platform.node()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}\n"
+        )
         print(markdown(runs, args, now, counts, size, gen))
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -289,18 +399,28 @@ def database_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--acknowledged", type=int, default=15_000)
 
 
-def prepared_db(args: argparse.Namespace) -> tuple[Path, float | None, float, dict[str, int], datetime]:
+def prepared_db(
+    args: argparse.Namespace,
+) -> tuple[Path, float | None, float, dict[str, int], datetime]:
     """The cached 5M-row database (generated the first time), its size in MiB, row counts, and `now`."""
     from bench import seed
 
-    cached, gen, fresh = seed.cached_db(rows=args.rows, cases=args.cases, open_=args.open, acknowledged=args.acknowledged)
+    cached, gen, fresh = seed.cached_db(
+        rows=args.rows, cases=args.cases, open_=args.open, acknowledged=args.acknowledged
+    )
     size = cached.stat().st_size / 2**20
     took = f"{gen:.1f} s" if gen is not None else "an unknown time"
-    print(f"database {cached} ({size:,.0f} MiB): " + (f"generated in {took}" if fresh else f"cached (its generation took {took})"),
-          file=sys.stderr)
+    print(
+        f"database {cached} ({size:,.0f} MiB): "
+        + (f"generated in {took}" if fresh else f"cached (its generation took {took})"),
+        file=sys.stderr,
+    )
     conn = sqlite3.connect(cached)
     try:
-        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("feedback", "cases", "case_events", "outbox")}
+        counts = {
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("feedback", "cases", "case_events", "outbox")
+        }
     finally:
         conn.close()
     # datagen ends its data when the database was generated: `now` follows the newest response, whenever this runs.

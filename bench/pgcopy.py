@@ -1,5 +1,6 @@
 """The latency benchmark's database in PostgreSQL: the cached SQLite file copied once into a template
 database, from which each run gets a fresh copy (CREATE DATABASE … TEMPLATE, a file copy on the server)."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -20,8 +21,14 @@ from storage.models import Base  # noqa: E402
 
 def _connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
     u = make_url(url)
-    return psycopg.connect(host=u.host, port=u.port or 5432, user=u.username, password=u.password,
-                           dbname=u.database or "postgres", autocommit=autocommit)
+    return psycopg.connect(
+        host=u.host,
+        port=u.port or 5432,
+        user=u.username,
+        password=u.password,
+        dbname=u.database or "postgres",
+        autocommit=autocommit,
+    )
 
 
 def _admin(url: str) -> psycopg.Connection:
@@ -62,8 +69,10 @@ def _copy_rows(sqlite_path: Path, url: str) -> None:
                 for row in src.execute(f'SELECT {quoted} FROM "{table.name}"'):
                     copy.write_row(row)
             if "id" in columns and table.c.id.autoincrement in (True, "auto"):
-                dst.execute(f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
-                            f'COALESCE((SELECT max(id) FROM "{table.name}"), 1))')
+                dst.execute(
+                    f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                    f'COALESCE((SELECT max(id) FROM "{table.name}"), 1))'
+                )
     src.close()
     with _admin(url) as admin:
         # The visibility map too, as autovacuum keeps it on a live server: without it every count of

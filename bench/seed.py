@@ -1,4 +1,5 @@
 """The latency benchmark's SQLite database: 1M feedback rows, 50k cases with timelines and outbox, cached in /tmp."""
+
 from __future__ import annotations
 
 import hashlib
@@ -42,8 +43,15 @@ def bench_config(work: Path) -> tuple[Path, LoopbotConfig]:
     return path, load_config(str(path))
 
 
-def cached_db(*, rows: int, cases: int, open_: int, acknowledged: int, seed: int = 5,
-              cache_dir: Path | None = None) -> tuple[Path, float | None, bool]:
+def cached_db(
+    *,
+    rows: int,
+    cases: int,
+    open_: int,
+    acknowledged: int,
+    seed: int = 5,
+    cache_dir: Path | None = None,
+) -> tuple[Path, float | None, bool]:
     """The database file for these parameters, built when missing; (path, seconds its build took, and
     whether it was built just now)."""
     key = f"{SEED_VERSION}-{migrate.head_revision()}-{rows}-{cases}-{open_}-{acknowledged}-{seed}"
@@ -58,7 +66,15 @@ def cached_db(*, rows: int, cases: int, open_: int, acknowledged: int, seed: int
         leftover.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as work:
         _, config = bench_config(Path(work))
-        build(partial, config, rows=rows, cases=cases, open_=open_, acknowledged=acknowledged, seed=seed)
+        build(
+            partial,
+            config,
+            rows=rows,
+            cases=cases,
+            open_=open_,
+            acknowledged=acknowledged,
+            seed=seed,
+        )
     # Renamed only when complete: an interrupted build is never mistaken for a finished one.
     os.replace(partial, path)
     elapsed = time.perf_counter() - started
@@ -66,7 +82,16 @@ def cached_db(*, rows: int, cases: int, open_: int, acknowledged: int, seed: int
     return path, elapsed, True
 
 
-def build(path: Path, config: LoopbotConfig, *, rows: int, cases: int, open_: int, acknowledged: int, seed: int) -> None:
+def build(
+    path: Path,
+    config: LoopbotConfig,
+    *,
+    rows: int,
+    cases: int,
+    open_: int,
+    acknowledged: int,
+    seed: int,
+) -> None:
     if open_ + acknowledged > cases:
         raise ValueError("more open and acknowledged cases than cases")
     engine = make_engine(f"sqlite:///{path}")
@@ -74,24 +99,35 @@ def build(path: Path, config: LoopbotConfig, *, rows: int, cases: int, open_: in
     negatives = _store_feedback(engine, config, rows, seed)
     if len(negatives) < cases:
         raise ValueError(f"only {len(negatives):,} negative responses for {cases:,} cases")
-    case_rows, events, posts = _cases(config, negatives, cases, open_, acknowledged, random.Random(seed))
+    case_rows, events, posts = _cases(
+        config, negatives, cases, open_, acknowledged, random.Random(seed)
+    )
     with engine.begin() as conn:
-        for table, values in ((Case.__table__, case_rows), (CaseEvent.__table__, events), (OutboxMessage.__table__, posts)):
+        for table, values in (
+            (Case.__table__, case_rows),
+            (CaseEvent.__table__, events),
+            (OutboxMessage.__table__, posts),
+        ):
             for i in range(0, len(values), BATCH):
-                conn.execute(insert(table), values[i:i + BATCH])
+                conn.execute(insert(table), values[i : i + BATCH])
     engine.dispose()
     # Outside any transaction (the engine would BEGIN IMMEDIATE): fold the WAL into the file, so a
     # plain copy of the .db is the whole database.
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("feedback", "cases", "case_events", "outbox")}
+        counts = {
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("feedback", "cases", "case_events", "outbox")
+        }
     finally:
         conn.close()
     print("seeded " + ", ".join(f"{n:,} {t}" for t, n in counts.items()), file=sys.stderr)
 
 
-def _store_feedback(engine: Any, config: LoopbotConfig, rows: int, seed: int) -> list[tuple[int, str, str, int, str | None, datetime]]:
+def _store_feedback(
+    engine: Any, config: LoopbotConfig, rows: int, seed: int
+) -> list[tuple[int, str, str, int, str | None, datetime]]:
     """Insert datagen's responses through the product's bulk insert; return the negative ones as
     (feedback id, team, metric, score, category, submitted_at)."""
     sessions = make_sessions(engine)
@@ -108,7 +144,9 @@ def _store_feedback(engine: Any, config: LoopbotConfig, rows: int, seed: int) ->
         assert len(inserted) == len(batch), "datagen ids are unique"
         for (fid, _, _), r in zip(inserted, batch, strict=True):
             if config.teams[r["team"]].open_case_when.is_negative(r["metric"], r["score"]):
-                negatives.append((fid, r["team"], r["metric"], r["score"], r["category"], r["submitted_at"]))
+                negatives.append(
+                    (fid, r["team"], r["metric"], r["score"], r["category"], r["submitted_at"])
+                )
         batch.clear()
 
     for it in feedback(rows, seed=seed):
@@ -117,12 +155,25 @@ def _store_feedback(engine: Any, config: LoopbotConfig, rows: int, seed: int) ->
             masked = mask(comment)
             seen[comment] = (masked, categorizer.categorize(masked))
         masked, category = seen[comment] if comment else (None, None)
-        batch.append({
-            "source": "bench", "external_id": it["id"], "team": it["team"], "metric": it["metric"], "score": it["score"],
-            "comment": masked, "category": category, "submitted_at": datetime.fromisoformat(it["submitted_at"]),
-            "received_at": now, "touchpoint": None, "customer": None, "segment": None, "channel": None,
-            "tags": None, "attributes": None,
-        })
+        batch.append(
+            {
+                "source": "bench",
+                "external_id": it["id"],
+                "team": it["team"],
+                "metric": it["metric"],
+                "score": it["score"],
+                "comment": masked,
+                "category": category,
+                "submitted_at": datetime.fromisoformat(it["submitted_at"]),
+                "received_at": now,
+                "touchpoint": None,
+                "customer": None,
+                "segment": None,
+                "channel": None,
+                "tags": None,
+                "attributes": None,
+            }
+        )
         if len(batch) == BATCH:
             flush()
     if batch:
@@ -144,8 +195,14 @@ def _states(n: int, open_: int, acknowledged: int, rng: random.Random) -> list[s
     return states
 
 
-def _cases(config: LoopbotConfig, negatives: list, n: int, open_: int, acknowledged: int,
-           rng: random.Random) -> tuple[list[dict], list[dict], list[dict]]:
+def _cases(
+    config: LoopbotConfig,
+    negatives: list,
+    n: int,
+    open_: int,
+    acknowledged: int,
+    rng: random.Random,
+) -> tuple[list[dict], list[dict], list[dict]]:
     """Cases for n of the negative responses (spread over the teams and the two years), their
     timeline events and the delivered outbox posts that reported them, with explicit ids."""
     chosen = sorted(rng.sample(negatives, n), key=lambda x: (x[5], x[0]))
@@ -153,19 +210,55 @@ def _cases(config: LoopbotConfig, negatives: list, n: int, open_: int, acknowled
     states = _states(n, open_, acknowledged, rng)
     cases, events, posts = [], [], []
 
-    def event(case_id: int, kind: str, actor: str, source: str, at: datetime, channel: str, ts: str, **details: Any) -> None:
+    def event(
+        case_id: int,
+        kind: str,
+        actor: str,
+        source: str,
+        at: datetime,
+        channel: str,
+        ts: str,
+        **details: Any,
+    ) -> None:
         eid = len(events) + 1
-        events.append({"id": eid, "case_id": case_id, "kind": kind, "actor": actor, "source": source, "at": at,
-                       "details": details})
+        events.append(
+            {
+                "id": eid,
+                "case_id": case_id,
+                "kind": kind,
+                "actor": actor,
+                "source": source,
+                "at": at,
+                "details": details,
+            }
+        )
         if kind == "opened":
             key, kind_, payload = f"case:{case_id}:open", "case.open", {"case_id": case_id}
         else:
-            key, kind_, payload = f"case:{case_id}:event:{eid}", "case.event", {"case_id": case_id, "event_id": eid}
-        posts.append({"key": key, "kind": kind_, "channel": channel, "payload": payload, "state": "delivered",
-                      "attempts": 1, "not_before": at, "created_at": at, "delivered_at": at + timedelta(seconds=1),
-                      "last_error": None, "result": {"channel": channel, "ts": ts}})
+            key, kind_, payload = (
+                f"case:{case_id}:event:{eid}",
+                "case.event",
+                {"case_id": case_id, "event_id": eid},
+            )
+        posts.append(
+            {
+                "key": key,
+                "kind": kind_,
+                "channel": channel,
+                "payload": payload,
+                "state": "delivered",
+                "attempts": 1,
+                "not_before": at,
+                "created_at": at,
+                "delivered_at": at + timedelta(seconds=1),
+                "last_error": None,
+                "result": {"channel": channel, "ts": ts},
+            }
+        )
 
-    for case_id, ((fid, team_key, metric, score, category, submitted), state) in enumerate(zip(chosen, states, strict=True), 1):
+    for case_id, ((fid, team_key, metric, score, category, submitted), state) in enumerate(
+        zip(chosen, states, strict=True), 1
+    ):
         team = config.teams[team_key]
         supervisor = team.supervisors[0]
         opened = submitted + timedelta(seconds=rng.randint(5, 600))
@@ -177,7 +270,17 @@ def _cases(config: LoopbotConfig, negatives: list, n: int, open_: int, acknowled
         if state != "open" and rng.random() < 0.3:
             at += timedelta(minutes=rng.expovariate(1 / 30))
             assignee, version = supervisor, version + 1
-            event(case_id, "assigned", supervisor, "button", at, team.channel, ts, assignee=supervisor, previous=None)
+            event(
+                case_id,
+                "assigned",
+                supervisor,
+                "button",
+                at,
+                team.channel,
+                ts,
+                assignee=supervisor,
+                previous=None,
+            )
         if state == "acknowledged" or (state == "resolved" and rng.random() < 0.9):
             at += timedelta(minutes=rng.expovariate(1 / 90))
             version += 1
@@ -186,21 +289,43 @@ def _cases(config: LoopbotConfig, negatives: list, n: int, open_: int, acknowled
             at += timedelta(hours=rng.expovariate(1 / 20))
             version += 1
             outcome = rng.choice(OUTCOMES)
-            details = {"outcome": outcome, "root_cause": category or rng.choice(causes), "action": "Called the customer back."}
+            details = {
+                "outcome": outcome,
+                "root_cause": category or rng.choice(causes),
+                "action": "Called the customer back.",
+            }
             if outcome == "no_action":
                 details["rationale"] = "Customer only wanted to be heard."
             event(case_id, "resolved", supervisor, "modal", at, team.channel, ts, **details)
-        cases.append({
-            "id": case_id, "kind": "feedback", "team": team_key, "state": state, "version": version,
-            "severity": severity(metric, score),
-            "opened_at": opened, "assignee": assignee, "feedback_id": fid, "rule_key": None,
-            "summary": {"metric": metric, "score": score, "category": category, "segment": None, "customer": None,
-                        "submitted_at": submitted.isoformat()},
-            "slack_channel": team.channel, "slack_ts": ts,
-        })
+        cases.append(
+            {
+                "id": case_id,
+                "kind": "feedback",
+                "team": team_key,
+                "state": state,
+                "version": version,
+                "severity": severity(metric, score),
+                "opened_at": opened,
+                "assignee": assignee,
+                "feedback_id": fid,
+                "rule_key": None,
+                "summary": {
+                    "metric": metric,
+                    "score": score,
+                    "category": category,
+                    "segment": None,
+                    "customer": None,
+                    "submitted_at": submitted.isoformat(),
+                },
+                "slack_channel": team.channel,
+                "slack_ts": ts,
+            }
+        )
     return cases, events, posts
 
 
 if __name__ == "__main__":
-    built_path, seconds, fresh = cached_db(rows=1_000_000, cases=50_000, open_=5_000, acknowledged=3_000)
+    built_path, seconds, fresh = cached_db(
+        rows=1_000_000, cases=50_000, open_=5_000, acknowledged=3_000
+    )
     print(f"{built_path}: {'built' if fresh else 'cached, built earlier'} in {seconds or 0:.0f} s")

@@ -1,5 +1,6 @@
 """Slack's side of the latency benchmark: the load plan, the clients driving the emulator, and the two
 measures — (a) the ack's round trip, (b) when the answer reached Slack."""
+
 from __future__ import annotations
 
 import random
@@ -17,6 +18,7 @@ KINDS = ("list", "ack")
 
 # -- the load -----------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Job:
     kind: str  # "list" | "ack"
@@ -25,8 +27,9 @@ class Job:
     case_id: int = 0  # the case whose Acknowledge button is clicked
 
 
-def plan(clients: int, per_kind: int, warmup: int, targets: list[tuple[int, str]],
-         rng: random.Random) -> tuple[list[list[Job]], list[list[Job]]]:
+def plan(
+    clients: int, per_kind: int, warmup: int, targets: list[tuple[int, str]], rng: random.Random
+) -> tuple[list[list[Job]], list[list[Job]]]:
     """Warm-up and measured jobs per client: lists in a team's channel by its supervisor, and clicks on
     distinct open cases by their team's supervisor, in a shuffled order per client."""
     teams = BENCH_CONFIG["teams"]
@@ -52,7 +55,9 @@ def plan(clients: int, per_kind: int, warmup: int, targets: list[tuple[int, str]
     return warm, measured
 
 
-def drive(emu: SlackEmulator, jobs: list[list[Job]], ts_of: dict[int, str]) -> tuple[list[tuple[Job, Delivery]], float]:
+def drive(
+    emu: SlackEmulator, jobs: list[list[Job]], ts_of: dict[int, str]
+) -> tuple[list[tuple[Job, Delivery]], float]:
     """Each client sends its jobs back to back, the next as soon as the previous was answered."""
     results: list[tuple[Job, Delivery]] = []
     lock = threading.Lock()
@@ -74,7 +79,10 @@ def drive(emu: SlackEmulator, jobs: list[list[Job]], ts_of: dict[int, str]) -> t
         with lock:
             results.extend(done)
 
-    threads = [threading.Thread(target=client, args=(mine,), name=f"client-{i}") for i, mine in enumerate(jobs)]
+    threads = [
+        threading.Thread(target=client, args=(mine,), name=f"client-{i}")
+        for i, mine in enumerate(jobs)
+    ]
     for t in threads:
         t.start()
     start.wait()
@@ -91,21 +99,38 @@ def rid(d: Delivery) -> str:
     return d.payload["response_url"].rsplit("/", 1)[1]
 
 
-def wait_visible(emu: SlackEmulator, results: list[tuple[Job, Delivery]], timeout: float) -> tuple[dict[str, list[float]], list[str]]:
+def wait_visible(
+    emu: SlackEmulator, results: list[tuple[Job, Delivery]], timeout: float
+) -> tuple[dict[str, list[float]], list[str]]:
     """(b): seconds from sending each request until its answer reached Slack: the ephemeral list at the
     response_url, the acknowledged case's chat.update. Also what went wrong (error replies, missing answers)."""
     lists = {rid(d): d.sent for job, d in results if job.kind == "list"}
-    clicks = {(d.payload["container"]["channel_id"], d.payload["container"]["message_ts"]): d.sent
-              for job, d in results if job.kind == "ack"}
+    clicks = {
+        (d.payload["container"]["channel_id"], d.payload["container"]["message_ts"]): d.sent
+        for job, d in results
+        if job.kind == "ack"
+    }
     click_rids = {rid(d) for job, d in results if job.kind == "ack"}
     # A list answered in the ack itself is visible the moment the ack is back.
-    in_ack = {rid(d): d.sent + d.elapsed for job, d in results
-              if job.kind == "list" and d.response and (d.response.get("blocks") or d.response.get("text"))}
+    in_ack = {
+        rid(d): d.sent + d.elapsed
+        for job, d in results
+        if job.kind == "list"
+        and d.response
+        and (d.response.get("blocks") or d.response.get("text"))
+    }
     deadline = time.monotonic() + timeout
     while True:
         seen_list, seen_ack, problems = dict(in_ack), {}, []
         for key in in_ack:
-            reply = str(next(d.response.get("text") for job, d in results if job.kind == "list" and rid(d) == key) or "")
+            reply = str(
+                next(
+                    d.response.get("text")
+                    for job, d in results
+                    if job.kind == "list" and rid(d) == key
+                )
+                or ""
+            )
             if reply.startswith((":warning:", ":x:")):
                 problems.append(f"list answered {reply[:120]!r}")
         for c in emu.calls:
@@ -124,13 +149,18 @@ def wait_visible(emu: SlackEmulator, results: list[tuple[Job, Delivery]], timeou
                     seen_ack[key] = c.time
                     if not c.ok:
                         problems.append(f"chat.update failed: {c.error}")
-        if (len(seen_list) == len(lists) and len(seen_ack) == len(clicks)) or time.monotonic() > deadline:
+        if (
+            len(seen_list) == len(lists) and len(seen_ack) == len(clicks)
+        ) or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     missing = len(lists) - len(seen_list) + len(clicks) - len(seen_ack)
     if missing:
         problems.append(f"{missing} answers never reached Slack within {timeout:.0f} s")
-    return {"list": [seen_list[k] - lists[k] for k in seen_list], "ack": [seen_ack[k] - clicks[k] for k in seen_ack]}, problems
+    return {
+        "list": [seen_list[k] - lists[k] for k in seen_list],
+        "ack": [seen_ack[k] - clicks[k] for k in seen_ack],
+    }, problems
 
 
 def round_trips(results: list[tuple[Job, Delivery]]) -> tuple[dict[str, list[float]], list[str]]:

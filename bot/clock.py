@@ -1,4 +1,5 @@
 """The one source of "now" (aware UTC), so tests can pass their own instant."""
+
 from datetime import UTC, datetime
 
 

@@ -1,4 +1,5 @@
 """User-facing errors: what went wrong and what to do instead; the Slack edge shows them ephemerally."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """Logging set-up: readable text for people, one JSON object per line for log pipelines."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Prometheus metrics, one registry per process (tests build their own)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -10,30 +11,76 @@ from prometheus_client.registry import Collector
 from bot.cases.lifecycle import CaseChange
 
 # Buckets from minutes to weeks: SLAs run from 15 minutes (ack) to several days (resolve).
-_DURATION_BUCKETS = (60, 300, 900, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600, 86400, 2 * 86400, 4 * 86400, 7 * 86400)
+_DURATION_BUCKETS = (
+    60,
+    300,
+    900,
+    1800,
+    3600,
+    2 * 3600,
+    4 * 3600,
+    8 * 3600,
+    86400,
+    2 * 86400,
+    4 * 86400,
+    7 * 86400,
+)
 
 
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None):
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        self.feedback_accepted = Counter("loopbot_feedback_accepted", "Feedback items stored", ["team"], registry=r)
+        self.feedback_accepted = Counter(
+            "loopbot_feedback_accepted", "Feedback items stored", ["team"], registry=r
+        )
         self.feedback_duplicates = Counter(
-            "loopbot_feedback_duplicates", "Feedback items skipped as already stored", registry=r)
+            "loopbot_feedback_duplicates", "Feedback items skipped as already stored", registry=r
+        )
         self.feedback_rejected = Counter(
-            "loopbot_feedback_rejected", "Ingestion requests refused, by HTTP status", ["status"], registry=r)
-        self.cases_opened = Counter("loopbot_cases_opened", "Cases opened", ["team", "kind"], registry=r)
+            "loopbot_feedback_rejected",
+            "Ingestion requests refused, by HTTP status",
+            ["status"],
+            registry=r,
+        )
+        self.cases_opened = Counter(
+            "loopbot_cases_opened", "Cases opened", ["team", "kind"], registry=r
+        )
         self.cases_acknowledged = Counter(
-            "loopbot_cases_acknowledged", "Cases acknowledged (a resolve straight from open counts too)", ["team"], registry=r)
-        self.cases_resolved = Counter("loopbot_cases_resolved", "Cases resolved", ["team"], registry=r)
-        self.tta = Histogram("loopbot_time_to_acknowledge_seconds", "Time from a case opening to its acknowledgement",
-                             ["team"], buckets=_DURATION_BUCKETS, registry=r)
-        self.ttr = Histogram("loopbot_time_to_resolve_seconds", "Time from a case opening to its resolution",
-                             ["team"], buckets=_DURATION_BUCKETS, registry=r)
+            "loopbot_cases_acknowledged",
+            "Cases acknowledged (a resolve straight from open counts too)",
+            ["team"],
+            registry=r,
+        )
+        self.cases_resolved = Counter(
+            "loopbot_cases_resolved", "Cases resolved", ["team"], registry=r
+        )
+        self.tta = Histogram(
+            "loopbot_time_to_acknowledge_seconds",
+            "Time from a case opening to its acknowledgement",
+            ["team"],
+            buckets=_DURATION_BUCKETS,
+            registry=r,
+        )
+        self.ttr = Histogram(
+            "loopbot_time_to_resolve_seconds",
+            "Time from a case opening to its resolution",
+            ["team"],
+            buckets=_DURATION_BUCKETS,
+            registry=r,
+        )
         self.slack_errors = Counter(
-            "loopbot_slack_api_errors", "Failed Slack Web API calls", ["method", "error"], registry=r)
+            "loopbot_slack_api_errors",
+            "Failed Slack Web API calls",
+            ["method", "error"],
+            registry=r,
+        )
         self.posts_failed = Counter(
-            "loopbot_slack_posts_failed", "Outbox posts Slack refused for good", ["kind"], registry=r)
+            "loopbot_slack_posts_failed",
+            "Outbox posts Slack refused for good",
+            ["kind"],
+            registry=r,
+        )
 
     def case_changed(self, change: CaseChange, before: str) -> None:
         team, kind = change.case.team, change.event.kind
@@ -58,7 +105,9 @@ class _OutboxCollector(Collector):
         self.counts = counts
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily("loopbot_outbox_messages", "Outbox posts by state", labels=["state"])
+        family = GaugeMetricFamily(
+            "loopbot_outbox_messages", "Outbox posts by state", labels=["state"]
+        )
         try:
             counts = self.counts()
         except Exception:  # a scrape during a database outage reports what it can

@@ -1,4 +1,5 @@
 """Strict 5-field cron expressions (minute hour day month weekday) and their APScheduler 3 trigger arguments."""
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,13 @@ from apscheduler.triggers.cron import CronTrigger
 
 EXAMPLE = '"0 9 * * mon-fri"'
 _NUMBER = re.compile(r"[0-9]+")
-_MONTHS = {n: i for i, n in enumerate(("jan", "feb", "mar", "apr", "may", "jun",
-                                        "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_MONTHS = {
+    n: i
+    for i, n in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+        start=1,
+    )
+}
 _WEEKDAYS = {n: i for i, n in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}
 # APScheduler 3 numbers weekdays from Monday = 0 where cron has Sunday = 0, so the trigger gets names.
 _APS_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -67,7 +73,13 @@ class Cron:
         """The last fire at or before `before` (aware), in UTC: where a huddle's period starts."""
         trigger = self.trigger(tz)
         # Look back over growing spans, so an every-minute cron is not walked over a year of fires.
-        for span in (timedelta(hours=2), timedelta(days=2), timedelta(days=9), timedelta(days=63), timedelta(days=800)):
+        for span in (
+            timedelta(hours=2),
+            timedelta(days=2),
+            timedelta(days=9),
+            timedelta(days=63),
+            timedelta(days=800),
+        ):
             fire, last = trigger.get_next_fire_time(None, before - span), None
             while fire is not None and fire <= before:
                 last = fire
@@ -82,11 +94,15 @@ class WallClockCronTrigger(CronTrigger):
     skipped in spring moves to the next valid time, but in the hour repeated in autumn (01:30 happens twice)
     it fires twice; a team expects one huddle, so the repeat is skipped."""
 
-    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
         fire = super().get_next_fire_time(previous_fire_time, now)
         while fire is not None and _second_of_repeated_hour(fire):
             # Ask again from after the repeated hour: from within it APScheduler lands on the same fire.
-            fire = super().get_next_fire_time(fire, fire + (fire.replace(fold=0).utcoffset() - fire.utcoffset()))
+            fire = super().get_next_fire_time(
+                fire, fire + (fire.replace(fold=0).utcoffset() - fire.utcoffset())
+            )
         return fire
 
 
@@ -109,18 +125,26 @@ def _error(expr: str, problem: str) -> ValueError:
 def _parse(expr: str) -> tuple[tuple[str, str], ...]:
     parts = expr.split()
     if len(parts) == 1 and parts[0].startswith("@"):
-        raise _error(expr, f"shortcuts such as {parts[0]} are not supported; write the 5 fields, e.g. {EXAMPLE}")
+        raise _error(
+            expr,
+            f"shortcuts such as {parts[0]} are not supported; write the 5 fields, e.g. {EXAMPLE}",
+        )
     if len(parts) != 5:
         noun = "field" if len(parts) == 1 else "fields"
-        raise ValueError(f'"{expr}" has {len(parts)} {noun}; a cron needs 5 (minute hour day month weekday), '
-                         f"e.g. {EXAMPLE}")
+        raise ValueError(
+            f'"{expr}" has {len(parts)} {noun}; a cron needs 5 (minute hour day month weekday), '
+            f"e.g. {EXAMPLE}"
+        )
     parsed = [_parse_field(spec, text, expr) for spec, text in zip(_FIELDS, parts)]
     day_text, month_text, weekday_text = parts[2], parts[3], parts[4]
     # Cron fires when EITHER day or weekday matches if both are restricted, APScheduler only when both do;
     # refusing the combination keeps the two meanings identical (a field starting with * counts as unrestricted).
     if not day_text.startswith("*") and not weekday_text.startswith("*"):
-        raise _error(expr, f"day {day_text} and weekday {weekday_text} are both set, and cron then fires on either "
-                           "of them, which is rarely meant; use * for one of the two")
+        raise _error(
+            expr,
+            f"day {day_text} and weekday {weekday_text} are both set, and cron then fires on either "
+            "of them, which is rarely meant; use * for one of the two",
+        )
     days, months = parsed[2][0], parsed[3][0]
     if not any(d <= _DAYS_IN_MONTH[m - 1] for d in days for m in months):
         raise _error(expr, f"never fires: day {day_text} does not occur in month {month_text}")
@@ -129,7 +153,9 @@ def _parse(expr: str) -> tuple[tuple[str, str], ...]:
     if weekday_text == "*":
         kwargs.append("*")
     else:
-        aps_numbers = sorted({(d - 1) % 7 for d in weekdays})  # cron 1 (Monday) -> 0, cron 0 and 7 -> 6
+        aps_numbers = sorted(
+            {(d - 1) % 7 for d in weekdays}
+        )  # cron 1 (Monday) -> 0, cron 0 and 7 -> 6
         kwargs.append(",".join(_APS_WEEKDAYS[n] for n in aps_numbers))
     return tuple(zip(_TRIGGER_KEYS, kwargs))
 
@@ -146,7 +172,9 @@ def _parse_field(spec: _Field, text: str, expr: str) -> tuple[set[int], list[str
         if slash:
             span = spec.high - spec.low
             if not _NUMBER.fullmatch(step_text) or not 1 <= int(step_text) <= span:
-                raise _error(expr, f'{spec.name} step "{step_text}" must be a whole number from 1 to {span}')
+                raise _error(
+                    expr, f'{spec.name} step "{step_text}" must be a whole number from 1 to {span}'
+                )
             step = int(step_text)
         if base == "*":
             # Sunday is matched once, as 0; 7 is only its other spelling.
@@ -156,12 +184,18 @@ def _parse_field(spec: _Field, text: str, expr: str) -> tuple[set[int], list[str
             first, _, last = base.partition("-")
             start, end = _value(spec, first, expr), _value(spec, last, expr, range_end=True)
             if start > end:
-                raise _error(expr, f"{spec.name} range {base} runs backwards; a range goes from the smaller "
-                                   "value to the larger, so split a wrap-around into two, joined by a comma")
+                raise _error(
+                    expr,
+                    f"{spec.name} range {base} runs backwards; a range goes from the smaller "
+                    "value to the larger, so split a wrap-around into two, joined by a comma",
+                )
             items.append(f"{start}-{end}" + (f"/{step}" if step > 1 else ""))
         elif slash:
-            raise _error(expr, f'{spec.name} "{item}": a step needs a range; '
-                               f"write {base}-{spec.high}/{step_text} or */{step_text}")
+            raise _error(
+                expr,
+                f'{spec.name} "{item}": a step needs a range; '
+                f"write {base}-{spec.high}/{step_text} or */{step_text}",
+            )
         else:
             start = end = _value(spec, base, expr)
             items.append(str(start))

@@ -1,11 +1,17 @@
 """Durations as admins write them in the config and users read them in Slack: 30m, 4h, 2d, 1w."""
+
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 
 # Largest first: format_duration picks the first unit that divides exactly, which is the shortest text.
-_UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+_UNITS = {
+    "w": timedelta(weeks=1),
+    "d": timedelta(days=1),
+    "h": timedelta(hours=1),
+    "m": timedelta(minutes=1),
+}
 # ASCII digits only: \d would also accept other scripts' digits, which int() then reads silently.
 _DURATION = re.compile(r"([0-9]+)([mhdw])")
 HINT = "use 30m, 4h, 2d, 1w"

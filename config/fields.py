@@ -1,4 +1,5 @@
 """Field types of the YAML model and the wording of their problems, so every message reads alike."""
+
 from __future__ import annotations
 
 import difflib
@@ -9,7 +10,14 @@ from math import inf
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import AfterValidator, BeforeValidator, PlainSerializer, PlainValidator, Strict, StrictStr
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    PlainSerializer,
+    PlainValidator,
+    Strict,
+    StrictStr,
+)
 
 from config.cron import Cron, parse_cron
 from config.durations import HINT, format_duration, parse_duration
@@ -19,7 +27,9 @@ _KEY = re.compile(r"[a-z][a-z0-9_-]*")
 # A Slack token pasted under the wrong key must not be echoed into logs or CI output.
 TOKEN = re.compile(r"\b(xox[a-z]|xapp)-[A-Za-z0-9-]+")
 _RESERVED = {
-    "team": dict.fromkeys(("all", "open", "overdue", "mine"), "/feedback list and stats read it as a filter word"),
+    "team": dict.fromkeys(
+        ("all", "open", "overdue", "mine"), "/feedback list and stats read it as a filter word"
+    ),
     "category": {"other": "it is always offered as a root cause"},
 }
 INHERITED = ("timezone", "huddle", "sla", "open_case_when", "thresholds")
@@ -31,7 +41,12 @@ RULES: dict[str, tuple[str, float, float, str]] = {
     "nps": ("below", -100, 100, "NPS (-100 to 100) falls below it"),
     "ces": ("above", 1, 7, "the mean CES score (1-7) rises above it"),
     "cases": ("above", 0, inf, "more cases than this open within the window"),
-    "complaints": ("above", 0, inf, "more complaints of its category than this arrive within the window"),
+    "complaints": (
+        "above",
+        0,
+        inf,
+        "more complaints of its category than this arrive within the window",
+    ),
 }
 
 
@@ -48,27 +63,44 @@ def show(value: object) -> str:
 
 def describe(value: object) -> str:
     """What a value of the wrong type is, for "should be X, but is Y"."""
-    kind = ("true/false" if isinstance(value, bool) else "a number" if isinstance(value, (int, float))
-            else "text" if isinstance(value, str) else None)
+    kind = (
+        "true/false"
+        if isinstance(value, bool)
+        else "a number"
+        if isinstance(value, (int, float))
+        else "text"
+        if isinstance(value, str)
+        else None
+    )
     if kind:
         return f"{kind} ({show(value)})"
-    return show(value) if value is None or isinstance(value, (list, dict)) else f"a {type(value).__name__} ({value})"
+    return (
+        show(value)
+        if value is None or isinstance(value, (list, dict))
+        else f"a {type(value).__name__} ({value})"
+    )
 
 
 def did_you_mean(word: object, options: Collection[str]) -> str:
     text = str(word).lower()
-    close = difflib.get_close_matches(text, list(options), n=1) or [
-        option for option in options if len(text) >= 3 and text in option.lower()][:1]  # "late" -> late_delivery
+    close = (
+        difflib.get_close_matches(text, list(options), n=1)
+        or [option for option in options if len(text) >= 3 and text in option.lower()][:1]
+    )  # "late" -> late_delivery
     return f" (did you mean {close[0]}?)" if close else ""
 
 
 def not_configured(value: object, what: str, plural: str, options: Collection[str]) -> str:
-    hint = did_you_mean(value, options) or (f"; configured {plural}: {', '.join(options)}" if options
-                                              else f"; no {plural} are configured")
+    hint = did_you_mean(value, options) or (
+        f"; configured {plural}: {', '.join(options)}"
+        if options
+        else f"; no {plural} are configured"
+    )
     return f"{show(value)} is not a configured {what}{hint}"
 
 
 # --- field types: each raises ValueError with the whole message an admin reads ---------------------------
+
 
 def _duration(value: object) -> timedelta:
     if isinstance(value, timedelta):
@@ -81,12 +113,16 @@ def _duration(value: object) -> timedelta:
 def _cron(value: object) -> Cron:
     if isinstance(value, (Cron, str)):
         return value if isinstance(value, Cron) else parse_cron(value)
-    raise ValueError(f'should be a cron expression in quotes such as "0 9 * * mon-fri", but is {describe(value)}')
+    raise ValueError(
+        f'should be a cron expression in quotes such as "0 9 * * mon-fri", but is {describe(value)}'
+    )
 
 
 def _timezone(value: object) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"should be a time zone name such as Europe/Paris, but is {describe(value)}")
+        raise ValueError(
+            f"should be a time zone name such as Europe/Paris, but is {describe(value)}"
+        )
     try:
         ZoneInfo(value)
         return value
@@ -94,11 +130,14 @@ def _timezone(value: object) -> str:
         zones = sorted(available_timezones())
     wanted = value.strip().replace(" ", "_").lower()
     # Spelling suggestions only for Area/City names: for "CEST" the closest spelling is EST, six hours off.
-    guess = (next((z for z in zones if z.lower() == wanted or z.lower().endswith("/" + wanted)), None)
-             or next(iter(difflib.get_close_matches(value, zones, n=1) if "/" in value else []), None))
+    guess = next(
+        (z for z in zones if z.lower() == wanted or z.lower().endswith("/" + wanted)), None
+    ) or next(iter(difflib.get_close_matches(value, zones, n=1) if "/" in value else []), None)
     hint = f" (did you mean {guess}?)" if guess else ""
-    raise ValueError(f"{show(value)} is not an IANA time zone{hint}; "
-                     "use a name such as Europe/Paris or America/New_York")
+    raise ValueError(
+        f"{show(value)} is not an IANA time zone{hint}; "
+        "use a name such as Europe/Paris or America/New_York"
+    )
 
 
 def _slack_id(pattern: str, what: str, where: str) -> PlainValidator:
@@ -106,6 +145,7 @@ def _slack_id(pattern: str, what: str, where: str) -> PlainValidator:
         if isinstance(value, str) and re.fullmatch(pattern, value):
             return value
         raise ValueError(f"{show(value)} is not a Slack {what} id: {what} ids look like {where}")
+
     return PlainValidator(check)
 
 
@@ -117,11 +157,14 @@ def _check(ok: Callable[[Any], bool], problem: Callable[[Any], str]) -> AfterVal
         if not ok(value):
             raise ValueError(problem(value))
         return value
+
     return AfterValidator(check)
 
 
 def scale(low: int, high: int, name: str) -> AfterValidator:
-    return _check(lambda v: low <= v <= high, lambda v: f"{v} is outside the {name} scale {low}-{high}")
+    return _check(
+        lambda v: low <= v <= high, lambda v: f"{v} is outside the {name} scale {low}-{high}"
+    )
 
 
 def at_least_1(why: str) -> AfterValidator:
@@ -141,8 +184,10 @@ def key_problem(key: object, what: str) -> str | None:
     if isinstance(key, bool):
         return f"YAML reads yes, no, on and off as true/false: put the {what} key in quotes"
     if not isinstance(key, str) or not _KEY.fullmatch(key):
-        return (f"{show(str(key))} is not a valid {what} key: use lowercase letters, digits, - and _, "
-                "starting with a letter (it is typed in Slack commands)")
+        return (
+            f"{show(str(key))} is not a valid {what} key: use lowercase letters, digits, - and _, "
+            "starting with a letter (it is typed in Slack commands)"
+        )
     reason = _RESERVED[what].get(key)
     return f'"{key}" cannot be a {what} key: {reason}' if reason else None
 
@@ -151,18 +196,35 @@ def fmt_duration(td: timedelta) -> str:
     return format_duration(td) if td >= timedelta(0) and not td % timedelta(minutes=1) else str(td)
 
 
-Duration = Annotated[timedelta, PlainValidator(_duration), PlainSerializer(format_duration, when_used="json")]
+Duration = Annotated[
+    timedelta, PlainValidator(_duration), PlainSerializer(format_duration, when_used="json")
+]
 # Dumped as its text in both modes: pydantic would otherwise turn the dataclass into a dict.
 CronField = Annotated[Cron, PlainValidator(_cron), PlainSerializer(str)]
 TimeZoneName = Annotated[str, PlainValidator(_timezone)]
-ChannelId = Annotated[str, _slack_id(r"[CG][A-Z0-9]{2,}", "channel", "C0123ABCD (in Slack, open the channel's "
-                                     "details: the Channel ID is at the bottom of the About tab)")]
-UserId = Annotated[str, _slack_id(r"[UW][A-Z0-9]{2,}", "user", "U0123ABCD (in Slack, open the person's profile, "
-                                  "click ⋮ More, then Copy member ID)")]
+ChannelId = Annotated[
+    str,
+    _slack_id(
+        r"[CG][A-Z0-9]{2,}",
+        "channel",
+        "C0123ABCD (in Slack, open the channel's "
+        "details: the Channel ID is at the bottom of the About tab)",
+    ),
+]
+UserId = Annotated[
+    str,
+    _slack_id(
+        r"[UW][A-Z0-9]{2,}",
+        "user",
+        "U0123ABCD (in Slack, open the person's profile, click ⋮ More, then Copy member ID)",
+    ),
+]
 UserIds = Annotated[list[UserId], _empty_if_none(list)]
 Integer = Annotated[int, Strict()]
 Number = Annotated[float, Strict()]  # strict still takes 80 for 80.0, but not true or "80"
 Text = Annotated[StrictStr, _check(lambda text: text.strip() != "", lambda _: "cannot be empty")]
 Section = Annotated[dict[Any, Any], _empty_if_none(dict)]
 RetentionDays = Annotated[Integer, at_least_1("feedback older than this many days is purged")]
-TeamKey = Annotated[str, _check(lambda key: key_problem(key, "team") is None, lambda key: key_problem(key, "team"))]
+TeamKey = Annotated[
+    str, _check(lambda key: key_problem(key, "team") is None, lambda key: key_problem(key, "team"))
+]

@@ -1,4 +1,5 @@
 """Load and validate the YAML: inheritance from `defaults`, every problem as `<file>: <key path>: <problem>`."""
+
 from __future__ import annotations
 
 import os
@@ -11,7 +12,16 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from config.fields import INHERITED, MERGED, TOKEN, describe, did_you_mean, key_problem, not_configured, show
+from config.fields import (
+    INHERITED,
+    MERGED,
+    TOKEN,
+    describe,
+    did_you_mean,
+    key_problem,
+    not_configured,
+    show,
+)
 from config.teams import Category, Defaults, Document, LoopbotConfig, Team, threshold_problems
 
 
@@ -25,9 +35,15 @@ class ConfigError(Exception):
 
 # --- from pydantic's errors to lines an admin understands ----------------------------------------------------
 
-_EXPECTED = {"string_type": "text", "int_type": "a whole number", "float_type": "a number",
-             "bool_type": "true or false", "list_type": "a list", "dict_type": "a mapping of keys",
-             "model_type": "a mapping of keys"}
+_EXPECTED = {
+    "string_type": "text",
+    "int_type": "a whole number",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "dict_type": "a mapping of keys",
+    "model_type": "a mapping of keys",
+}
 _MISSING = {
     "channel": "every team needs the id of its Slack channel, e.g. channel: C0123ABCD",
     "supervisors": "list who resolves this team's cases, e.g. supervisors: [U0123ABCD]",
@@ -42,16 +58,24 @@ def _allowed_keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]
     """The keys of the mapping at `loc` inside `model`, for "did you mean"."""
     node: Any = model
     for part in (*loc, None):
-        while get_origin(node) in (Annotated, Union, types.UnionType):  # Annotated[X, ...] and X | None hold X
+        while get_origin(node) in (
+            Annotated,
+            Union,
+            types.UnionType,
+        ):  # Annotated[X, ...] and X | None hold X
             node = next(arg for arg in get_args(node) if arg is not type(None))
         if part is None:
             break
         if isinstance(node, type) and issubclass(node, BaseModel):
-            node = node.model_fields[str(part)].annotation if str(part) in node.model_fields else None
+            node = (
+                node.model_fields[str(part)].annotation if str(part) in node.model_fields else None
+            )
         else:
             node = (get_args(node) or (None,))[-1]  # list[X] and dict[K, X] hold X
     if isinstance(node, type) and issubclass(node, BaseModel):
-        return [name for name in node.model_fields if name != "key"]  # a team's key is its name under teams:
+        return [
+            name for name in node.model_fields if name != "key"
+        ]  # a team's key is its name under teams:
     return []
 
 
@@ -64,13 +88,17 @@ def _explain(err: ErrorDetails, model: type[BaseModel]) -> str:
         return f"is missing; {hint}" if hint else "is missing"
     if kind in ("extra_forbidden", "invalid_key"):
         allowed = _allowed_keys(model, loc[:-1])
-        return "unknown key" + (did_you_mean(loc[-1], allowed) or f"; the keys allowed here are {', '.join(allowed)}")
+        return "unknown key" + (
+            did_you_mean(loc[-1], allowed) or f"; the keys allowed here are {', '.join(allowed)}"
+        )
     if kind == "literal_error":
         options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
         return f"{show(value)} is not one of {', '.join(options)}{did_you_mean(value, options)}"
     if kind in _EXPECTED:
         return f"should be {_EXPECTED[kind]}, but is {describe(value)}"
-    return f"has a value that is not allowed here ({describe(value)})"  # never pydantic's own wording
+    return (
+        f"has a value that is not allowed here ({describe(value)})"  # never pydantic's own wording
+    )
 
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -92,22 +120,33 @@ class _Report:
         except ValidationError as exc:
             for err in exc.errors(include_url=False):
                 if err["type"] != "threshold_rule":  # thresholds() reports those, from the raw YAML
-                    where = () if err["loc"] == ("key",) else err["loc"]  # a team's key is the mapping key above it
+                    where = (
+                        () if err["loc"] == ("key",) else err["loc"]
+                    )  # a team's key is the mapping key above it
                     self.add((*loc, *where), _explain(err, model))
             return None
 
     def thresholds(self, rules: object, loc: tuple[str, ...], categories: Collection[str]) -> None:
         for i, rule in enumerate(rules if isinstance(rules, list) else []):
-            for where, problem in threshold_problems(rule, categories) if isinstance(rule, dict) else []:
+            for where, problem in (
+                threshold_problems(rule, categories) if isinstance(rule, dict) else []
+            ):
                 self.add((*loc, "thresholds", i, *where), problem)
 
     def _position(self, loc: tuple[Any, ...]) -> list[int]:
         # Where the key sits in the file, so lines read top to bottom; keys the file lacks follow their siblings.
         node, position = self.data, []
         for part in loc:
-            children = (list(node.items()) if isinstance(node, dict)
-                        else list(enumerate(node)) if isinstance(node, list) else [])
-            index = next((i for i, (k, _) in enumerate(children) if str(k) == str(part)), len(children))
+            children = (
+                list(node.items())
+                if isinstance(node, dict)
+                else list(enumerate(node))
+                if isinstance(node, list)
+                else []
+            )
+            index = next(
+                (i for i, (k, _) in enumerate(children) if str(k) == str(part)), len(children)
+            )
             position.append(index)
             node = children[index][1] if index < len(children) else None
         return position
@@ -135,16 +174,23 @@ def _inherit(raw: dict[Any, Any], parent: Defaults) -> dict[Any, Any]:
     return merged
 
 
-def _team(report: _Report, key: object, raw: object, defaults: Defaults, categories: list[str]) -> Team | None:
+def _team(
+    report: _Report, key: object, raw: object, defaults: Defaults, categories: list[str]
+) -> Team | None:
     loc = ("teams", str(key))
     if not isinstance(key, str):  # a YAML number or yes/no: the key problem is all there is to say
         report.add(loc, cast(str, key_problem(key, "team")))
         return None
     if not isinstance(raw, dict):
-        report.add(loc, f"should be a mapping of team settings (name, channel, ...), but is {describe(raw)}")
+        report.add(
+            loc,
+            f"should be a mapping of team settings (name, channel, ...), but is {describe(raw)}",
+        )
         return None
     if "key" in raw:
-        report.add((*loc, "key"), "unknown key: a team's key is its name under teams:, so remove this line")
+        report.add(
+            (*loc, "key"), "unknown key: a team's key is its name under teams:, so remove this line"
+        )
     report.thresholds(raw.get("thresholds"), loc, categories)
     own = {k: v for k, v in raw.items() if k != "key"}
     return report.validate(Team, {"name": key, **_inherit(own, defaults), "key": key}, loc)
@@ -153,56 +199,91 @@ def _team(report: _Report, key: object, raw: object, defaults: Defaults, categor
 def parse_config(data: object, source: str) -> LoopbotConfig:
     """Validate loaded YAML; raise ConfigError listing every problem, each naming `source` and the key path."""
     if not isinstance(data, dict):
-        raise ConfigError([f"{source}: the top level should be a mapping of keys (defaults, teams, categories, ...), "
-                           f"but is {describe(data)}"])
+        raise ConfigError(
+            [
+                f"{source}: the top level should be a mapping of keys (defaults, teams, categories, ...), "
+                f"but is {describe(data)}"
+            ]
+        )
     report = _Report(source, data)
     document = report.validate(Document, data, ())
     # Every section is checked even when another is broken, so that one run reports every problem.
-    section = {name: data[name] if isinstance(data.get(name), dict) else {}
-               for name in ("defaults", "teams", "categories", "routing")}
-    category_keys, team_keys = [str(k) for k in section["categories"]], [str(k) for k in section["teams"]]
+    section = {
+        name: data[name] if isinstance(data.get(name), dict) else {}
+        for name in ("defaults", "teams", "categories", "routing")
+    }
+    category_keys, team_keys = (
+        [str(k) for k in section["categories"]],
+        [str(k) for k in section["teams"]],
+    )
 
     report.thresholds(section["defaults"].get("thresholds"), ("defaults",), category_keys)
     defaults = report.validate(Defaults, _inherit(section["defaults"], Defaults()), ("defaults",))
-    defaults = defaults if defaults is not None else Defaults()  # teams are still checked against the built-ins
-    teams = {team.key: team for key, raw in section["teams"].items()
-             if (team := _team(report, key, raw, defaults, category_keys)) is not None}
+    defaults = (
+        defaults if defaults is not None else Defaults()
+    )  # teams are still checked against the built-ins
+    teams = {
+        team.key: team
+        for key, raw in section["teams"].items()
+        if (team := _team(report, key, raw, defaults, category_keys)) is not None
+    }
 
     categories: dict[str, Category] = {}
     for key, raw in section["categories"].items():
         if problem := key_problem(key, "category"):
             report.add(("categories", str(key)), problem)
-        if (category := report.validate(Category, raw, ("categories", str(key)))) is not None and not problem:
+        if (
+            category := report.validate(Category, raw, ("categories", str(key)))
+        ) is not None and not problem:
             categories[key] = category
 
     for touchpoint, target in section["routing"].items():
         if not isinstance(target, str):
-            report.add(("routing", str(touchpoint)), f"should be a team key, but is {describe(target)}")
+            report.add(
+                ("routing", str(touchpoint)), f"should be a team key, but is {describe(target)}"
+            )
         elif target not in team_keys:
-            report.add(("routing", str(touchpoint)), not_configured(target, "team", "teams", team_keys))
+            report.add(
+                ("routing", str(touchpoint)), not_configured(target, "team", "teams", team_keys)
+            )
 
     owners: dict[str, str] = {}
     for key, raw in zip(team_keys, section["teams"].values()):
         channel = raw.get("channel") if isinstance(raw, dict) else None
         if isinstance(channel, str) and channel in owners:
-            report.add(("teams", key, "channel"), f"{channel} is already the channel of team {owners[channel]}; "
-                                                  "each team needs a channel of its own")
+            report.add(
+                ("teams", key, "channel"),
+                f"{channel} is already the channel of team {owners[channel]}; "
+                "each team needs a channel of its own",
+            )
         elif isinstance(channel, str):
             owners[channel] = key
     if data.get("weekly_summary") is not None and data.get("leaders_channel") is None:
         report.add(("weekly_summary",), "needs leaders_channel: the weekly summary is posted there")
 
     if document is not None and not report.problems:
-        top = {name: getattr(document, name)
-               for name in ("leaders", "leaders_channel", "weekly_summary", "retention_days")}
-        config = report.validate(LoopbotConfig, {**top, "defaults": defaults, "teams": teams, "categories": categories,
-                                                 "routing": {str(k): v for k, v in section["routing"].items()}}, ())
+        top = {
+            name: getattr(document, name)
+            for name in ("leaders", "leaders_channel", "weekly_summary", "retention_days")
+        }
+        config = report.validate(
+            LoopbotConfig,
+            {
+                **top,
+                "defaults": defaults,
+                "teams": teams,
+                "categories": categories,
+                "routing": {str(k): v for k, v in section["routing"].items()},
+            },
+            (),
+        )
         if config is not None:
             return config
     raise ConfigError(report.lines())
 
 
 # --- reading the file ----------------------------------------------------------------------------------------
+
 
 class _DuplicateKey(yaml.MarkedYAMLError):
     pass
@@ -216,9 +297,11 @@ class _Loader(yaml.SafeLoader):
         for key_node, _ in node.value:
             if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
                 if key_node.value in seen:
-                    raise _DuplicateKey(problem=f'the key "{key_node.value}" appears twice in the same mapping; '
-                                                "YAML would silently keep only the last one",
-                                        problem_mark=key_node.start_mark)
+                    raise _DuplicateKey(
+                        problem=f'the key "{key_node.value}" appears twice in the same mapping; '
+                        "YAML would silently keep only the last one",
+                        problem_mark=key_node.start_mark,
+                    )
                 seen.add(key_node.value)
         return super().construct_mapping(node, deep=deep)
 
@@ -229,7 +312,9 @@ def _yaml_problem(source: str, exc: yaml.YAMLError) -> str:
     problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or "not valid YAML"
     if not isinstance(exc, _DuplicateKey):
         problem = "YAML syntax error: " + problem
-    if "alias" in f"{problem} {getattr(exc, 'context', '')}":  # an unquoted cron such as */30 * * * * is an alias
+    if (
+        "alias" in f"{problem} {getattr(exc, 'context', '')}"
+    ):  # an unquoted cron such as */30 * * * * is an alias
         problem += '; a value starting with * must be quoted, e.g. huddle: "*/30 9-17 * * *"'
     return f"{source}: {where}{problem}"
 
@@ -241,12 +326,18 @@ def load_config(path: str | os.PathLike[str]) -> LoopbotConfig:
         with open(path, encoding="utf-8") as file:
             text = file.read()
     except FileNotFoundError:
-        raise ConfigError([f"{source}: file not found; copy config/loopbot.example.yaml there, "
-                           "or point LOOPBOT_CONFIG at your config file"]) from None
+        raise ConfigError(
+            [
+                f"{source}: file not found; copy config/loopbot.example.yaml there, "
+                "or point LOOPBOT_CONFIG at your config file"
+            ]
+        ) from None
     except UnicodeDecodeError:
         raise ConfigError([f"{source}: is not UTF-8 text"]) from None
     except OSError as exc:
-        raise ConfigError([f"{source}: cannot be read ({exc.strerror or type(exc).__name__})"]) from None
+        raise ConfigError(
+            [f"{source}: cannot be read ({exc.strerror or type(exc).__name__})"]
+        ) from None
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader: plain data only
     except yaml.YAMLError as exc:

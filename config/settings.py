@@ -1,4 +1,5 @@
 """Environment settings (SPEC §3), built once by the entry point and passed down."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,7 +24,9 @@ class Settings(BaseSettings):
     log_format: str = Field("text", validation_alias="LOOPBOT_LOG_FORMAT")
     # Not in the SPEC's table: the request-size guard of the ingestion API. 5,000 items with
     # 5,000-character comments fit in about 30 MB, so 32 MiB never refuses a valid request.
-    max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024, validation_alias="LOOPBOT_MAX_BODY_BYTES")
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, validation_alias="LOOPBOT_MAX_BODY_BYTES"
+    )
 
     @field_validator("slack_bot_token", "slack_app_token", "ingest_token", "slack_signing_secret")
     @classmethod
@@ -35,14 +38,18 @@ class Settings(BaseSettings):
     @classmethod
     def _bot_token_shape(cls, v: SecretStr | None) -> SecretStr | None:
         if v is not None and not v.get_secret_value().startswith("xoxb-"):
-            raise ValueError("must be a bot token starting with xoxb- (OAuth & Permissions page of the Slack app)")
+            raise ValueError(
+                "must be a bot token starting with xoxb- (OAuth & Permissions page of the Slack app)"
+            )
         return v
 
     @field_validator("slack_app_token")
     @classmethod
     def _app_token_shape(cls, v: SecretStr | None) -> SecretStr | None:
         if v is not None and not v.get_secret_value().startswith("xapp-"):
-            raise ValueError("must be an app-level token starting with xapp- (Basic Information page of the Slack app)")
+            raise ValueError(
+                "must be an app-level token starting with xapp- (Basic Information page of the Slack app)"
+            )
         return v
 
     @field_validator("slack_api_url")
@@ -70,8 +77,10 @@ class Settings(BaseSettings):
     def _http_mode_needs_secret(self) -> Settings:
         # Without Socket Mode, Slack calls us over HTTP: unsigned requests must be refused, so a secret is required.
         if self.slack_bot_token and not self.slack_app_token and not self.slack_signing_secret:
-            raise ValueError("SLACK_SIGNING_SECRET is required in HTTP mode (SLACK_BOT_TOKEN set, SLACK_APP_TOKEN not); "
-                             "copy it from the Basic Information page of the Slack app, or set SLACK_APP_TOKEN for Socket Mode")
+            raise ValueError(
+                "SLACK_SIGNING_SECRET is required in HTTP mode (SLACK_BOT_TOKEN set, SLACK_APP_TOKEN not); "
+                "copy it from the Basic Information page of the Slack app, or set SLACK_APP_TOKEN for Socket Mode"
+            )
         return self
 
     @property

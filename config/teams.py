@@ -1,4 +1,5 @@
 """The YAML team configuration of SPEC §3 as pydantic models (loading and inheritance: config.loader)."""
+
 from __future__ import annotations
 
 from collections.abc import Collection
@@ -36,6 +37,7 @@ from config.fields import (
 
 # --- the models -------------------------------------------------------------------------------------------
 
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -49,8 +51,10 @@ class Sla(_Model):
     @model_validator(mode="after")
     def _ack_first(self) -> Sla:
         if self.ack > self.resolve:
-            raise ValueError(f"ack ({fmt_duration(self.ack)}) is longer than resolve ({fmt_duration(self.resolve)}); "
-                             "the acknowledge deadline cannot come after the resolve deadline")
+            raise ValueError(
+                f"ack ({fmt_duration(self.ack)}) is longer than resolve ({fmt_duration(self.resolve)}); "
+                "the acknowledge deadline cannot come after the resolve deadline"
+            )
         return self
 
 
@@ -85,23 +89,46 @@ def threshold_problems(rule: dict[str, Any], categories: Collection[str] | None)
     if not given:
         problems.append(((), f"needs {want}: a {metric} alert fires when {fires}"))
     elif len(given) == 2:
-        problems.append(((), f"gives both below and above; a {metric} threshold takes only {want} "
-                             f"(an alert fires when {fires})"))
+        problems.append(
+            (
+                (),
+                f"gives both below and above; a {metric} threshold takes only {want} "
+                f"(an alert fires when {fires})",
+            )
+        )
     elif given[0] != want:
-        problems.append(((given[0],), f"{metric} thresholds use {want}, not {given[0]}: an alert fires when {fires}"))
+        problems.append(
+            (
+                (given[0],),
+                f"{metric} thresholds use {want}, not {given[0]}: an alert fires when {fires}",
+            )
+        )
     value = rule.get(want)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and not low <= value <= high:
         allowed = "0 or more" if high == inf else f"between {low} and {high}"
         problems.append(((want,), f"must be {allowed} for {metric}, not {show(value)}"))
     category = rule.get("category")
     if metric != "complaints" and category is not None:
-        problems.append((("category",), "only complaints thresholds take a category; "
-                                        "remove it, or use metric: complaints"))
+        problems.append(
+            (
+                ("category",),
+                "only complaints thresholds take a category; remove it, or use metric: complaints",
+            )
+        )
     elif metric == "complaints" and category is None:
         known = f" (configured: {', '.join(categories)})" if categories else ""
-        problems.append((("category",), f"is missing; a complaints threshold counts one category{known}"))
-    elif metric == "complaints" and categories is not None and isinstance(category, str) and category not in categories:
-        problems.append((("category",), not_configured(category, "category", "categories", categories)))
+        problems.append(
+            (("category",), f"is missing; a complaints threshold counts one category{known}")
+        )
+    elif (
+        metric == "complaints"
+        and categories is not None
+        and isinstance(category, str)
+        and category not in categories
+    ):
+        problems.append(
+            (("category",), not_configured(category, "category", "categories", categories))
+        )
     return problems
 
 
@@ -112,7 +139,9 @@ class Threshold(_Model):
     below: Number | None = None
     above: Number | None = None
     window: Duration
-    min_responses: Annotated[Integer, at_least_1("a rule fires only once its window holds this many responses")] = 10
+    min_responses: Annotated[
+        Integer, at_least_1("a rule fires only once its window holds this many responses")
+    ] = 10
     category: StrictStr | None = None
 
     @model_validator(mode="after")
@@ -136,7 +165,9 @@ class Category(_Model):
     """A complaint category; ingestion assigns it when a comment contains one of its keywords."""
 
     domain: Text
-    keywords: Annotated[list[Text], required("needs at least one keyword: comments containing it get this category")]
+    keywords: Annotated[
+        list[Text], required("needs at least one keyword: comments containing it get this category")
+    ]
 
 
 class Team(_Model):
@@ -145,7 +176,9 @@ class Team(_Model):
     key: TeamKey
     name: Text
     channel: ChannelId
-    supervisors: Annotated[UserIds, required("needs at least one supervisor: they resolve cases and get escalations")]
+    supervisors: Annotated[
+        UserIds, required("needs at least one supervisor: they resolve cases and get escalations")
+    ]
     members: UserIds = []  # empty: anyone may act as a member of this team
     timezone: TimeZoneName
     huddle: CronField
@@ -163,7 +196,9 @@ class Defaults(_Model):
 
     timezone: TimeZoneName = "UTC"
     huddle: CronField = Field(default_factory=lambda: parse_cron("0 9 * * mon-fri"))
-    sla: Sla = Field(default_factory=lambda: Sla(ack=timedelta(minutes=30), resolve=timedelta(days=2)))
+    sla: Sla = Field(
+        default_factory=lambda: Sla(ack=timedelta(minutes=30), resolve=timedelta(days=2))
+    )
     open_case_when: OpenCaseWhen = Field(default_factory=OpenCaseWhen)
     thresholds: list[Threshold] = []
 

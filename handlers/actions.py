@@ -1,4 +1,5 @@
 """Buttons: Acknowledge, Assign to me, Resolve… and Reopen… on case messages; list and show buttons elsewhere."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -34,20 +35,28 @@ def register(app: App, svc: SlackServices) -> None:
     def assign_me(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         user = body["user"]["id"]
-        svc.cases.assign(CaseMeta.load(action.get("value")).case_id, user, actor=user, source=SOURCE)
+        svc.cases.assign(
+            CaseMeta.load(action.get("value")).case_id, user, actor=user, source=SOURCE
+        )
         svc.notify()
 
     @app.action(ActionId.RESOLVE)
     @guarded
-    def open_resolve(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+    def open_resolve(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
+    ) -> None:
         ack()
         case, meta = _checked(svc, body, action, Action.RESOLVE)
-        client.views_open(trigger_id=body["trigger_id"],
-                          view=resolve_modal(case, causes=[*svc.config.categories, "other"], meta=meta))
+        client.views_open(
+            trigger_id=body["trigger_id"],
+            view=resolve_modal(case, causes=[*svc.config.categories, "other"], meta=meta),
+        )
 
     @app.action(ActionId.REOPEN)
     @guarded
-    def open_reopen(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+    def open_reopen(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
+    ) -> None:
         ack()
         case, meta = _checked(svc, body, action, Action.REOPEN)
         client.views_open(trigger_id=body["trigger_id"], view=reopen_modal(case, meta=meta))
@@ -58,8 +67,14 @@ def register(app: App, svc: SlackServices) -> None:
         ack()
         team = svc.overview.team(str(action.get("value") or ""))
         result = svc.overview.list_cases(team=team.key, filter="open", user=body["user"]["id"])
-        reply = case_list(result, title=f"Open cases of {team.name}", teams=svc.config.teams, now=utcnow(),
-                          empty=f"No open cases for {team.name}. :tada:", command=svc.command)
+        reply = case_list(
+            result,
+            title=f"Open cases of {team.name}",
+            teams=svc.config.teams,
+            now=utcnow(),
+            empty=f"No open cases for {team.name}. :tada:",
+            command=svc.command,
+        )
         respond(**reply, response_type="ephemeral", replace_original=False)
 
     @app.action(ActionId.SHOW)
@@ -73,7 +88,9 @@ def register(app: App, svc: SlackServices) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
-def _checked(svc: SlackServices, body: dict[str, Any], action: dict[str, Any], act: Action) -> tuple[Case, CaseMeta]:
+def _checked(
+    svc: SlackServices, body: dict[str, Any], action: dict[str, Any], act: Action
+) -> tuple[Case, CaseMeta]:
     """The button's case, if the person may `act` on it now: checked before a modal opens, so a frontline
     agent is told at once; and the metadata the modal carries back."""
     detail = svc.cases.get_for(CaseMeta.load(action.get("value")).case_id, body["user"]["id"], act)

@@ -1,4 +1,5 @@
 """The /feedback slash command: parse, one core call, render, answer in the ack (ephemeral)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -30,8 +31,14 @@ def register(app: App, svc: SlackServices) -> None:
     @app.command(svc.command)
     @guarded
     def feedback(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
-        ctx = Context(svc, client, ack, user=command["user_id"], channel=command["channel_id"],
-                      trigger_id=command.get("trigger_id"))
+        ctx = Context(
+            svc,
+            client,
+            ack,
+            user=command["user_id"],
+            channel=command["channel_id"],
+            trigger_id=command.get("trigger_id"),
+        )
         parsed = grammar.parse(command.get("text", ""), svc.command)
         reply = HANDLERS[type(parsed)](ctx, parsed)
         # The answer rides on the ack itself (Slack shows it to the person only): one round trip, no
@@ -41,7 +48,16 @@ def register(app: App, svc: SlackServices) -> None:
 
 
 class Context:
-    def __init__(self, svc: SlackServices, client: WebClient, ack: Ack, *, user: str, channel: str, trigger_id: str | None):
+    def __init__(
+        self,
+        svc: SlackServices,
+        client: WebClient,
+        ack: Ack,
+        *,
+        user: str,
+        channel: str,
+        trigger_id: str | None,
+    ):
         self.svc, self.client, self.ack = svc, client, ack
         self.user, self.channel, self.trigger_id = user, channel, trigger_id
 
@@ -66,11 +82,26 @@ def _list(ctx: Context, cmd: grammar.ListCases) -> Reply:
     team = cmd.team or ctx.channel_team()
     result = ctx.svc.overview.list_cases(team=team, filter=cmd.filter, user=ctx.user)
     where = ctx.svc.overview.team(team).name if team else "all teams"
-    title = {"open": f"Open cases of {where}", "overdue": f"Overdue cases of {where}",
-             "mine": f"Your cases in {where}", "all": f"All cases of {where}"}[cmd.filter]
-    empty = {"open": f"No open cases for {where}. :tada:", "overdue": f"Nothing overdue for {where}. :tada:",
-             "mine": f"No cases of {where} are assigned to you.", "all": f"No cases for {where} yet."}[cmd.filter]
-    return case_list(result, title=title, teams=ctx.svc.config.teams, now=utcnow(), empty=empty, command=ctx.svc.command)
+    title = {
+        "open": f"Open cases of {where}",
+        "overdue": f"Overdue cases of {where}",
+        "mine": f"Your cases in {where}",
+        "all": f"All cases of {where}",
+    }[cmd.filter]
+    empty = {
+        "open": f"No open cases for {where}. :tada:",
+        "overdue": f"Nothing overdue for {where}. :tada:",
+        "mine": f"No cases of {where} are assigned to you.",
+        "all": f"No cases for {where} yet.",
+    }[cmd.filter]
+    return case_list(
+        result,
+        title=title,
+        teams=ctx.svc.config.teams,
+        now=utcnow(),
+        empty=empty,
+        command=ctx.svc.command,
+    )
 
 
 def _show(ctx: Context, cmd: grammar.Show) -> Reply:
@@ -99,17 +130,30 @@ def _resolve(ctx: Context, cmd: grammar.Resolve) -> Reply:
         # Anything missing is asked for in the modal, with what was typed already filled in.
         detail = ctx.svc.cases.get_for(cmd.case_id, ctx.user, Action.RESOLVE)
         if not ctx.trigger_id:
-            raise InvalidInput("Write the whole resolution, e.g. `resolve FB-12 cause=late_delivery outcome=fixed Refunded`.")
-        view = resolve_modal(detail.case, causes=[*ctx.svc.config.categories, "other"],
-                             meta=CaseMeta(case_id=detail.case.id, channel=ctx.channel), cause=cmd.cause, outcome=cmd.outcome)
+            raise InvalidInput(
+                "Write the whole resolution, e.g. `resolve FB-12 cause=late_delivery outcome=fixed Refunded`."
+            )
+        view = resolve_modal(
+            detail.case,
+            causes=[*ctx.svc.config.categories, "other"],
+            meta=CaseMeta(case_id=detail.case.id, channel=ctx.channel),
+            cause=cmd.cause,
+            outcome=cmd.outcome,
+        )
         # An empty answer, sent when this listener returns (process_before_response): after views.open,
         # so Slack's 3 s cover that call too; a trigger_id must be used within 3 s anyway.
         ctx.ack()
         ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
         return None
-    change = ctx.svc.cases.resolve(cmd.case_id, outcome=cmd.outcome, root_cause=cmd.cause, action=cmd.action,
-                                   rationale=cmd.action if cmd.outcome == "no_action" else None,
-                                   actor=ctx.user, source=SOURCE)
+    change = ctx.svc.cases.resolve(
+        cmd.case_id,
+        outcome=cmd.outcome,
+        root_cause=cmd.cause,
+        action=cmd.action,
+        rationale=cmd.action if cmd.outcome == "no_action" else None,
+        actor=ctx.user,
+        source=SOURCE,
+    )
     return ctx.changed(f":white_check_mark: {change.case.ref} resolved.")
 
 
@@ -122,8 +166,10 @@ def _digest(ctx: Context, cmd: grammar.Digest) -> Reply:
     key = cmd.team or ctx.channel_team()
     if key is None:
         teams = ", ".join(f"`{k}`" for k in ctx.svc.config.teams)
-        raise InvalidInput(f"This channel belongs to no team: name one, e.g. `{ctx.svc.command} digest "
-                           f"{next(iter(ctx.svc.config.teams))}` (teams: {teams}).")
+        raise InvalidInput(
+            f"This channel belongs to no team: name one, e.g. `{ctx.svc.command} digest "
+            f"{next(iter(ctx.svc.config.teams))}` (teams: {teams})."
+        )
     team = ctx.svc.digests.team(key)
     now = utcnow()
     return digest_message(ctx.svc.digests.for_team(team.key, now), team, now=now)
@@ -132,21 +178,39 @@ def _digest(ctx: Context, cmd: grammar.Digest) -> Reply:
 def _stats(ctx: Context, cmd: grammar.Stats) -> Reply:
     teams, all_teams = _scope(ctx, cmd.team, Action.STATS)
     now = utcnow()
-    found = ctx.svc.stats.for_teams([t.key for t in teams], now - timedelta(days=cmd.period.days), now, now)
-    return stats_message(found, ctx.svc.config.teams, period_label=f"last {cmd.period.text}", all_teams=all_teams,
-                         command=ctx.svc.command)
+    found = ctx.svc.stats.for_teams(
+        [t.key for t in teams], now - timedelta(days=cmd.period.days), now, now
+    )
+    return stats_message(
+        found,
+        ctx.svc.config.teams,
+        period_label=f"last {cmd.period.text}",
+        all_teams=all_teams,
+        command=ctx.svc.command,
+    )
 
 
 def _chart(ctx: Context, cmd: grammar.Chart) -> Reply:
     teams, all_teams = _scope(ctx, cmd.team, Action.CHART)
-    req = ChartRequest(kind=cmd.kind, teams=tuple(t.key for t in teams), all_teams=all_teams, days=cmd.period.days,
-                       period=cmd.period.text, user=ctx.user, until=utcnow())
+    req = ChartRequest(
+        kind=cmd.kind,
+        teams=tuple(t.key for t in teams),
+        all_teams=all_teams,
+        days=cmd.period.days,
+        period=cmd.period.text,
+        user=ctx.user,
+        until=utcnow(),
+    )
     # Queued, not drawn here: the answer goes back in the ack, and the chart worker posts the image in a few seconds.
-    ctx.svc.charts.request(req, channel=ctx.channel, key=f"chart:{ctx.trigger_id}" if ctx.trigger_id else None)
+    ctx.svc.charts.request(
+        req, channel=ctx.channel, key=f"chart:{ctx.trigger_id}" if ctx.trigger_id else None
+    )
     ctx.svc.draw()
     where = "all teams" if all_teams else ", ".join(t.name for t in teams)
-    return notice(f":bar_chart: Drawing the {cmd.kind} chart for {where}, last {cmd.period.text}: "
-                  "it will appear in this channel in a few seconds.")
+    return notice(
+        f":bar_chart: Drawing the {cmd.kind} chart for {where}, last {cmd.period.text}: "
+        "it will appear in this channel in a few seconds."
+    )
 
 
 def _scope(ctx: Context, named: str | None, action: Action) -> tuple[list[Team], bool]:
@@ -164,8 +228,10 @@ def _scope(ctx: Context, named: str | None, action: Action) -> tuple[list[Team],
     if key is None and mine:
         return mine, len(mine) > 1
     if mine:
-        raise PermissionDenied(f"Only leaders can {action} for all teams; ask for one of yours: "
-                               f"{', '.join(f'`{t.key}`' for t in mine)}.")
+        raise PermissionDenied(
+            f"Only leaders can {action} for all teams; ask for one of yours: "
+            f"{', '.join(f'`{t.key}`' for t in mine)}."
+        )
     raise PermissionDenied(f"Only supervisors (for their own team) and leaders can {action}.")
 
 

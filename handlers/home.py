@@ -1,4 +1,5 @@
 """App Home: the person's cases and their teams' last 7 days, published when they open the tab."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,5 +19,7 @@ def register(app: App, svc: SlackServices) -> None:
         if event.get("tab", "home") != "home":
             return
         user = event["user"]
-        view = home_view(svc.overview.home(user), svc.config.teams, now=utcnow(), command=svc.command)
+        view = home_view(
+            svc.overview.home(user), svc.config.teams, now=utcnow(), command=svc.command
+        )
         client.views_publish(user_id=user, view=view)

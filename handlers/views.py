@@ -1,4 +1,5 @@
 """Modal submissions: Resolve and Reopen; a mistake is shown under its field, a refusal replaces the modal."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,17 +20,32 @@ def register(app: App, svc: SlackServices) -> None:
     def resolve(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = _values(view)
         meta = CaseMeta.load(view.get("private_metadata"))
-        _submit(ack, svc, lambda: svc.cases.resolve(
-            meta.case_id, outcome=values.get(BlockId.OUTCOME) or "", root_cause=values.get(BlockId.ROOT_CAUSE) or "",
-            action=values.get(BlockId.ACTION) or "", rationale=values.get(BlockId.RATIONALE),
-            actor=body["user"]["id"], source=SOURCE), "Resolve")
+        _submit(
+            ack,
+            svc,
+            lambda: svc.cases.resolve(
+                meta.case_id,
+                outcome=values.get(BlockId.OUTCOME) or "",
+                root_cause=values.get(BlockId.ROOT_CAUSE) or "",
+                action=values.get(BlockId.ACTION) or "",
+                rationale=values.get(BlockId.RATIONALE),
+                actor=body["user"]["id"],
+                source=SOURCE,
+            ),
+            "Resolve",
+        )
 
     @app.view(CallbackId.REOPEN)
     @guarded
     def reopen(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         meta = CaseMeta.load(view.get("private_metadata"))
         reason = _values(view).get(BlockId.REASON) or ""
-        _submit(ack, svc, lambda: svc.cases.reopen(meta.case_id, reason, actor=body["user"]["id"], source=SOURCE), "Reopen")
+        _submit(
+            ack,
+            svc,
+            lambda: svc.cases.reopen(meta.case_id, reason, actor=body["user"]["id"], source=SOURCE),
+            "Reopen",
+        )
 
 
 def _submit(ack: Ack, svc: SlackServices, change: Any, verb: str) -> None:
@@ -40,10 +56,16 @@ def _submit(ack: Ack, svc: SlackServices, change: Any, verb: str) -> None:
         if exc.field in {b.value for b in BlockId}:
             ack(response_action="errors", errors={exc.field: exc.message})
             return
-        ack(response_action="update", view=notice_view(f"{verb} not done", f":warning: {exc.message}"))
+        ack(
+            response_action="update",
+            view=notice_view(f"{verb} not done", f":warning: {exc.message}"),
+        )
         return
     except UserFacingError as exc:
-        ack(response_action="update", view=notice_view(f"{verb} not done", f":warning: {exc.message}"))
+        ack(
+            response_action="update",
+            view=notice_view(f"{verb} not done", f":warning: {exc.message}"),
+        )
         return
     ack()
     svc.notify()

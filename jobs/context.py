@@ -1,4 +1,5 @@
 """What every job gets: the core services and the database, by reference; jobs take team keys, not objects."""
+
 from __future__ import annotations
 
 import os

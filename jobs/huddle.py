@@ -1,4 +1,5 @@
 """The huddle digest job: at each team's cron, claim the fire, compose the digest, and enqueue its post."""
+
 from __future__ import annotations
 
 import logging
@@ -31,7 +32,14 @@ def run(ctx: JobContext, team_key: str, fire_at: datetime | None = None) -> bool
         if not claims.claim(s, job=JOB, scope=team_key, fire_at=fire_at, now=now, by=ctx.replica):
             return False
         # Claim and post commit together: a crash before the commit leaves both undone, after it both done.
-        outbox.enqueue(s, key=post_key(team_key, fire_at), kind="post", channel=team.channel, payload=message, now=now)
+        outbox.enqueue(
+            s,
+            key=post_key(team_key, fire_at),
+            kind="post",
+            channel=team.channel,
+            payload=message,
+            now=now,
+        )
     log.info("huddle digest of %s for %s enqueued", team_key, f"{fire_at:%Y-%m-%d %H:%M}Z")
     ctx.notify()
     return True
@@ -49,12 +57,22 @@ def catch_up(ctx: JobContext, team_key: str) -> bool:
     if late >= CATCH_UP:
         with ctx.sessions.begin() as s:
             # Claimed as skipped, so the skip is logged once, not at every start.
-            if claims.claim(s, job=JOB, scope=team_key, fire_at=last, now=now, by=f"skipped by {ctx.replica}"):
-                log.info("huddle of %s at %s was missed while Loopbot was down; %s late, over an hour: skipped",
-                         team_key, f"{last:%Y-%m-%d %H:%M}Z", _minutes(late))
+            if claims.claim(
+                s, job=JOB, scope=team_key, fire_at=last, now=now, by=f"skipped by {ctx.replica}"
+            ):
+                log.info(
+                    "huddle of %s at %s was missed while Loopbot was down; %s late, over an hour: skipped",
+                    team_key,
+                    f"{last:%Y-%m-%d %H:%M}Z",
+                    _minutes(late),
+                )
         return False
-    log.info("huddle of %s at %s was missed while Loopbot was down; posting it %s late",
-             team_key, f"{last:%Y-%m-%d %H:%M}Z", _minutes(late))
+    log.info(
+        "huddle of %s at %s was missed while Loopbot was down; posting it %s late",
+        team_key,
+        f"{last:%Y-%m-%d %H:%M}Z",
+        _minutes(late),
+    )
     return run(ctx, team_key, last)
 
 

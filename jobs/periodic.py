@@ -1,4 +1,5 @@
 """The every-minute jobs (threshold rules, escalations), the weekly summary and the daily retention purge."""
+
 from __future__ import annotations
 
 import logging
@@ -59,10 +60,20 @@ def weekly(ctx: JobContext, fire_at: datetime | None = None) -> bool:
         if not claims.claim(s, job="weekly", scope="*", fire_at=fire_at, now=now, by=ctx.replica):
             return False
         key = f"weekly:{fire_at:%Y-%m-%dT%H:%MZ}"
-        outbox.enqueue(s, key=key, kind="post", channel=config.leaders_channel, payload=message, now=now)
-        chart = weekly_chart(config, fire_at)  # drawn and shared by the chart worker, after the table
-        outbox.enqueue(s, key=f"{key}:chart", kind=CHART_KIND, channel=config.leaders_channel, payload=chart.payload(),
-                       now=now)
+        outbox.enqueue(
+            s, key=key, kind="post", channel=config.leaders_channel, payload=message, now=now
+        )
+        chart = weekly_chart(
+            config, fire_at
+        )  # drawn and shared by the chart worker, after the table
+        outbox.enqueue(
+            s,
+            key=f"{key}:chart",
+            kind=CHART_KIND,
+            channel=config.leaders_channel,
+            payload=chart.payload(),
+            now=now,
+        )
     log.info("weekly summary for %s enqueued", f"{fire_at:%Y-%m-%d %H:%M}Z")
     ctx.notify()
     return True

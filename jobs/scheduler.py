@@ -1,5 +1,6 @@
 """APScheduler 3 BackgroundScheduler for `loopbot run`: one huddle job per team in its time zone, threshold
 rules and escalations every minute, the weekly summary, and the daily retention purge."""
+
 from __future__ import annotations
 
 import functools
@@ -21,12 +22,14 @@ log = logging.getLogger("loopbot.jobs")
 def isolated(name: str, fn: Callable[..., Any]) -> Callable[..., None]:
     """A failing run is logged with the job named and the next fire comes as usual (one team's failure is
     its own job's, never the others')."""
+
     @functools.wraps(fn)
     def run(*args: Any) -> None:
         try:
             fn(*args)
         except Exception:
             log.exception("job %s failed; it runs again at its next fire", name)
+
     return run
 
 
@@ -42,20 +45,50 @@ class Scheduler:
         self._lock = threading.Lock()
         self._register()
 
-    def _add(self, job_id: str, fn: Callable[..., Any], trigger: CronTrigger, args: Iterable[Any] = (), **kw: Any) -> None:
-        self.aps.add_job(isolated(job_id, fn), trigger, args=[self.ctx, *args], id=job_id, name=job_id,
-                         replace_existing=True, **kw)
+    def _add(
+        self,
+        job_id: str,
+        fn: Callable[..., Any],
+        trigger: CronTrigger,
+        args: Iterable[Any] = (),
+        **kw: Any,
+    ) -> None:
+        self.aps.add_job(
+            isolated(job_id, fn),
+            trigger,
+            args=[self.ctx, *args],
+            id=job_id,
+            name=job_id,
+            replace_existing=True,
+            **kw,
+        )
 
     def _register(self) -> None:
         config = self.ctx.config
         for key, team in config.teams.items():
             # The trigger works in the team's wall time, so 07:30 stays 07:30 across daylight-saving changes.
-            self._add(f"huddle:{key}", huddle.run, team.huddle.trigger(team.tz), [key], misfire_grace_time=int(huddle.CATCH_UP.total_seconds()))
+            self._add(
+                f"huddle:{key}",
+                huddle.run,
+                team.huddle.trigger(team.tz),
+                [key],
+                misfire_grace_time=int(huddle.CATCH_UP.total_seconds()),
+            )
         self._add("thresholds", periodic.thresholds, CronTrigger(second=0, timezone=UTC))
         self._add("escalations", periodic.escalations, CronTrigger(second=30, timezone=UTC))
         if config.weekly_summary is not None and config.leaders_channel is not None:
-            self._add("weekly", periodic.weekly, config.weekly_summary.trigger(config.defaults_tz), misfire_grace_time=3600)
-        self._add("retention", periodic.retention, CronTrigger(hour=3, minute=17, timezone=UTC), misfire_grace_time=6 * 3600)
+            self._add(
+                "weekly",
+                periodic.weekly,
+                config.weekly_summary.trigger(config.defaults_tz),
+                misfire_grace_time=3600,
+            )
+        self._add(
+            "retention",
+            periodic.retention,
+            CronTrigger(hour=3, minute=17, timezone=UTC),
+            misfire_grace_time=6 * 3600,
+        )
 
     def start(self) -> None:
         for key in self.ctx.config.teams:
@@ -71,8 +104,13 @@ class Scheduler:
             self._pending.update(teams)
         if first and self.aps.running:
             # Up to one run in progress and one queued behind it; the queued one takes whatever gathered.
-            self.aps.add_job(isolated("thresholds after ingestion", self._evaluate_pending), id="thresholds:ingested",
-                             replace_existing=True, max_instances=2, misfire_grace_time=None)
+            self.aps.add_job(
+                isolated("thresholds after ingestion", self._evaluate_pending),
+                id="thresholds:ingested",
+                replace_existing=True,
+                max_instances=2,
+                misfire_grace_time=None,
+            )
 
     def _evaluate_pending(self) -> None:
         with self._lock:

@@ -1,4 +1,5 @@
 """`loopbot sandbox`: the Slack emulator, demo data and a live trickle of feedback, for `loopbot run` to serve."""
+
 from __future__ import annotations
 
 import logging
@@ -57,9 +58,13 @@ def prepare(data_dir: Path, port: int, host: str = "127.0.0.1") -> Sandbox:
     emu = SlackEmulator(channels=channels, users=dict(DISPLAY_NAMES)).start()
     emu.deliver_socket()
     settings = Settings(
-        slack_bot_token=emu.bot_token, slack_app_token=emu.app_token, slack_api_url=emu.api_url,
-        database_url=f"sqlite:///{data_dir / 'sandbox.db'}", ingest_token=secrets.token_urlsafe(16),
-        host=host, port=port,
+        slack_bot_token=emu.bot_token,
+        slack_app_token=emu.app_token,
+        slack_api_url=emu.api_url,
+        database_url=f"sqlite:///{data_dir / 'sandbox.db'}",
+        ingest_token=secrets.token_urlsafe(16),
+        host=host,
+        port=port,
     )
     return Sandbox(emu, settings, config, channels)
 
@@ -71,29 +76,52 @@ def seed_history(sandbox: Sandbox, now: datetime | None = None) -> SeedSummary:
         migrate.upgrade(engine)
         sessions = make_sessions(engine)
         cases = Cases(sessions, sandbox.config)
-        return seed(sessions, sandbox.config, cases, Ingestor(sessions, sandbox.config, cases),
-                    now=now or datetime.now(UTC), days=HISTORY_DAYS, mark_posted=True)
+        return seed(
+            sessions,
+            sandbox.config,
+            cases,
+            Ingestor(sessions, sandbox.config, cases),
+            now=now or datetime.now(UTC),
+            days=HISTORY_DAYS,
+            mark_posted=True,
+        )
     finally:
         engine.dispose()
 
 
-def post_digests(sessions: sessionmaker[Session], reads: sessionmaker[Session], config: LoopbotConfig,
-                 now: datetime | None = None) -> None:
+def post_digests(
+    sessions: sessionmaker[Session],
+    reads: sessionmaker[Session],
+    config: LoopbotConfig,
+    now: datetime | None = None,
+) -> None:
     """Each team's huddle digest, as if its shift just began: the channels open on one, not on a silent start."""
     now = now or datetime.now(UTC)
     digests = Digests(reads, config)
     with sessions.begin() as s:
         for team in config.teams.values():
             message = digest_message(digests.for_team(team.key, now), team, now=now)
-            outbox.enqueue(s, key=f"sandbox:digest:{team.key}:{now.isoformat()}", kind="post", channel=team.channel,
-                           payload=message, now=now)
+            outbox.enqueue(
+                s,
+                key=f"sandbox:digest:{team.key}:{now.isoformat()}",
+                kind="post",
+                channel=team.channel,
+                payload=message,
+                now=now,
+            )
 
 
 class Trickle:
     """New survey responses every few seconds through the real ingestion path (cases, threshold rules)."""
 
-    def __init__(self, ingestor: Ingestor, config: LoopbotConfig, *, seed: int = 11,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+    def __init__(
+        self,
+        ingestor: Ingestor,
+        config: LoopbotConfig,
+        *,
+        seed: int = 11,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
         self.ingestor = ingestor
         self.teams = {key: team.timezone for key, team in config.teams.items()}
         self.categories = list(config.categories)
@@ -101,7 +129,9 @@ class Trickle:
         self.clock = clock
         self.ticks = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="loopbot-sandbox-trickle", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="loopbot-sandbox-trickle", daemon=True
+        )
 
     def start(self) -> None:
         self._thread.start()
@@ -118,8 +148,14 @@ class Trickle:
             items += self._burst(now)
         valid, errors = self.ingestor.validate(items, now)
         if errors:
-            log.warning("sandbox trickle: %d generated items were refused: %s", len(errors), errors[:3])
-        return self.ingestor.store(valid, default_source="sandbox", origin="api", now=now).accepted if valid else 0
+            log.warning(
+                "sandbox trickle: %d generated items were refused: %s", len(errors), errors[:3]
+            )
+        return (
+            self.ingestor.store(valid, default_source="sandbox", origin="api", now=now).accepted
+            if valid
+            else 0
+        )
 
     def _run(self) -> None:
         while not self._stop.wait(self.rng.uniform(*TRICKLE_S)):
@@ -133,7 +169,9 @@ class Trickle:
         items = []
         for _ in range(BURST_SIZE):
             item = live(self.rng, teams={team: self.teams[team]}, now=now)
-            item.update(metric="csat", score=1)  # a run of 1-star responses: cases, and a broken rule
+            item.update(
+                metric="csat", score=1
+            )  # a run of 1-star responses: cases, and a broken rule
             items.append(item)
         return items
 

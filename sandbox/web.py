@@ -1,4 +1,5 @@
 """The sandbox web page and its JSON API: a minimal Slack client for people, driving the Slack emulator."""
+
 from __future__ import annotations
 
 import hashlib
@@ -23,7 +24,11 @@ COMMAND = "/feedback"
 # What the Slack client itself says when a required input is left empty: it never reaches the app.
 REQUIRED = "Please complete this required field."
 ROLE_LABELS = {"frontline": "frontline agent", "supervisor": "supervisor", "leader": "leader"}
-_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".html": "text/html; charset=utf-8"}
+_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+}
 
 
 class _Problem(Exception):
@@ -80,15 +85,24 @@ def _persona(p: Any) -> dict[str, Any]:
     # Personas are sandbox.demo.config.Persona; a plain dict with the same keys works too.
     get = p.get if isinstance(p, Mapping) else lambda key, default=None: getattr(p, key, default)
     role = get("role", "")
-    return {"id": get("user_id") or get("id"), "name": get("name"), "role": role, "team": get("team"),
-            "label": f"{get('name')} — {ROLE_LABELS.get(role, role)}"}
+    return {
+        "id": get("user_id") or get("id"),
+        "name": get("name"),
+        "role": role,
+        "team": get("team"),
+        "label": f"{get('name')} — {ROLE_LABELS.get(role, role)}",
+    }
 
 
 def _answer(delivery: Delivery) -> dict[str, Any]:
     status = delivery.status
     note = "" if delivery.ok else f"Loopbot did not answer in time ({status})."
-    return {"ok": delivery.ok and not delivery.problems, "status": status, "problems": list(delivery.problems),
-            "note": note}
+    return {
+        "ok": delivery.ok and not delivery.problems,
+        "status": status,
+        "problems": list(delivery.problems),
+        "note": note,
+    }
 
 
 def _has_value(value: Any) -> bool:
@@ -98,8 +112,13 @@ def _has_value(value: Any) -> bool:
 class Sandbox:
     """What the endpoints share: the emulator, who may act, and the errors last shown under modal fields."""
 
-    def __init__(self, emu: SlackEmulator, personas: Iterable[Any], channels: dict[str, str],
-                 display_names: dict[str, str]):
+    def __init__(
+        self,
+        emu: SlackEmulator,
+        personas: Iterable[Any],
+        channels: dict[str, str],
+        display_names: dict[str, str],
+    ):
         self.emu = emu
         self.personas = [_persona(p) for p in personas]
         self.channels = dict(channels)
@@ -133,11 +152,19 @@ class Sandbox:
         if channel != HOME:
             self.channel(channel)
         state: dict[str, Any] = {
-            "personas": self.personas, "display_names": self.display_names,
-            "bot_user_id": self.emu.identity.bot_user_id, "user": user, "channel": channel,
-            "channels": [{"id": cid, "name": name, "kind": "channel"} for cid, name in self.channels.items()]
+            "personas": self.personas,
+            "display_names": self.display_names,
+            "bot_user_id": self.emu.identity.bot_user_id,
+            "user": user,
+            "channel": channel,
+            "channels": [
+                {"id": cid, "name": name, "kind": "channel"} for cid, name in self.channels.items()
+            ]
             + [{"id": HOME, "name": "App Home", "kind": "home"}],
-            "messages": [], "thread": None, "modal": self.modal(user), "home": None,
+            "messages": [],
+            "thread": None,
+            "modal": self.modal(user),
+            "home": None,
         }
         if channel == HOME:
             state["home"] = self.emu.home(user)
@@ -147,7 +174,9 @@ class Sandbox:
         state["version"] = hashlib.sha1(body.encode()).hexdigest()[:16]
         return state
 
-    def timeline(self, user: str, channel: str, thread: str | None) -> tuple[list[dict], dict | None]:
+    def timeline(
+        self, user: str, channel: str, thread: str | None
+    ) -> tuple[list[dict], dict | None]:
         ephemerals = [{**e, "ephemeral": True} for e in self.emu.ephemerals(channel, user)]
         parent = self.emu.message(channel, thread) if thread else None
         in_thread = [e for e in ephemerals if parent and e.get("thread_ts") == parent["ts"]]
@@ -164,9 +193,22 @@ class Sandbox:
             return None
         top = stack[-1]
         shown_hash, errors = self.errors.get(top["id"], ("", {}))
-        keys = ("id", "type", "title", "blocks", "submit", "close", "state", "hash", "previous_view_id")
-        return {**{k: top.get(k) for k in keys}, "depth": len(stack),
-                "errors": errors if shown_hash == top["hash"] else {}}
+        keys = (
+            "id",
+            "type",
+            "title",
+            "blocks",
+            "submit",
+            "close",
+            "state",
+            "hash",
+            "previous_view_id",
+        )
+        return {
+            **{k: top.get(k) for k in keys},
+            "depth": len(stack),
+            "errors": errors if shown_hash == top["hash"] else {},
+        }
 
     # -- acting
 
@@ -175,14 +217,26 @@ class Sandbox:
         missing = self.missing(view, body.values)
         if missing:
             self.errors[view["id"]] = (view["hash"], missing)
-            return {"ok": False, "status": "not sent", "problems": [], "errors": missing, "note": ""}
+            return {
+                "ok": False,
+                "status": "not sent",
+                "problems": [],
+                "errors": missing,
+                "note": "",
+            }
         try:
             delivery = self.emu.submit_view(view["id"], body.user, body.values)
         except ValueError as exc:
             # The emulator refuses what the Slack client would (an unknown option, a too long text).
             block_id, _, message = str(exc).partition(": ")
             self.errors[view["id"]] = (view["hash"], {block_id: message or str(exc)})
-            return {"ok": False, "status": "not sent", "problems": [str(exc)], "errors": {block_id: message}, "note": ""}
+            return {
+                "ok": False,
+                "status": "not sent",
+                "problems": [str(exc)],
+                "errors": {block_id: message},
+                "note": "",
+            }
         answer = _answer(delivery)
         response = delivery.response or {}
         errors = response.get("errors") if response.get("response_action") == "errors" else None
@@ -203,8 +257,14 @@ class Sandbox:
             element = block.get("element") or {}
             action_id = element.get("action_id")
             given = values.get(block["block_id"], {})
-            initial = element.get("initial_value") or element.get("initial_option") or element.get("initial_options")
-            if (action_id in given and not _has_value(given[action_id])) or (action_id not in given and not initial):
+            initial = (
+                element.get("initial_value")
+                or element.get("initial_option")
+                or element.get("initial_options")
+            )
+            if (action_id in given and not _has_value(given[action_id])) or (
+                action_id not in given and not initial
+            ):
                 out[block["block_id"]] = REQUIRED
         return out
 
@@ -234,12 +294,20 @@ def _static(name: str) -> Response:
     path = STATIC / name
     if name not in {p.name for p in STATIC.iterdir()} or not path.is_file():
         return JSONResponse({"ok": False, "error": f"no file {name!r}"}, 404)
-    return Response(path.read_bytes(), media_type=_TYPES.get(path.suffix, "application/octet-stream"),
-                    headers={"Cache-Control": "no-cache"})
+    return Response(
+        path.read_bytes(),
+        media_type=_TYPES.get(path.suffix, "application/octet-stream"),
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
-def sandbox_router(emu: SlackEmulator, *, personas: Iterable[Any], channels: dict[str, str],
-                   display_names: dict[str, str]) -> APIRouter:
+def sandbox_router(
+    emu: SlackEmulator,
+    *,
+    personas: Iterable[Any],
+    channels: dict[str, str],
+    display_names: dict[str, str],
+) -> APIRouter:
     """GET /sandbox (the page), /sandbox/static/*, /sandbox/files/ID and the JSON API under /sandbox/api."""
     box = Sandbox(emu, personas, channels, display_names)
     router = APIRouter(include_in_schema=False)
@@ -249,8 +317,11 @@ def sandbox_router(emu: SlackEmulator, *, personas: Iterable[Any], channels: dic
     def page(request: Request) -> HTMLResponse:
         # Static paths follow wherever the router is mounted (a root_path or an include prefix).
         base = request.url.path.rstrip("/")
-        fills = {"base": base, "default_user": box.personas[0]["id"] if box.personas else "",
-                 "default_channel": next(iter(box.channels), HOME)}
+        fills = {
+            "base": base,
+            "default_user": box.personas[0]["id"] if box.personas else "",
+            "default_channel": next(iter(box.channels), HOME),
+        }
         page = (STATIC / "index.html").read_text(encoding="utf-8")
         for key, value in fills.items():
             page = page.replace("{{" + key + "}}", html.escape(value or "", quote=True))
@@ -267,7 +338,11 @@ def sandbox_router(emu: SlackEmulator, *, personas: Iterable[Any], channels: dic
             return JSONResponse({"ok": False, "error": f"no file {file_id!r}"}, 404)
         media = mimetypes.guess_type(found["name"])[0] or "application/octet-stream"
         # A file id never gets new bytes: the browser may keep it while the page re-renders the message.
-        return Response(found["content"], media_type=media, headers={"Cache-Control": "private, max-age=86400, immutable"})
+        return Response(
+            found["content"],
+            media_type=media,
+            headers={"Cache-Control": "private, max-age=86400, immutable"},
+        )
 
     @router.get("/sandbox/api/state")
     def state(user: str, channel: str, thread: str | None = None) -> Any:
@@ -280,8 +355,11 @@ def sandbox_router(emu: SlackEmulator, *, personas: Iterable[Any], channels: dic
             box.channel(body.channel)
             text = body.text.strip()
             if text != COMMAND and not text.startswith(COMMAND + " "):
-                raise _Problem(400, f"Only {COMMAND} commands reach Loopbot here: try `{COMMAND} help`.")
-            return _answer(emu.slash_command(text[len(COMMAND):].strip(), body.user, body.channel))
+                raise _Problem(
+                    400, f"Only {COMMAND} commands reach Loopbot here: try `{COMMAND} help`."
+                )
+            return _answer(emu.slash_command(text[len(COMMAND) :].strip(), body.user, body.channel))
+
         return _guard(run)
 
     @router.post("/sandbox/api/click")
@@ -289,19 +367,29 @@ def sandbox_router(emu: SlackEmulator, *, personas: Iterable[Any], channels: dic
         def run() -> dict[str, Any]:
             box.user(body.user)
             box.channel(body.channel)
-            return _answer(emu.click(body.channel, body.ts, body.action_id, body.user, value=body.value))
+            return _answer(
+                emu.click(body.channel, body.ts, body.action_id, body.user, value=body.value)
+            )
+
         return _guard(run)
 
     @router.post("/sandbox/api/view_click")
     def view_click(body: ViewClickIn) -> Any:
         def run() -> dict[str, Any]:
             box.open_view(body.view_id, box.user(body.user))
-            return _answer(emu.click_in_view(body.view_id, body.action_id, body.user, value=body.value))
+            return _answer(
+                emu.click_in_view(body.view_id, body.action_id, body.user, value=body.value)
+            )
+
         return _guard(run)
 
     @router.post("/sandbox/api/home_click")
     def home_click(body: HomeClickIn) -> Any:
-        return _guard(lambda: _answer(emu.click_in_home(box.user(body.user), body.action_id, value=body.value)))
+        return _guard(
+            lambda: _answer(
+                emu.click_in_home(box.user(body.user), body.action_id, value=body.value)
+            )
+        )
 
     @router.post("/sandbox/api/submit")
     def submit(body: SubmitIn) -> Any:

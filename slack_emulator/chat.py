@@ -1,4 +1,5 @@
 """chat.* methods and response_url posts: messages, threads, in-place updates, ephemerals, permalinks."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -25,21 +26,33 @@ def check_message(blocks: Any, text: Any, attachments: Any = None) -> None:
         return
     errors = [e for e in message_errors(blocks, text) if e.startswith("blocks")]
     if errors:
-        raise SlackError("invalid_blocks", errors=errors, response_metadata={"messages": [f"[ERROR] {e}" for e in errors]})
+        raise SlackError(
+            "invalid_blocks",
+            errors=errors,
+            response_metadata={"messages": [f"[ERROR] {e}" for e in errors]},
+        )
 
 
 def check_metadata(metadata: Any) -> None:
     if metadata is None:
         return
-    if not isinstance(metadata, dict) or not isinstance(metadata.get("event_type"), str) \
-            or not isinstance(metadata.get("event_payload", {}), dict):
+    if (
+        not isinstance(metadata, dict)
+        or not isinstance(metadata.get("event_type"), str)
+        or not isinstance(metadata.get("event_payload", {}), dict)
+    ):
         raise SlackError("invalid_metadata_format")
 
 
 def _content(emu: SlackEmulator, args: dict) -> dict:
     ident = emu.identity
-    message: dict[str, Any] = {"text": args.get("text") or "", "user": ident.bot_user_id, "bot_id": ident.bot_id,
-                               "app_id": ident.app_id, "team": ident.team_id}
+    message: dict[str, Any] = {
+        "text": args.get("text") or "",
+        "user": ident.bot_user_id,
+        "bot_id": ident.bot_id,
+        "app_id": ident.app_id,
+        "team": ident.team_id,
+    }
     if args.get("blocks"):
         message["blocks"] = with_ids(args["blocks"])
     for key in ("attachments", "metadata", "username", "icon_emoji", "icon_url"):
@@ -79,7 +92,13 @@ def update(emu: SlackEmulator, args: dict) -> dict:
         if key in args:
             changes[key] = args[key]
     stored = emu.workspace.update(channel, current["ts"], changes)
-    return {"ok": True, "channel": channel, "ts": stored["ts"], "text": stored["text"], "message": stored}
+    return {
+        "ok": True,
+        "channel": channel,
+        "ts": stored["ts"],
+        "text": stored["text"],
+        "message": stored,
+    }
 
 
 def delete(emu: SlackEmulator, args: dict) -> dict:
@@ -98,7 +117,9 @@ def post_ephemeral(emu: SlackEmulator, args: dict) -> dict:
         raise SlackError("user_not_found")
     emu.workspace.check_member(channel)
     check_message(args.get("blocks"), args.get("text"), args.get("attachments"))
-    stored = emu.workspace.post_ephemeral(channel, user, _content(emu, args), args.get("thread_ts") or None)
+    stored = emu.workspace.post_ephemeral(
+        channel, user, _content(emu, args), args.get("thread_ts") or None
+    )
     return {"ok": True, "message_ts": stored["ts"]}
 
 
@@ -128,7 +149,9 @@ def respond(emu: SlackEmulator, url: ResponseUrl, body: dict) -> None:
         return
     blocks, text = body.get("blocks"), body.get("text")
     check_message(blocks, text, body.get("attachments"))
-    content = _content(emu, {k: v for k, v in body.items() if k in ("text", "blocks", "attachments", "metadata")})
+    content = _content(
+        emu, {k: v for k, v in body.items() if k in ("text", "blocks", "attachments", "metadata")}
+    )
     if truthy(body.get("replace_original")) and original is not None:
         # A replacement is a whole new message body: what the response leaves out is gone.
         content.setdefault("blocks", [])

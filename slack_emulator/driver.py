@@ -1,4 +1,5 @@
 """Slack acting towards the app: signed HTTP requests or Socket Mode envelopes, and what Slack does with the answer."""
+
 from __future__ import annotations
 
 import copy
@@ -87,7 +88,9 @@ class Driver:
 
     # -- transport
 
-    def _send(self, kind: str, payload: dict, *, retry_num: int = 0, retry_reason: str = "") -> Delivery:
+    def _send(
+        self, kind: str, payload: dict, *, retry_num: int = 0, retry_reason: str = ""
+    ) -> Delivery:
         if self._http_url:
             delivery = self._send_http(kind, payload, retry_num, retry_reason)
         else:
@@ -100,18 +103,38 @@ class Driver:
         if kind == "slash_commands":
             body, content_type = urlencode(payload), "application/x-www-form-urlencoded"
         elif kind == "interactive":
-            body, content_type = urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+            body, content_type = (
+                urlencode({"payload": json.dumps(payload)}),
+                "application/x-www-form-urlencoded",
+            )
         else:
             body, content_type = json.dumps(payload), "application/json"
         timestamp = str(int(time.time()))
-        headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp,
-                   "X-Slack-Signature": SignatureVerifier(self._http_secret).generate_signature(timestamp=timestamp, body=body),
-                   "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)"}
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": SignatureVerifier(self._http_secret).generate_signature(
+                timestamp=timestamp, body=body
+            ),
+            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+        }
         if retry_num:
-            headers.update({"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason})
-        delivery = Delivery(kind, payload, "http", "timeout", request_headers=headers, retry_num=retry_num,
-                            retry_reason=retry_reason)
-        client, content = self._http_client(), body.encode()  # made before the clock starts: not Slack's time
+            headers.update(
+                {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
+            )
+        delivery = Delivery(
+            kind,
+            payload,
+            "http",
+            "timeout",
+            request_headers=headers,
+            retry_num=retry_num,
+            retry_reason=retry_reason,
+        )
+        client, content = (
+            self._http_client(),
+            body.encode(),
+        )  # made before the clock starts: not Slack's time
         delivery.sent, started = time.time(), time.monotonic()
         try:
             # Slack gives up after 3 seconds; so does the emulator.
@@ -127,16 +150,30 @@ class Driver:
 
     def _send_socket(self, kind: str, payload: dict, retry_num: int, retry_reason: str) -> Delivery:
         envelope_id = str(uuid.uuid4())
-        envelope: dict[str, Any] = {"envelope_id": envelope_id, "type": kind, "payload": payload,
-                                    "accepts_response_payload": kind == "slash_commands" or payload.get("type") == "view_submission"}
+        envelope: dict[str, Any] = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind == "slash_commands"
+            or payload.get("type") == "view_submission",
+        }
         if kind == "events_api" or retry_num:
             envelope.update(retry_attempt=retry_num, retry_reason=retry_reason)
         if not self.socket.connected:
             self.wait_socket(self.ack_timeout)
         sent, started = time.time(), time.monotonic()
         ack = self.socket.send(envelope, self.ack_timeout)
-        delivery = Delivery(kind, payload, "socket", 200 if ack is not None else "no ack", envelope_id=envelope_id,
-                            retry_num=retry_num, retry_reason=retry_reason, elapsed=time.monotonic() - started, sent=sent)
+        delivery = Delivery(
+            kind,
+            payload,
+            "socket",
+            200 if ack is not None else "no ack",
+            envelope_id=envelope_id,
+            retry_num=retry_num,
+            retry_reason=retry_reason,
+            elapsed=time.monotonic() - started,
+            sent=sent,
+        )
         if ack is not None:
             delivery.body = json.dumps(ack)
             answer = ack.get("payload")
@@ -164,7 +201,11 @@ class Driver:
         if errors:
             delivery.problems += errors
             return
-        message = {"text": answer.get("text") or "", "user": self.identity.bot_user_id, "bot_id": self.identity.bot_id}
+        message = {
+            "text": answer.get("text") or "",
+            "user": self.identity.bot_user_id,
+            "bot_id": self.identity.bot_id,
+        }
         if answer.get("blocks"):
             message["blocks"] = answer["blocks"]
         if answer.get("response_type") == "in_channel":
@@ -180,10 +221,16 @@ class Driver:
             self.views.close(view_id)
             return
         if action == "errors":
-            inputs = {b["block_id"] for b in delivery.payload["view"]["blocks"] if b.get("type") == "input"}
+            inputs = {
+                b["block_id"]
+                for b in delivery.payload["view"]["blocks"]
+                if b.get("type") == "input"
+            }
             errors = answer.get("errors")
             if not isinstance(errors, dict) or not errors or set(errors) - inputs:
-                delivery.problems.append(f"errors must map input block_ids {sorted(inputs)} to messages: {errors!r}")
+                delivery.problems.append(
+                    f"errors must map input block_ids {sorted(inputs)} to messages: {errors!r}"
+                )
             return
         if action == "clear":
             self.views.close(view_id, clear=True)
@@ -206,15 +253,33 @@ class Driver:
 
     # -- what people do
 
-    def slash_command(self, text: str, user: str, channel: str, command: str = "/feedback", *,
-                      retry_num: int = 0, retry_reason: str = "") -> Delivery:
+    def slash_command(
+        self,
+        text: str,
+        user: str,
+        channel: str,
+        command: str = "/feedback",
+        *,
+        retry_num: int = 0,
+        retry_reason: str = "",
+    ) -> Delivery:
         cid = self.workspace.channel_id(channel)
         payload = payloads.slash_command(
-            self.workspace, text=text, user=user, channel=cid, command=command,
-            response_url=self.new_response_url(cid, user), trigger_id=self.views.new_trigger(user))
-        return self._after(self._send("slash_commands", payload, retry_num=retry_num, retry_reason=retry_reason))
+            self.workspace,
+            text=text,
+            user=user,
+            channel=cid,
+            command=command,
+            response_url=self.new_response_url(cid, user),
+            trigger_id=self.views.new_trigger(user),
+        )
+        return self._after(
+            self._send("slash_commands", payload, retry_num=retry_num, retry_reason=retry_reason)
+        )
 
-    def click(self, channel: str, ts: str, action_id: str, user: str, *, value: str | None = None) -> Delivery:
+    def click(
+        self, channel: str, ts: str, action_id: str, user: str, *, value: str | None = None
+    ) -> Delivery:
         """Click a button in a channel message, thread reply or (the user's own) ephemeral message."""
         cid = self.workspace.channel_id(channel)
         message, ephemeral = self.workspace.message(cid, ts), False
@@ -224,18 +289,31 @@ class Driver:
                 raise LookupError(f"no message {ts} visible to {user} in {channel}")
         block, button = payloads.find_button(message.get("blocks"), action_id)
         payload = payloads.block_actions_message(
-            self.workspace, channel=cid, message=message, ephemeral=ephemeral, user=user,
-            action=payloads.action_entry(block, button, value), trigger_id=self.views.new_trigger(user),
-            response_url=self.new_response_url(cid, user, ts))
+            self.workspace,
+            channel=cid,
+            message=message,
+            ephemeral=ephemeral,
+            user=user,
+            action=payloads.action_entry(block, button, value),
+            trigger_id=self.views.new_trigger(user),
+            response_url=self.new_response_url(cid, user, ts),
+        )
         return self._after(self._send("interactive", payload))
 
     def _click_view(self, view: dict, action_id: str, user: str, value: str | None) -> Delivery:
         block, button = payloads.find_button(view.get("blocks"), action_id)
-        payload = payloads.block_actions_view(self.workspace, view=view, user=user, trigger_id=self.views.new_trigger(user),
-                                              action=payloads.action_entry(block, button, value))
+        payload = payloads.block_actions_view(
+            self.workspace,
+            view=view,
+            user=user,
+            trigger_id=self.views.new_trigger(user),
+            action=payloads.action_entry(block, button, value),
+        )
         return self._after(self._send("interactive", payload))
 
-    def click_in_view(self, view_id: str, action_id: str, user: str | None = None, *, value: str | None = None) -> Delivery:
+    def click_in_view(
+        self, view_id: str, action_id: str, user: str | None = None, *, value: str | None = None
+    ) -> Delivery:
         view = self.views.get(view_id)
         if view is None:
             raise LookupError(f"no open view {view_id}")
@@ -247,31 +325,50 @@ class Driver:
             raise LookupError(f"no Home tab published for {user}")
         return self._click_view(view, action_id, user, value)
 
-    def submit_view(self, view_id: str, user: str | None = None, values: dict[str, dict[str, Any]] | None = None) -> Delivery:
+    def submit_view(
+        self, view_id: str, user: str | None = None, values: dict[str, dict[str, Any]] | None = None
+    ) -> Delivery:
         view = self.views.get(view_id)
         if view is None or view["type"] != "modal":
             raise LookupError(f"no open modal {view_id}")
         user = user or self.views.owner(view_id)
         self.views.set_state(view_id, payloads.state_values(view, values or {}))
-        payload = payloads.view_submission(self.workspace, view=self.views.get(view_id), user=user,
-                                           trigger_id=self.views.new_trigger(user))
+        payload = payloads.view_submission(
+            self.workspace,
+            view=self.views.get(view_id),
+            user=user,
+            trigger_id=self.views.new_trigger(user),
+        )
         return self._after(self._send("interactive", payload))
 
     def open_app_home(self, user: str) -> Delivery:
         self.workspace.user(user)
-        event = {"type": "app_home_opened", "user": user, "channel": self.workspace.dm_channel(user), "tab": "home",
-                 "event_ts": payloads.action_ts()}
+        event = {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": self.workspace.dm_channel(user),
+            "tab": "home",
+            "event_ts": payloads.action_ts(),
+        }
         home = self.views.home(user)
         if home:
             event["view"] = home
         return self._after(self._send("events_api", payloads.event_callback(self.workspace, event)))
 
-    def redeliver(self, delivery: Delivery, *, retry_num: int | None = None, retry_reason: str = "http_timeout") -> Delivery:
+    def redeliver(
+        self,
+        delivery: Delivery,
+        *,
+        retry_num: int | None = None,
+        retry_reason: str = "http_timeout",
+    ) -> Delivery:
         """Send a delivery again. With retry_num: Slack's retry of the very same payload. Without: the person
         doing it again (a double click): same payload, fresh trigger_id and action_ts."""
         payload = copy.deepcopy(delivery.payload)
         if retry_num is not None:
-            return self._after(self._send(delivery.kind, payload, retry_num=retry_num, retry_reason=retry_reason))
+            return self._after(
+                self._send(delivery.kind, payload, retry_num=retry_num, retry_reason=retry_reason)
+            )
         user = payload.get("user_id") or payload.get("user", {}).get("id")
         if "trigger_id" in payload:
             payload["trigger_id"] = self.views.new_trigger(user)

@@ -1,4 +1,5 @@
 """SlackEmulator: the loopback server's lifecycle, fault switches, call records and read helpers."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,11 +22,21 @@ T = TypeVar("T")
 class SlackEmulator(Driver):
     """Plays Slack for the app on 127.0.0.1: the Web API, response_urls, file uploads and Socket Mode."""
 
-    def __init__(self, *, bot_token: str = "xoxb-emulator", app_token: str = "xapp-emulator",
-                 signing_secret: str = "emulator-secret", channels: dict[str, str] | None = None,
-                 users: dict[str, str | dict] | None = None, team_id: str = "T0LOOPBOT",
-                 not_in_channel: set[str] | frozenset[str] = frozenset(), port: int = 0, seed: int = 0,
-                 ack_timeout: float = 3.0, trigger_ttl: float = TRIGGER_TTL):
+    def __init__(
+        self,
+        *,
+        bot_token: str = "xoxb-emulator",
+        app_token: str = "xapp-emulator",
+        signing_secret: str = "emulator-secret",
+        channels: dict[str, str] | None = None,
+        users: dict[str, str | dict] | None = None,
+        team_id: str = "T0LOOPBOT",
+        not_in_channel: set[str] | frozenset[str] = frozenset(),
+        port: int = 0,
+        seed: int = 0,
+        ack_timeout: float = 3.0,
+        trigger_ttl: float = TRIGGER_TTL,
+    ):
         self.bot_token, self.app_token, self.signing_secret = bot_token, app_token, signing_secret
         self.identity = Identity(team_id=team_id)
         self.workspace = Workspace.build(self.identity, channels, users, not_in_channel)
@@ -92,7 +103,9 @@ class SlackEmulator(Driver):
     def wait_calls(self, method: str, count: int = 1, timeout: float = 10) -> list[CallRecord]:
         """Block until `count` calls to `method` were recorded; AssertionError with what came otherwise."""
         found = self.call_log.wait(method, count, timeout)
-        assert len(found) >= count, f"{len(found)} call(s) to {method} within {timeout}s, wanted {count}"
+        assert len(found) >= count, (
+            f"{len(found)} call(s) to {method} within {timeout}s, wanted {count}"
+        )
         return found
 
     def clear_calls(self) -> None:
@@ -100,16 +113,38 @@ class SlackEmulator(Driver):
 
     # -- fault switches (method may be "*" for every method, or "response_url")
 
-    def rate_limit(self, method: str, times: int | None = 1, retry_after: int = 1, *, fraction: float | None = None) -> None:
-        self.faults.add(Fault("ratelimited", method, times=times, fraction=fraction, retry_after=retry_after))
+    def rate_limit(
+        self,
+        method: str,
+        times: int | None = 1,
+        retry_after: int = 1,
+        *,
+        fraction: float | None = None,
+    ) -> None:
+        self.faults.add(
+            Fault("ratelimited", method, times=times, fraction=fraction, retry_after=retry_after)
+        )
 
-    def server_error(self, method: str, times: int | None = 1, status: int = 500, *, fraction: float | None = None) -> None:
-        self.faults.add(Fault("server_error", method, times=times, fraction=fraction, status=status))
+    def server_error(
+        self,
+        method: str,
+        times: int | None = 1,
+        status: int = 500,
+        *,
+        fraction: float | None = None,
+    ) -> None:
+        self.faults.add(
+            Fault("server_error", method, times=times, fraction=fraction, status=status)
+        )
 
-    def hang(self, method: str, seconds: float, times: int | None = 1, *, fraction: float | None = None) -> None:
+    def hang(
+        self, method: str, seconds: float, times: int | None = 1, *, fraction: float | None = None
+    ) -> None:
         self.faults.add(Fault("hang", method, times=times, fraction=fraction, seconds=seconds))
 
-    def fail(self, method: str, error: str, times: int | None = None, *, fraction: float | None = None) -> None:
+    def fail(
+        self, method: str, error: str, times: int | None = None, *, fraction: float | None = None
+    ) -> None:
         self.faults.add(Fault("fail", method, times=times, fraction=fraction, error=error))
 
     def clear_faults(self) -> None:
@@ -170,8 +205,13 @@ class SlackEmulator(Driver):
     def file(self, file_id: str) -> dict | None:
         return self.workspace.file(file_id)
 
-    def wait_for(self, predicate: Callable[[], T], timeout: float = 10, interval: float = 0.05,
-                 message: str = "") -> T:
+    def wait_for(
+        self,
+        predicate: Callable[[], T],
+        timeout: float = 10,
+        interval: float = 0.05,
+        message: str = "",
+    ) -> T:
         """Poll until predicate() is truthy and return its value (the bot answers asynchronously)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -184,5 +224,8 @@ class SlackEmulator(Driver):
 
     def summary(self) -> dict[str, Any]:
         """A short picture of what happened, for assertion messages."""
-        return {"calls": [(c.method, c.error) for c in self.calls], "deliveries": [(d.kind, d.status) for d in self.deliveries],
-                "internal_errors": self.internal_errors}
+        return {
+            "calls": [(c.method, c.error) for c in self.calls],
+            "deliveries": [(d.kind, d.status) for d in self.deliveries],
+            "internal_errors": self.internal_errors,
+        }

@@ -1,4 +1,5 @@
 """Fault switches (429, 5xx, hang, error) a test flips mid-run, and the record of every call the app made."""
+
 from __future__ import annotations
 
 import random

@@ -1,4 +1,5 @@
 """Serve an ASGI app with uvicorn on 127.0.0.1 in a background thread (the emulator, or a test's receiver)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +13,13 @@ import uvicorn
 
 
 class ThreadedServer:
-    def __init__(self, app: Any, port: int = 0, *, on_loop: Callable[[asyncio.AbstractEventLoop], None] | None = None):
+    def __init__(
+        self,
+        app: Any,
+        port: int = 0,
+        *,
+        on_loop: Callable[[asyncio.AbstractEventLoop], None] | None = None,
+    ):
         self.app = app
         self.port = port
         self._on_loop = on_loop
@@ -29,10 +36,18 @@ class ThreadedServer:
     def start(self, sock: socket.socket | None = None) -> ThreadedServer:
         """Returns once the port is listening; port 0 picks a free one (see .port)."""
         sock = sock or self.bind()
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
-                                ws="websockets-sansio", timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ws="websockets-sansio",
+            timeout_graceful_shutdown=1,
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._serve, args=(sock,), name=f"uvicorn-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._serve, args=(sock,), name=f"uvicorn-{self.port}", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:

@@ -1,4 +1,5 @@
 """The Socket Mode WebSocket: hello on connect, envelopes out, acks in by envelope_id, disconnect to refresh."""
+
 from __future__ import annotations
 
 import asyncio
@@ -79,15 +80,21 @@ class SocketHub:
             self._connections.append(conn)
             count = len(self._connections)
             self._lock.notify_all()
-        hello = {"type": "hello", "num_connections": count, "debug_info": {"host": "emulator", "approximate_connection_time": 18060},
-                 "connection_info": {"app_id": self.identity.app_id}}
+        hello = {
+            "type": "hello",
+            "num_connections": count,
+            "debug_info": {"host": "emulator", "approximate_connection_time": 18060},
+            "connection_info": {"app_id": self.identity.app_id},
+        }
         try:
             await websocket.send_text(json.dumps(hello))
             while True:
                 message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
                     break
-                self._on_text(message.get("text") or (message.get("bytes") or b"").decode("utf-8", "replace"))
+                self._on_text(
+                    message.get("text") or (message.get("bytes") or b"").decode("utf-8", "replace")
+                )
         finally:
             with self._lock:
                 if conn in self._connections:
@@ -110,7 +117,9 @@ class SocketHub:
     def _newest(self) -> _Connection:
         with self._lock:
             if not self._connections:
-                raise RuntimeError("no Socket Mode connection: has the app called apps.connections.open and connected?")
+                raise RuntimeError(
+                    "no Socket Mode connection: has the app called apps.connections.open and connected?"
+                )
             return self._connections[-1]
 
     def _run(self, coro, timeout: float = 5.0):
@@ -137,7 +146,9 @@ class SocketHub:
         """Ask every open connection to reconnect, then close them after the grace period, as Slack does."""
         with self._lock:
             targets = list(self._connections)
-        message = json.dumps({"type": "disconnect", "reason": reason, "debug_info": {"host": "emulator"}})
+        message = json.dumps(
+            {"type": "disconnect", "reason": reason, "debug_info": {"host": "emulator"}}
+        )
         for conn in targets:
             self._run(self._send_then_close(conn, message))
         return len(targets)

@@ -1,4 +1,5 @@
 """The emulated workspace's data: identity, channels, users, messages, threads, ephemerals, files, response URLs."""
+
 from __future__ import annotations
 
 import copy
@@ -53,8 +54,11 @@ def with_ids(blocks: list[dict] | None) -> list[dict]:
         block = copy.deepcopy(block)
         block.setdefault("block_id", secrets.token_urlsafe(4))
         for element in [*block.get("elements", []), block.get("accessory"), block.get("element")]:
-            if isinstance(element, dict) and element.get("type") not in (None, "image", "plain_text", "mrkdwn") \
-                    and block.get("type") != "rich_text":
+            if (
+                isinstance(element, dict)
+                and element.get("type") not in (None, "image", "plain_text", "mrkdwn")
+                and block.get("type") != "rich_text"
+            ):
                 element.setdefault("action_id", secrets.token_urlsafe(4))
         out.append(block)
     return out
@@ -66,10 +70,22 @@ def _user_record(user_id: str, spec: str | dict, team_id: str) -> dict:
     name = spec.get("name") or real_name.lower().replace(" ", ".")
     tz = spec.get("tz", "UTC")
     return {
-        "id": user_id, "team_id": team_id, "name": name, "real_name": real_name, "deleted": False,
-        "tz": tz, "tz_label": tz, "tz_offset": spec.get("tz_offset", 0), "is_bot": bool(spec.get("is_bot", False)),
-        "is_admin": False, "updated": int(time.time()),
-        "profile": {"real_name": real_name, "display_name": spec.get("display_name", name), "team": team_id},
+        "id": user_id,
+        "team_id": team_id,
+        "name": name,
+        "real_name": real_name,
+        "deleted": False,
+        "tz": tz,
+        "tz_label": tz,
+        "tz_offset": spec.get("tz_offset", 0),
+        "is_bot": bool(spec.get("is_bot", False)),
+        "is_admin": False,
+        "updated": int(time.time()),
+        "profile": {
+            "real_name": real_name,
+            "display_name": spec.get("display_name", name),
+            "team": team_id,
+        },
     }
 
 
@@ -91,11 +107,19 @@ class Workspace:
         self._last_us = 0
 
     @classmethod
-    def build(cls, identity: Identity, channels: dict[str, str] | None, users: dict[str, str | dict] | None,
-              not_in_channel: set[str] | frozenset[str]) -> Workspace:
-        people = {uid: _user_record(uid, spec, identity.team_id) for uid, spec in (users or {}).items()}
+    def build(
+        cls,
+        identity: Identity,
+        channels: dict[str, str] | None,
+        users: dict[str, str | dict] | None,
+        not_in_channel: set[str] | frozenset[str],
+    ) -> Workspace:
+        people = {
+            uid: _user_record(uid, spec, identity.team_id) for uid, spec in (users or {}).items()
+        }
         people[identity.bot_user_id] = _user_record(
-            identity.bot_user_id, {"name": identity.bot_name, "is_bot": True}, identity.team_id)
+            identity.bot_user_id, {"name": identity.bot_name, "is_bot": True}, identity.team_id
+        )
         return cls(identity, dict(channels or {}), people, frozenset(not_in_channel))
 
     def next_ts(self) -> str:
@@ -153,8 +177,12 @@ class Workspace:
                 stored["thread_ts"] = root
                 stored["parent_user_id"] = parent.get("user")
                 self._replies.setdefault((channel, root), []).append(stored)
-                parent.update(thread_ts=root, reply_count=parent.get("reply_count", 0) + 1, latest_reply=ts)
-                parent["reply_users"] = sorted({*parent.get("reply_users", []), stored.get("user", "")} - {""})
+                parent.update(
+                    thread_ts=root, reply_count=parent.get("reply_count", 0) + 1, latest_reply=ts
+                )
+                parent["reply_users"] = sorted(
+                    {*parent.get("reply_users", []), stored.get("user", "")} - {""}
+                )
                 parent["reply_users_count"] = len(parent["reply_users"])
                 if message.get("reply_broadcast"):
                     self._top.setdefault(channel, []).append(stored)
@@ -184,14 +212,24 @@ class Workspace:
             self._top[channel] = [m for m in self._top.get(channel, []) if m["ts"] != ts]
             root = stored.get("thread_ts")
             if root and root != ts:
-                self._replies[(channel, root)] = [m for m in self._replies[(channel, root)] if m["ts"] != ts]
+                self._replies[(channel, root)] = [
+                    m for m in self._replies[(channel, root)] if m["ts"] != ts
+                ]
                 parent = self._by_ts.get((channel, root))
                 if parent is not None:
                     parent["reply_count"] = len(self._replies[(channel, root)])
 
-    def post_ephemeral(self, channel: str, user: str, message: dict, thread_ts: str | None = None) -> dict:
+    def post_ephemeral(
+        self, channel: str, user: str, message: dict, thread_ts: str | None = None
+    ) -> dict:
         with self.lock:
-            stored = {"type": "message", **message, "ts": self.next_ts(), "channel": channel, "user_visible_to": user}
+            stored = {
+                "type": "message",
+                **message,
+                "ts": self.next_ts(),
+                "channel": channel,
+                "user_visible_to": user,
+            }
             if thread_ts:
                 stored["thread_ts"] = thread_ts
             self._ephemerals.append(stored)
@@ -211,7 +249,14 @@ class Workspace:
 
     def find_ephemeral(self, channel: str, ts: str) -> dict | None:
         with self.lock:
-            return next((copy.deepcopy(e) for e in self._ephemerals if e["channel"] == channel and e["ts"] == ts), None)
+            return next(
+                (
+                    copy.deepcopy(e)
+                    for e in self._ephemerals
+                    if e["channel"] == channel and e["ts"] == ts
+                ),
+                None,
+            )
 
     # -- read helpers (copies, so tests cannot change what the emulator holds)
 
@@ -231,16 +276,30 @@ class Workspace:
     def ephemerals(self, channel: str | None = None, user: str | None = None) -> list[dict]:
         with self.lock:
             cid = self.channel_id(channel) if channel else None
-            return copy.deepcopy([e for e in self._ephemerals
-                                  if (cid is None or e["channel"] == cid) and (user is None or e["user_visible_to"] == user)])
+            return copy.deepcopy(
+                [
+                    e
+                    for e in self._ephemerals
+                    if (cid is None or e["channel"] == cid)
+                    and (user is None or e["user_visible_to"] == user)
+                ]
+            )
 
     # -- files
 
     def new_file(self, filename: str, length: int, alt_txt: str | None) -> dict:
         with self.lock:
             file_id = "F" + secrets.token_hex(5).upper()
-            self._files[file_id] = {"id": file_id, "name": filename, "title": filename, "length": length,
-                                    "alt_txt": alt_txt, "content": None, "completed": False, "created": int(time.time())}
+            self._files[file_id] = {
+                "id": file_id,
+                "name": filename,
+                "title": filename,
+                "length": length,
+                "alt_txt": alt_txt,
+                "content": None,
+                "completed": False,
+                "created": int(time.time()),
+            }
             return copy.deepcopy(self._files[file_id])
 
     def store_upload(self, file_id: str, content: bytes) -> bool:

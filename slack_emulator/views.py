@@ -1,4 +1,5 @@
 """Modals and Home tabs as Slack keeps them: trigger_ids, view ids and hashes, per-user modal stacks."""
+
 from __future__ import annotations
 
 import copy
@@ -50,18 +51,34 @@ class ViewStore:
 
     # -- views
 
-    def _build(self, view: dict, view_id: str | None = None, *, root: str | None = None, previous: str | None = None) -> dict:
+    def _build(
+        self,
+        view: dict,
+        view_id: str | None = None,
+        *,
+        root: str | None = None,
+        previous: str | None = None,
+    ) -> dict:
         view_id = view_id or "V" + secrets.token_hex(5).upper()
         built = {
-            "id": view_id, "team_id": self.identity.team_id, "type": view["type"],
+            "id": view_id,
+            "team_id": self.identity.team_id,
+            "type": view["type"],
             "blocks": with_ids(view.get("blocks")),
-            "private_metadata": view.get("private_metadata", ""), "callback_id": view.get("callback_id", ""),
-            "state": {"values": {}}, "hash": _new_hash(),
-            "title": view.get("title"), "close": view.get("close"), "submit": view.get("submit"),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "state": {"values": {}},
+            "hash": _new_hash(),
+            "title": view.get("title"),
+            "close": view.get("close"),
+            "submit": view.get("submit"),
             "clear_on_close": bool(view.get("clear_on_close", False)),
             "notify_on_close": bool(view.get("notify_on_close", False)),
-            "previous_view_id": previous, "root_view_id": root or view_id, "app_id": self.identity.app_id,
-            "external_id": view.get("external_id", ""), "app_installed_team_id": self.identity.team_id,
+            "previous_view_id": previous,
+            "root_view_id": root or view_id,
+            "app_id": self.identity.app_id,
+            "external_id": view.get("external_id", ""),
+            "app_installed_team_id": self.identity.team_id,
             "bot_id": self.identity.bot_id,
         }
         self._views[view_id] = built
@@ -69,7 +86,9 @@ class ViewStore:
 
     def _check_external_id(self, view: dict, own_id: str | None = None) -> None:
         external = view.get("external_id")
-        if external and any(v["external_id"] == external and v["id"] != own_id for v in self._views.values()):
+        if external and any(
+            v["external_id"] == external and v["id"] != own_id for v in self._views.values()
+        ):
             raise SlackError("duplicate_external_id")
 
     def open(self, trigger_id: str | None, view: dict) -> dict:
@@ -103,13 +122,26 @@ class ViewStore:
         if view_id:
             found = self._views.get(view_id)
         else:
-            found = next((v for v in self._views.values() if external_id and v["external_id"] == external_id), None)
+            found = next(
+                (
+                    v
+                    for v in self._views.values()
+                    if external_id and v["external_id"] == external_id
+                ),
+                None,
+            )
         if found is None:
             raise SlackError("not_found")
         return found
 
-    def update(self, view: dict, *, view_id: str | None = None, external_id: str | None = None,
-               hash: str | None = None) -> dict:
+    def update(
+        self,
+        view: dict,
+        *,
+        view_id: str | None = None,
+        external_id: str | None = None,
+        hash: str | None = None,
+    ) -> dict:
         with self.lock:
             current = self._resolve(view_id, external_id)
             if hash and hash != current["hash"]:
@@ -119,7 +151,12 @@ class ViewStore:
             self._check_external_id(view, current["id"])
             if "external_id" not in view:
                 view = {**view, "external_id": current["external_id"]}
-            built = self._build(view, current["id"], root=current["root_view_id"], previous=current["previous_view_id"])
+            built = self._build(
+                view,
+                current["id"],
+                root=current["root_view_id"],
+                previous=current["previous_view_id"],
+            )
             # Slack keeps what the user typed into inputs that survive the update.
             built["state"] = copy.deepcopy(current["state"])
             return copy.deepcopy(built)
@@ -144,7 +181,7 @@ class ViewStore:
             stack = self._stacks.get(user or "", [])
             if view_id not in stack:
                 return
-            closing = stack if clear else stack[stack.index(view_id):]
+            closing = stack if clear else stack[stack.index(view_id) :]
             for vid in closing:
                 self._views.pop(vid, None)
             self._stacks[user or ""] = [v for v in stack if v not in closing]
@@ -166,8 +203,13 @@ class ViewStore:
 
     def open_views(self, user: str | None = None) -> list[dict]:
         with self.lock:
-            return [copy.deepcopy(self._views[vid]) for u, stack in self._stacks.items() if user in (None, u)
-                    for vid in stack if vid in self._views]
+            return [
+                copy.deepcopy(self._views[vid])
+                for u, stack in self._stacks.items()
+                if user in (None, u)
+                for vid in stack
+                if vid in self._views
+            ]
 
     def home(self, user: str) -> dict | None:
         with self.lock:

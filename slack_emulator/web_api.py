@@ -1,4 +1,5 @@
 """The emulator's HTTP surface: /api/<method> (JSON or form), response_urls, upload URLs, files, the socket."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Fields Slack accepts as JSON-encoded strings in form bodies, and the error a malformed one earns.
-JSON_FIELDS = {"blocks": "invalid_blocks_format", "attachments": "invalid_attachments", "view": "invalid_arguments",
-               "metadata": "invalid_metadata_format", "files": "invalid_arguments"}
+JSON_FIELDS = {
+    "blocks": "invalid_blocks_format",
+    "attachments": "invalid_attachments",
+    "view": "invalid_arguments",
+    "metadata": "invalid_metadata_format",
+    "files": "invalid_arguments",
+}
 
 
 def _decode(args: dict[str, Any]) -> dict[str, Any]:
@@ -91,11 +97,30 @@ async def _apply_faults(emu: SlackEmulator, method: str) -> tuple[int, dict, dic
     return _fault_response(decision.fault) if decision.fault else None
 
 
-def _record(emu: SlackEmulator, method: str, args: dict, status: int, body: dict, started: float,
-            content_type: str = "", token: str | None = None) -> None:
-    emu.call_log.add(CallRecord(method=method, args=args, ok=bool(body.get("ok")), error=body.get("error"), status=status,
-                                time=time.time(), duration=time.monotonic() - started, content_type=content_type,
-                                token=token, response=body))
+def _record(
+    emu: SlackEmulator,
+    method: str,
+    args: dict,
+    status: int,
+    body: dict,
+    started: float,
+    content_type: str = "",
+    token: str | None = None,
+) -> None:
+    emu.call_log.add(
+        CallRecord(
+            method=method,
+            args=args,
+            ok=bool(body.get("ok")),
+            error=body.get("error"),
+            status=status,
+            time=time.time(),
+            duration=time.monotonic() - started,
+            content_type=content_type,
+            token=token,
+            response=body,
+        )
+    )
 
 
 def _internal_error(emu: SlackEmulator, where: str) -> dict:
@@ -184,12 +209,14 @@ async def download(request: Request) -> Response:
 
 
 def build_app(emu: SlackEmulator) -> Starlette:
-    app = Starlette(routes=[
-        Route("/api/{method}", api_method, methods=["GET", "POST"]),
-        Route("/response/{rid}", response_url, methods=["POST"]),
-        Route("/upload/{file_id}", upload, methods=["POST"]),
-        Route("/files/{file_id}/{name}", download, methods=["GET"]),
-        WebSocketRoute("/socket", emu.socket.endpoint),
-    ])
+    app = Starlette(
+        routes=[
+            Route("/api/{method}", api_method, methods=["GET", "POST"]),
+            Route("/response/{rid}", response_url, methods=["POST"]),
+            Route("/upload/{file_id}", upload, methods=["POST"]),
+            Route("/files/{file_id}/{name}", download, methods=["GET"]),
+            WebSocketRoute("/socket", emu.socket.endpoint),
+        ]
+    )
     app.state.emulator = emu
     return app

@@ -1,4 +1,5 @@
 """Engine and session factory from a URL: SQLite (embedded) or PostgreSQL."""
+
 from __future__ import annotations
 
 import select
@@ -42,7 +43,9 @@ def _closed_by_the_server(dbapi_conn, _record, _proxy) -> None:  # noqa: ANN001
     pgconn = dbapi_conn.pgconn
     if pgconn.status != 0:  # psycopg.pq.ConnStatus.OK
         raise DisconnectionError("this pooled PostgreSQL connection is broken")
-    readable = select.poll()  # poll, not select: a busy server's descriptors may be past select's 1024
+    readable = (
+        select.poll()
+    )  # poll, not select: a busy server's descriptors may be past select's 1024
     readable.register(pgconn.socket, select.POLLIN)
     if readable.poll(0):
         raise DisconnectionError("PostgreSQL closed this pooled connection")

@@ -1,4 +1,5 @@
 """Feedback rows: the idempotent bulk insert behind the API and the CSV import."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,9 @@ _T = Feedback.__table__
 _COLUMNS = [c for c in _T.columns if c.name != "id"]
 # The statement SQLAlchemy would send, compiled once from the table so the two cannot drift apart.
 _SQLITE_INSERT = str(
-    sqlite.insert(_T).values({c.name: None for c in _COLUMNS}).on_conflict_do_nothing(index_elements=["source", "external_id"])
+    sqlite.insert(_T)
+    .values({c.name: None for c in _COLUMNS})
+    .on_conflict_do_nothing(index_elements=["source", "external_id"])
     .compile(dialect=sqlite.dialect())
 )
 
@@ -30,7 +33,8 @@ _VALUES = itemgetter(*(c.name for c in _COLUMNS))
 # (position, what the column type's bind processor does on SQLite) for the columns that need it.
 _CONVERT = [
     (i, sqlite_datetime if isinstance(c.type, UTCDateTime) else _json)
-    for i, c in enumerate(_COLUMNS) if isinstance(c.type, UTCDateTime | JSON)
+    for i, c in enumerate(_COLUMNS)
+    if isinstance(c.type, UTCDateTime | JSON)
 ]
 
 
@@ -58,7 +62,9 @@ def insert_new(s: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, st
         return []
     if s.get_bind().dialect.name != "sqlite":
         # PostgreSQL: RETURNING is fast there and exact under concurrent writers.
-        stmt = insert_ignoring(s, _T, ["source", "external_id"]).returning(_T.c.id, _T.c.source, _T.c.external_id)
+        stmt = insert_ignoring(s, _T, ["source", "external_id"]).returning(
+            _T.c.id, _T.c.source, _T.c.external_id
+        )
         return [tuple(r) for r in s.execute(stmt, list(rows))]
     # SQLite: the transaction holds the write lock from BEGIN IMMEDIATE, so every rowid above the
     # current maximum is a row this statement inserted (a skipped duplicate gets none). That avoids
@@ -66,4 +72,9 @@ def insert_new(s: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, st
     # executemany take ready tuples: per-row parameter processing was half the cost of an import.
     last = s.scalar(select(func.max(_T.c.id))) or 0
     s.connection().exec_driver_sql(_SQLITE_INSERT, _sqlite_params(rows))
-    return [tuple(r) for r in s.execute(select(_T.c.id, _T.c.source, _T.c.external_id).where(_T.c.id > last).order_by(_T.c.id))]
+    return [
+        tuple(r)
+        for r in s.execute(
+            select(_T.c.id, _T.c.source, _T.c.external_id).where(_T.c.id > last).order_by(_T.c.id)
+        )
+    ]

@@ -1,4 +1,5 @@
 """Apply Alembic migrations programmatically (`loopbot db upgrade`, and `loopbot run` at start-up)."""
+
 from __future__ import annotations
 
 from pathlib import Path

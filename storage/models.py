@@ -1,4 +1,5 @@
 """SQLAlchemy 2.x models: feedback, cases and their timeline, the outbox, scheduled-fire claims."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -37,7 +38,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return sqlite_datetime if dialect.name == "sqlite" else super().bind_processor(dialect)
 
     def result_processor(self, dialect, coltype):  # noqa: ANN001, ANN201
-        return _sqlite_result if dialect.name == "sqlite" else super().result_processor(dialect, coltype)
+        return (
+            _sqlite_result
+            if dialect.name == "sqlite"
+            else super().result_processor(dialect, coltype)
+        )
 
     def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
         if value is None:
@@ -81,7 +86,11 @@ class Base(DeclarativeBase):
         }
     )
     # none_as_null: an absent value is SQL NULL, not the JSON text "null" (and costs no encoding).
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(none_as_null=True), list[str]: JSON(none_as_null=True)}
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(none_as_null=True),
+        list[str]: JSON(none_as_null=True),
+    }
 
 
 class Feedback(Base):
@@ -165,8 +174,14 @@ class Case(Base):
         Index(None, "slack_channel", "slack_ts"),
         # Open lists (`/feedback list`, App Home) read a team's unresolved cases oldest first; among
         # 50k mostly resolved cases the full (team, opened_at) index reads every row to test its state.
-        Index("ix_cases_unresolved_team_opened_at", "team", "opened_at", "id",
-              sqlite_where=UNRESOLVED, postgresql_where=UNRESOLVED),
+        Index(
+            "ix_cases_unresolved_team_opened_at",
+            "team",
+            "opened_at",
+            "id",
+            sqlite_where=UNRESOLVED,
+            postgresql_where=UNRESOLVED,
+        ),
     )
 
     @property
@@ -206,7 +221,9 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(32))
     channel: Mapped[str | None] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    state: Mapped[str] = mapped_column(String(12), default="pending")  # pending | sending | delivered | grouped | failed
+    state: Mapped[str] = mapped_column(
+        String(12), default="pending"
+    )  # pending | sending | delivered | grouped | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime]
     created_at: Mapped[datetime]

@@ -1,4 +1,5 @@
 """INSERT … ON CONFLICT DO NOTHING for the running backend (SQLite and PostgreSQL spell it alike)."""
+
 from __future__ import annotations
 
 from sqlalchemy import Table

@@ -1,4 +1,5 @@
 """Shared fixtures: a migrated database per test (SQLite, and PostgreSQL when configured) and a config."""
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,11 @@ CONFIG = {
     "leaders_channel": "C0LEADERS",
     "teams": {
         "delivery": {
-            "name": "Delivery Ops", "channel": "C0DELIVERY", "supervisors": ["U0SUPER1"],
-            "members": ["U0AGENT1", "U0AGENT2"], "timezone": "America/New_York",
+            "name": "Delivery Ops",
+            "channel": "C0DELIVERY",
+            "supervisors": ["U0SUPER1"],
+            "members": ["U0AGENT1", "U0AGENT2"],
+            "timezone": "America/New_York",
             "sla": {"ack": "15m", "resolve": "1d"},
         },
         "support": {"name": "Support", "channel": "C0SUPPORT", "supervisors": ["U0SUPER2"]},
@@ -48,7 +52,9 @@ def config() -> LoopbotConfig:
 def _postgres_engine() -> Iterator[Engine]:
     if not PG_URL:
         if IN_CI:
-            pytest.fail("CI=true but LOOPBOT_TEST_DATABASE_URL is not set: the PostgreSQL run is required in CI")
+            pytest.fail(
+                "CI=true but LOOPBOT_TEST_DATABASE_URL is not set: the PostgreSQL run is required in CI"
+            )
         pytest.skip("LOOPBOT_TEST_DATABASE_URL not set: PostgreSQL run skipped")
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     schema = f"t_{uuid.uuid4().hex[:12]}"

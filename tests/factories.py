@@ -1,4 +1,5 @@
 """Builders for raw feedback items as a survey tool would send them."""
+
 from __future__ import annotations
 
 import itertools

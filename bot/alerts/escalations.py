@@ -1,4 +1,5 @@
 """Escalation (SPEC §6): cases past their ack or resolve SLA, and past twice either, escalated once per case and level."""
+
 from __future__ import annotations
 
 import logging
@@ -22,7 +23,10 @@ log = logging.getLogger("loopbot.escalations")
 SOURCE = "job"
 # level: (the SLA it counts, how many times that SLA), earliest first for a case past several at once.
 LEVELS: dict[str, tuple[str, int]] = {
-    "ack": ("ack", 1), "resolve": ("resolve", 1), "ack_leaders": ("ack", 2), "resolve_leaders": ("resolve", 2),
+    "ack": ("ack", 1),
+    "resolve": ("resolve", 1),
+    "ack_leaders": ("ack", 2),
+    "resolve_leaders": ("resolve", 2),
 }
 LEADER_LEVELS = frozenset({"ack_leaders", "resolve_leaders"})
 _CHUNK = 500  # ids per IN (...): far below SQLite's bound-parameter limit
@@ -40,14 +44,23 @@ class Due:
 
 
 class LeadersPost(Protocol):
-    def __call__(self, case: Case, team: Team, details: dict[str, object], *, now: datetime) -> dict[str, Any]: ...
+    def __call__(
+        self, case: Case, team: Team, details: dict[str, object], *, now: datetime
+    ) -> dict[str, Any]: ...
 
 
 class Escalations:
     """Each team is one unit of work and fails alone; each (case, level) is claimed by its outbox key."""
 
-    def __init__(self, sessions: sessionmaker[Session], config: LoopbotConfig, cases: Cases | None = None, *,
-                 leaders_post: LeadersPost | None = None, reads: sessionmaker[Session] | None = None):
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        config: LoopbotConfig,
+        cases: Cases | None = None,
+        *,
+        leaders_post: LeadersPost | None = None,
+        reads: sessionmaker[Session] | None = None,
+    ):
         self.sessions = sessions
         self.reads = reads or sessions
         self.config = config
@@ -87,43 +100,76 @@ class Escalations:
     def _due(self, s: Session, team: Team, now: datetime) -> dict[int, list[Due]]:
         """Unresolved cases whose deadline for a level passed within HORIZON and that lack that level, one
         range of the partial index of unresolved cases per level."""
-        acknowledged = exists().where(CaseEvent.case_id == Case.id, CaseEvent.kind.in_(sorted(ACK_KINDS)))
+        acknowledged = exists().where(
+            CaseEvent.case_id == Case.id, CaseEvent.kind.in_(sorted(ACK_KINDS))
+        )
         due: dict[int, list[Due]] = {}
-        for level, (which, times) in sorted(LEVELS.items(), key=lambda item: item[1][1] * getattr(team.sla, item[1][0])):
+        for level, (which, times) in sorted(
+            LEVELS.items(), key=lambda item: item[1][1] * getattr(team.sla, item[1][0])
+        ):
             span: timedelta = getattr(team.sla, which)
-            had = exists().where(OutboxMessage.key == literal("case:") + cast(Case.id, String) + literal(f":escalation:{level}"))
-            where = [Case.team == team.key, UNRESOLVED, Case.opened_at < now - times * span,
-                     Case.opened_at >= now - times * span - HORIZON, ~had]
+            had = exists().where(
+                OutboxMessage.key
+                == literal("case:") + cast(Case.id, String) + literal(f":escalation:{level}")
+            )
+            where = [
+                Case.team == team.key,
+                UNRESOLVED,
+                Case.opened_at < now - times * span,
+                Case.opened_at >= now - times * span - HORIZON,
+                ~had,
+            ]
             if which == "ack":
                 where.append(~acknowledged)
-            for case_id, opened_at in s.execute(select(Case.id, Case.opened_at).where(*where).order_by(Case.opened_at)):
+            for case_id, opened_at in s.execute(
+                select(Case.id, Case.opened_at).where(*where).order_by(Case.opened_at)
+            ):
                 due.setdefault(case_id, []).append(Due(level, span, opened_at + times * span))
         return due
 
     def _escalate(self, s: Session, case: Case, team: Team, d: Due, now: datetime) -> bool:
         leaders = d.level in LEADER_LEVELS
         channel = self.config.leaders_channel if leaders else None
-        details: dict[str, object] = {"level": d.level, "sla": fmt_duration(d.sla), "deadline": d.deadline.isoformat()}
+        details: dict[str, object] = {
+            "level": d.level,
+            "sla": fmt_duration(d.sla),
+            "deadline": d.deadline.isoformat(),
+        }
         if leaders:
             details["channel"] = channel
         # The key decides, not the read above: of two replicas (or a restart mid-run) one appends the event.
-        event = self.cases.add_event_once(s, case, "escalated", details, key=f"case:{case.id}:escalation:{d.level}",
-                                          source=SOURCE, now=now)
+        event = self.cases.add_event_once(
+            s,
+            case,
+            "escalated",
+            details,
+            key=f"case:{case.id}:escalation:{d.level}",
+            source=SOURCE,
+            now=now,
+        )
         if event is None:
             return False
         if leaders and channel is not None and self.leaders_post is not None:
             message = self.leaders_post(case, team, details, now=now)
-            enqueue(s, key=f"case:{case.id}:escalation:{d.level}:leaders", kind="post", channel=channel,
-                    payload=message, now=now)
+            enqueue(
+                s,
+                key=f"case:{case.id}:escalation:{d.level}:leaders",
+                kind="post",
+                channel=channel,
+                payload=message,
+                now=now,
+            )
         elif leaders and not self._told_no_channel:
             self._told_no_channel = True
-            log.warning("no leaders_channel is configured: escalations past twice an SLA go to the case threads only")
+            log.warning(
+                "no leaders_channel is configured: escalations past twice an SLA go to the case threads only"
+            )
         return True
 
 
 def _chunked(s: Session, query, column, ids: Sequence[int], *, scalars: bool = True) -> list:  # noqa: ANN001
     found: list = []
     for start in range(0, len(ids), _CHUNK):
-        stmt = query.where(column.in_(ids[start:start + _CHUNK]))
+        stmt = query.where(column.in_(ids[start : start + _CHUNK]))
         found += list(s.scalars(stmt) if scalars else s.execute(stmt))
     return found

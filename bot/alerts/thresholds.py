@@ -1,4 +1,5 @@
 """Threshold alerts (SPEC §6): each rule read in SQL over its window; a breach opens one case, a recovery says so."""
+
 from __future__ import annotations
 
 import hashlib
@@ -56,7 +57,7 @@ def rule_key(team: Team, rule: Threshold) -> str:
     if rule.category is not None:
         key += f":{rule.category}"
     if len(key) > KEY_LIMIT:  # long team keys or categories: still unique, still fits the column
-        key = key[:KEY_LIMIT - 17] + ":" + hashlib.sha256(key.encode()).hexdigest()[:16]
+        key = key[: KEY_LIMIT - 17] + ":" + hashlib.sha256(key.encode()).hexdigest()[:16]
     return key
 
 
@@ -83,25 +84,41 @@ class _Reader:
             value, n = self._cases(since), responses
         elif rule.metric == "complaints":
             if not rule.category:
-                raise ValueError(f"the complaints rule {rule_key(self.team, rule)} names no category")
+                raise ValueError(
+                    f"the complaints rule {rule_key(self.team, rule)} names no category"
+                )
             value, n = self._complaints(rule.category, since), responses
         else:
             raise ValueError(f"unknown threshold metric {rule.metric!r}")
         # Below min_responses the rule says nothing: neither a breach nor a recovery.
         readable = value is not None and n >= rule.min_responses
-        breached = readable and (value < rule.value if rule.comparison == "below" else value > rule.value)
+        breached = readable and (
+            value < rule.value if rule.comparison == "below" else value > rule.value
+        )
         return Reading(value, n, readable, bool(breached))
 
     def _headline(self, window: timedelta) -> Headline:
         if window not in self._headlines:
-            self._headlines[window] = headlines(self.s, teams=[self.team.key], since=self.now - window, until=self.now)[0]
+            self._headlines[window] = headlines(
+                self.s, teams=[self.team.key], since=self.now - window, until=self.now
+            )[0]
         return self._headlines[window]
 
     def _cases(self, since: datetime) -> int:
         # Feedback cases only: a threshold case counting towards a cases rule would feed itself.
-        return self.s.scalar(select(func.count()).select_from(Case).where(
-            Case.team == self.team.key, Case.opened_at >= since, Case.opened_at < self.now, Case.kind == "feedback",
-        )) or 0
+        return (
+            self.s.scalar(
+                select(func.count())
+                .select_from(Case)
+                .where(
+                    Case.team == self.team.key,
+                    Case.opened_at >= since,
+                    Case.opened_at < self.now,
+                    Case.kind == "feedback",
+                )
+            )
+            or 0
+        )
 
     def _complaints(self, category: str, since: datetime) -> int:
         """Negative responses of the category, negative by the team's own limits (OpenCaseWhen)."""
@@ -112,10 +129,20 @@ class _Reader:
             and_(Feedback.metric == "nps", score <= limits.nps_at_most),
             and_(Feedback.metric == "ces", score >= limits.ces_at_least),
         )
-        return self.s.scalar(select(func.count()).select_from(Feedback).where(
-            Feedback.team == self.team.key, Feedback.category == category,
-            Feedback.submitted_at >= since, Feedback.submitted_at < self.now, negative,
-        )) or 0
+        return (
+            self.s.scalar(
+                select(func.count())
+                .select_from(Feedback)
+                .where(
+                    Feedback.team == self.team.key,
+                    Feedback.category == category,
+                    Feedback.submitted_at >= since,
+                    Feedback.submitted_at < self.now,
+                    negative,
+                )
+            )
+            or 0
+        )
 
 
 class Thresholds:
@@ -129,7 +156,7 @@ class Thresholds:
     def evaluate(self, now: datetime, teams: Iterable[str] | None = None) -> Report:
         """Run every minute and after each ingestion (for the teams it touched); safe to run concurrently."""
         report = Report()
-        for key in (list(self.config.teams) if teams is None else list(dict.fromkeys(teams))):
+        for key in list(self.config.teams) if teams is None else list(dict.fromkeys(teams)):
             try:
                 team = self.config.teams.get(key)
                 if team is None:
@@ -145,7 +172,9 @@ class Thresholds:
         rules = {rule_key(team, rule): rule for rule in team.thresholds}
         # Read with a read-only unit: most minutes nothing changes, and then no write lock is taken at all.
         with self.cases.reads.begin() as s:
-            breaches = set(s.scalars(select(Case.active_rule).where(Case.active_rule.in_(list(rules)))))
+            breaches = set(
+                s.scalars(select(Case.active_rule).where(Case.active_rule.in_(list(rules))))
+            )
             reader = _Reader(s, team, now)
             readings = {key: reader.read(rule) for key, rule in rules.items()}
         to_open = [k for k, r in readings.items() if r.breached and k not in breaches]
@@ -155,23 +184,41 @@ class Thresholds:
         if to_open or to_recover:
             with self.sessions.begin() as s:
                 # Read again under the write lock: another replica may have opened or recovered meanwhile.
-                active = {c.active_rule: c for c in s.scalars(select(Case).where(Case.active_rule.in_(list(rules))))}
+                active = {
+                    c.active_rule: c
+                    for c in s.scalars(select(Case).where(Case.active_rule.in_(list(rules))))
+                }
                 for key in to_open:
                     if key in active:
                         continue
                     rule, reading = rules[key], readings[key]
                     # While the breach lasts nothing more is posted: the case keeps the reading that opened it.
                     new = self.cases.open_threshold_case(
-                        s, team=team.key, rule_key=key, severity=breach_severity(rule, reading),
-                        summary=breach_summary(rule, reading, key), source=SOURCE, now=now)
+                        s,
+                        team=team.key,
+                        rule_key=key,
+                        severity=breach_severity(rule, reading),
+                        summary=breach_summary(rule, reading, key),
+                        source=SOURCE,
+                        now=now,
+                    )
                     if new is not None:  # None: a concurrent evaluation opened it first
                         opened.append(new)
                 for key in to_recover:
                     case, reading = active.get(key), readings[key]
                     if case is None:
                         continue
-                    change = self.cases.recover(s, case, {"value": _rounded(reading), "n": reading.n,
-                                                          "threshold": _number(rules[key].value)}, source=SOURCE, now=now)
+                    change = self.cases.recover(
+                        s,
+                        case,
+                        {
+                            "value": _rounded(reading),
+                            "n": reading.n,
+                            "threshold": _number(rules[key].value),
+                        },
+                        source=SOURCE,
+                        now=now,
+                    )
                     if change is not None:
                         recovered.append(change)
         # Counted only once committed: a team whose unit failed reports nothing as done.
@@ -186,9 +233,16 @@ class Thresholds:
 
 def breach_summary(rule: Threshold, reading: Reading, key: str) -> dict[str, Any]:
     """What the case message shows (bot.slack.blocks.describe.breach_text reads these keys)."""
-    return {"metric": rule.metric, "category": rule.category, "comparison": rule.comparison,
-            "threshold": _number(rule.value), "value": _rounded(reading), "window": fmt_duration(rule.window),
-            "n": reading.n, "rule": key}
+    return {
+        "metric": rule.metric,
+        "category": rule.category,
+        "comparison": rule.comparison,
+        "threshold": _number(rule.value),
+        "value": _rounded(reading),
+        "window": fmt_duration(rule.window),
+        "n": reading.n,
+        "rule": key,
+    }
 
 
 def breach_severity(rule: Threshold, reading: Reading) -> str:

@@ -1,4 +1,5 @@
 """The one HTTP server: ingestion API, health, Prometheus metrics, and Slack's HTTP mode when enabled."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -17,9 +18,14 @@ from config.settings import Settings
 from storage.db import ping
 
 
-def create_api(settings: Settings, engine: Engine, ingestor: Ingestor, metrics: Metrics,
-               routers: Sequence[APIRouter] = (),
-               failed_posts: Callable[[], list[tuple[str | None, str, int]]] | None = None) -> FastAPI:
+def create_api(
+    settings: Settings,
+    engine: Engine,
+    ingestor: Ingestor,
+    metrics: Metrics,
+    routers: Sequence[APIRouter] = (),
+    failed_posts: Callable[[], list[tuple[str | None, str, int]]] | None = None,
+) -> FastAPI:
     app = FastAPI(
         title="Loopbot",
         version="1",
@@ -41,8 +47,14 @@ def create_api(settings: Settings, engine: Engine, ingestor: Ingestor, metrics: 
         if failed:
             # Still 200: the process is alive and serving, so a container must not be restarted for it; the
             # body says what a person has to fix (a channel the bot is not in, a deleted channel, …).
-            return JSONResponse({"status": "degraded", "database": "ok", "failed_posts_24h": sum(n for _, _, n in failed),
-                                 "failures": [{"channel": c, "error": e, "posts": n} for c, e, n in failed]})
+            return JSONResponse(
+                {
+                    "status": "degraded",
+                    "database": "ok",
+                    "failed_posts_24h": sum(n for _, _, n in failed),
+                    "failures": [{"channel": c, "error": e, "posts": n} for c, e, n in failed],
+                }
+            )
         return JSONResponse({"status": "ok", "database": "ok"})
 
     @app.get("/metrics", summary="Prometheus metrics", include_in_schema=False)

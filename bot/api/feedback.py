@@ -1,4 +1,5 @@
 """POST /api/feedback (SPEC §4): authenticate, bound, parse, validate everything, then store all or nothing."""
+
 from __future__ import annotations
 
 import hmac
@@ -37,48 +38,93 @@ def router(settings: Settings, ingestor: Ingestor, metrics: Metrics) -> APIRoute
         metrics.feedback_rejected.labels(str(status)).inc()
         return JSONResponse({"errors": errors}, status)
 
-    @api.post("/api/feedback", openapi_extra=REQUEST_BODY, responses=RESPONSES, summary="Submit survey responses")
+    @api.post(
+        "/api/feedback",
+        openapi_extra=REQUEST_BODY,
+        responses=RESPONSES,
+        summary="Submit survey responses",
+    )
     async def post_feedback(request: Request) -> JSONResponse:
         if token is None:
-            return refuse(503, "The ingestion API is disabled: set LOOPBOT_INGEST_TOKEN and restart Loopbot.")
+            return refuse(
+                503, "The ingestion API is disabled: set LOOPBOT_INGEST_TOKEN and restart Loopbot."
+            )
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         # compare_digest: the time taken must not tell an attacker how much of the token was right.
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token):
-            return refuse(401, "Missing or wrong bearer token (Authorization: Bearer $LOOPBOT_INGEST_TOKEN).",
-                          {"WWW-Authenticate": "Bearer"})
+            return refuse(
+                401,
+                "Missing or wrong bearer token (Authorization: Bearer $LOOPBOT_INGEST_TOKEN).",
+                {"WWW-Authenticate": "Bearer"},
+            )
         try:
             body = await _read_body(request, limit)
         except _TooLarge:
-            return refuse(413, f"The body is larger than {limit} bytes; send at most {MAX_BATCH} items per request.")
+            return refuse(
+                413,
+                f"The body is larger than {limit} bytes; send at most {MAX_BATCH} items per request.",
+            )
         try:
             parsed = pydantic_core.from_json(body)
         except ValueError as exc:
-            return item_errors(400, [{"index": None, "field": "body", "message": f"is not valid UTF-8 JSON: {exc}"}])
+            return item_errors(
+                400,
+                [{"index": None, "field": "body", "message": f"is not valid UTF-8 JSON: {exc}"}],
+            )
         if isinstance(parsed, dict):
             parsed = [parsed]
         elif not isinstance(parsed, list):
-            return item_errors(422, [{"index": None, "field": "body", "message": "must be a feedback object or an array of them"}])
+            return item_errors(
+                422,
+                [
+                    {
+                        "index": None,
+                        "field": "body",
+                        "message": "must be a feedback object or an array of them",
+                    }
+                ],
+            )
         if len(parsed) > MAX_BATCH:
             return refuse(413, f"{len(parsed)} items in one request; send at most {MAX_BATCH}.")
         if not parsed:
-            return item_errors(422, [{"index": None, "field": "body", "message": "is an empty array; send at least one item"}])
+            return item_errors(
+                422,
+                [
+                    {
+                        "index": None,
+                        "field": "body",
+                        "message": "is an empty array; send at least one item",
+                    }
+                ],
+            )
 
         now = utcnow()
         valid, errors = await run_in_threadpool(ingestor.validate, parsed, now)
         if errors:
             return item_errors(422, [e.as_dict() for e in errors])
         try:
-            result = await run_in_threadpool(ingestor.store, valid, default_source="api", origin="api", now=now)
+            result = await run_in_threadpool(
+                ingestor.store, valid, default_source="api", origin="api", now=now
+            )
         except (OperationalError, InterfaceError) as exc:
-            log.error("ingestion refused, database unavailable: %s", exc.orig if hasattr(exc, "orig") else exc)
-            return refuse(503, "The database is unavailable; nothing was stored. Retry later.", {"Retry-After": "10"})
+            log.error(
+                "ingestion refused, database unavailable: %s",
+                exc.orig if hasattr(exc, "orig") else exc,
+            )
+            return refuse(
+                503,
+                "The database is unavailable; nothing was stored. Retry later.",
+                {"Retry-After": "10"},
+            )
 
         for team, n in result.accepted_by_team.items():
             metrics.feedback_accepted.labels(team).inc(n)
         for team, n in result.cases_by_team.items():
             metrics.cases_opened.labels(team, "feedback").inc(n)
         metrics.feedback_duplicates.inc(result.duplicates)
-        return JSONResponse({"accepted": result.accepted, "duplicates": result.duplicates, "cases": result.cases})
+        return JSONResponse(
+            {"accepted": result.accepted, "duplicates": result.duplicates, "cases": result.cases}
+        )
 
     return api
 

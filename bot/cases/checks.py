@@ -2,6 +2,7 @@
 
 Each returns the columns the change sets, completes the event's details, or raises what to tell the person.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -19,10 +20,16 @@ OUTCOMES = ("fixed", "workaround", "no_action", "duplicate")
 MAX_TEXT = 3_000  # Slack shows a section text of at most 3,000 characters
 SYSTEM_ACTOR = "loopbot"
 # Events that put a case in its current state (used to say "resolved by … at …").
-STATE_EVENTS = {"open": ("opened", "reopened"), "acknowledged": ("acknowledged",), "resolved": ("resolved",)}
+STATE_EVENTS = {
+    "open": ("opened", "reopened"),
+    "acknowledged": ("acknowledged",),
+    "resolved": ("resolved",),
+}
 
 
-def acknowledge(s: Session, case: Case, team: Team, config: LoopbotConfig, actor: str) -> dict[str, Any]:
+def acknowledge(
+    s: Session, case: Case, team: Team, config: LoopbotConfig, actor: str
+) -> dict[str, Any]:
     require(config, team, actor, Action.ACK, case.ref)
     if case.state == "acknowledged":
         raise already(s, case, team, "acknowledged")
@@ -31,9 +38,22 @@ def acknowledge(s: Session, case: Case, team: Team, config: LoopbotConfig, actor
     return {"state": "acknowledged"}
 
 
-def assign(s: Session, case: Case, team: Team, config: LoopbotConfig, actor: str, assignee: str,
-           details: dict[str, Any]) -> dict[str, Any]:
-    require(config, team, actor, Action.ASSIGN_SELF if assignee == actor else Action.ASSIGN_OTHER, case.ref)
+def assign(
+    s: Session,
+    case: Case,
+    team: Team,
+    config: LoopbotConfig,
+    actor: str,
+    assignee: str,
+    details: dict[str, Any],
+) -> dict[str, Any]:
+    require(
+        config,
+        team,
+        actor,
+        Action.ASSIGN_SELF if assignee == actor else Action.ASSIGN_OTHER,
+        case.ref,
+    )
     if case.state == "resolved":
         raise not_in(s, case, team, "assign it", hint="reopen it first")
     if case.assignee == assignee:
@@ -42,38 +62,67 @@ def assign(s: Session, case: Case, team: Team, config: LoopbotConfig, actor: str
     return {"assignee": assignee}
 
 
-def resolve(s: Session, case: Case, team: Team, config: LoopbotConfig, actor: str, *, outcome: str,
-            root_cause: str, action: str, rationale: str | None, details: dict[str, Any]) -> dict[str, Any]:
+def resolve(
+    s: Session,
+    case: Case,
+    team: Team,
+    config: LoopbotConfig,
+    actor: str,
+    *,
+    outcome: str,
+    root_cause: str,
+    action: str,
+    rationale: str | None,
+    details: dict[str, Any],
+) -> dict[str, Any]:
     require(config, team, actor, Action.RESOLVE, case.ref)
     if case.state == "resolved":
         raise already(s, case, team, "resolved")
     causes = (*config.categories, "other")
     if outcome not in OUTCOMES:
-        raise InvalidInput(f"Outcome {outcome!r} is not one of {', '.join(OUTCOMES)}.", field="outcome")
+        raise InvalidInput(
+            f"Outcome {outcome!r} is not one of {', '.join(OUTCOMES)}.", field="outcome"
+        )
     if root_cause not in causes:
-        raise InvalidInput(f"Root cause {root_cause!r} is not one of {', '.join(causes)}.", field="root_cause")
+        raise InvalidInput(
+            f"Root cause {root_cause!r} is not one of {', '.join(causes)}.", field="root_cause"
+        )
     details["action"] = required_text(action, "action", "Say what was done for the customer.")
     if outcome == "no_action":
-        details["rationale"] = required_text(rationale, "rationale", "Outcome no_action needs a rationale: why is nothing done?")
+        details["rationale"] = required_text(
+            rationale, "rationale", "Outcome no_action needs a rationale: why is nothing done?"
+        )
     return {"state": "resolved"}
 
 
-def reopen(s: Session, case: Case, team: Team, config: LoopbotConfig, actor: str, reason: str,
-           details: dict[str, Any]) -> dict[str, Any]:
+def reopen(
+    s: Session,
+    case: Case,
+    team: Team,
+    config: LoopbotConfig,
+    actor: str,
+    reason: str,
+    details: dict[str, Any],
+) -> dict[str, Any]:
     require(config, team, actor, Action.REOPEN, case.ref)
     if case.state != "resolved":
         raise not_in(s, case, team, "reopen it", hint="only resolved cases can be reopened")
-    details["reason"] = required_text(reason, "reason", "Say why the case is reopened, e.g. `reopen FB-12 customer wrote again`.")
+    details["reason"] = required_text(
+        reason, "reason", "Say why the case is reopened, e.g. `reopen FB-12 customer wrote again`."
+    )
     return {"state": "open"}
 
 
 # -- what to tell the person -------------------------------------------------------------------------
 
+
 def team_of(config: LoopbotConfig, key: str) -> Team:
     team = config.teams.get(key)
     if team is None:
         # The case belongs to a team since removed from the YAML: say so rather than crash.
-        raise NotFound(f"Team {key!r} is no longer configured; add it back to the YAML to work its cases.")
+        raise NotFound(
+            f"Team {key!r} is no longer configured; add it back to the YAML to work its cases."
+        )
     return team
 
 
@@ -83,8 +132,10 @@ def no_case(case_id: int) -> NotFound:
 
 def last_event(s: Session, case: Case, kinds: tuple[str, ...]) -> CaseEvent | None:
     return s.scalar(
-        select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind.in_(kinds))
-        .order_by(CaseEvent.id.desc()).limit(1)
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case.id, CaseEvent.kind.in_(kinds))
+        .order_by(CaseEvent.id.desc())
+        .limit(1)
     )
 
 
@@ -92,7 +143,10 @@ def already(s: Session, case: Case, team: Team, state: str) -> AlreadyDone:
     last = last_event(s, case, STATE_EVENTS[state])
     if last is None:
         return AlreadyDone(f"{case.ref} is already {state}.")
-    return AlreadyDone(f"{case.ref} was already {state} by {who(last.actor)} at {when(last.at, team)}.", by=last.actor)
+    return AlreadyDone(
+        f"{case.ref} was already {state} by {who(last.actor)} at {when(last.at, team)}.",
+        by=last.actor,
+    )
 
 
 def not_in(s: Session, case: Case, team: Team, doing: str, hint: str) -> InvalidTransition:
@@ -109,7 +163,9 @@ def lost_race(s: Session, case: Case, team: Team, kind: str) -> InvalidTransitio
         return already(s, case, team, state)
     last = last_event(s, case, ("acknowledged", "resolved", "reopened", "assigned"))
     by = f" by {who(last.actor)} at {when(last.at, team)}" if last else ""
-    return InvalidTransition(f"{case.ref} was just changed{by} (it is now {case.state}); look at it again and retry.")
+    return InvalidTransition(
+        f"{case.ref} was just changed{by} (it is now {case.state}); look at it again and retry."
+    )
 
 
 def required_text(value: str | None, field: str, hint: str) -> str:
@@ -117,7 +173,9 @@ def required_text(value: str | None, field: str, hint: str) -> str:
     if not text:
         raise InvalidInput(hint, field=field)
     if len(text) > MAX_TEXT:
-        raise InvalidInput(f"The {field} is {len(text)} characters long; keep it under {MAX_TEXT}.", field=field)
+        raise InvalidInput(
+            f"The {field} is {len(text)} characters long; keep it under {MAX_TEXT}.", field=field
+        )
     return text
 
 

@@ -1,4 +1,5 @@
 """Who may do what (SPEC §5): roles come from the YAML, decisions from this table."""
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -41,7 +42,9 @@ def allowed(config: LoopbotConfig, team: Team, user: str, action: Action) -> boo
     return is_supervisor(team, user)
 
 
-def require(config: LoopbotConfig, team: Team, user: str, action: Action, subject: str = "") -> None:
+def require(
+    config: LoopbotConfig, team: Team, user: str, action: Action, subject: str = ""
+) -> None:
     """Raise PermissionDenied saying who may do it instead."""
     if allowed(config, team, user, action):
         return

@@ -1,4 +1,5 @@
 """TTA, TTR and SLA deadlines, derived from the timeline (never stored twice)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -47,7 +48,9 @@ class Timings:
         return None if self.resolved_at is None else self.resolved_at <= self.resolve_due
 
 
-def derive(opened_at: datetime, state: str, events: Iterable[tuple[str, datetime]], sla: Sla) -> Timings:
+def derive(
+    opened_at: datetime, state: str, events: Iterable[tuple[str, datetime]], sla: Sla
+) -> Timings:
     """events: (kind, at) in timeline order."""
     acknowledged_at = resolved_at = None
     for kind, at in events:

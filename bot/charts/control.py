@@ -9,6 +9,7 @@ asks is "which days of this period were unusual for this period"):
   (√(Σ within-day sums of squares / Σ(nᵢ − 1))): days vary in mean, and the limits must not absorb that.
 Limits are clipped to the metric's scale. A day with no responses has no value and no limits.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,16 +28,21 @@ class Limits:
 
     @property
     def out_of_control(self) -> tuple[bool, ...]:
-        return tuple(v is not None and (v < lo or v > hi)  # type: ignore[operator]
-                     for v, lo, hi in zip(self.value, self.lower, self.upper))
+        return tuple(
+            v is not None and (v < lo or v > hi)  # type: ignore[operator]
+            for v, lo, hi in zip(self.value, self.lower, self.upper)
+        )
 
 
 def p_chart(satisfied: Sequence[int], n: Sequence[int]) -> Limits:
     """CSAT: % of responses scoring 4 or 5 per day."""
     p = sum(satisfied) / sum(n)
     return _limits(
-        [100 * k / m if m else None for k, m in zip(satisfied, n)], 100 * p,
-        [100 * SIGMAS * math.sqrt(p * (1 - p) / m) if m else None for m in n], 0, 100,
+        [100 * k / m if m else None for k, m in zip(satisfied, n)],
+        100 * p,
+        [100 * SIGMAS * math.sqrt(p * (1 - p) / m) if m else None for m in n],
+        0,
+        100,
     )
 
 
@@ -46,8 +52,11 @@ def nps_chart(promoters: Sequence[int], detractors: Sequence[int], n: Sequence[i
     up, down = sum(promoters) / total, sum(detractors) / total
     variance = (up + down) - (up - down) ** 2
     return _limits(
-        [100 * (pr - de) / m if m else None for pr, de, m in zip(promoters, detractors, n)], 100 * (up - down),
-        [100 * SIGMAS * math.sqrt(variance / m) if m else None for m in n], -100, 100,
+        [100 * (pr - de) / m if m else None for pr, de, m in zip(promoters, detractors, n)],
+        100 * (up - down),
+        [100 * SIGMAS * math.sqrt(variance / m) if m else None for m in n],
+        -100,
+        100,
     )
 
 
@@ -57,16 +66,22 @@ def xbar_chart(sums: Sequence[int], squares: Sequence[int], n: Sequence[int]) ->
     freedom = sum(m - 1 for m in n if m)
     sigma = math.sqrt(within / freedom) if freedom > 0 else 0.0
     return _limits(
-        [s / m if m else None for s, m in zip(sums, n)], sum(sums) / sum(n),
-        [SIGMAS * sigma / math.sqrt(m) if m else None for m in n], 1, 7,
+        [s / m if m else None for s, m in zip(sums, n)],
+        sum(sums) / sum(n),
+        [SIGMAS * sigma / math.sqrt(m) if m else None for m in n],
+        1,
+        7,
     )
 
 
-def _limits(value: list[float | None], centre: float, half: list[float | None], low: float, high: float) -> Limits:
+def _limits(
+    value: list[float | None], centre: float, half: list[float | None], low: float, high: float
+) -> Limits:
     if len(value) != len(half):
         raise ValueError("one n per day")
     return Limits(
-        value=tuple(value), centre=centre,
+        value=tuple(value),
+        centre=centre,
         lower=tuple(None if h is None else max(low, centre - h) for h in half),
         upper=tuple(None if h is None else min(high, centre + h) for h in half),
     )

@@ -1,10 +1,19 @@
 """A chart's key numbers in words, posted with its image: what a screen reader says and what search finds."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
 
-from bot.charts.model import ChartData, ControlChart, ParetoChart, Scope, SlaChart, TtrChart, VolumeChart
+from bot.charts.model import (
+    ChartData,
+    ControlChart,
+    ParetoChart,
+    Scope,
+    SlaChart,
+    TtrChart,
+    VolumeChart,
+)
 
 RECENT = 7  # "now" is the last 7 days, compared with the 7 before them
 NAMES = {"csat": "CSAT", "nps": "NPS", "ces": "CES"}
@@ -24,8 +33,13 @@ def describe(chart: ChartData) -> str:
 
 def title(chart: ChartData) -> str:
     """The upload's title: what the chart is, for whom, over what."""
-    what = {ControlChart: None, VolumeChart: "Volume", TtrChart: "Time to resolve", ParetoChart: "Root causes",
-            SlaChart: "SLA compliance"}[type(chart)]
+    what = {
+        ControlChart: None,
+        VolumeChart: "Volume",
+        TtrChart: "Time to resolve",
+        ParetoChart: "Root causes",
+        SlaChart: "SLA compliance",
+    }[type(chart)]
     if isinstance(chart, ControlChart):
         what = NAMES[chart.metric]
     return f"{what} — {chart.scope.title}, last {chart.scope.period}"
@@ -33,10 +47,19 @@ def title(chart: ChartData) -> str:
 
 def no_data(kind: str, scope_title: str, period: str) -> str:
     """What a person who asked for a chart of an empty period is told instead."""
-    what = {"csat": "CSAT responses", "nps": "NPS responses", "ces": "CES responses", "volume": "responses or cases",
-            "ttr": "resolved cases", "pareto": "resolved cases", "sla": "SLA deadlines"}[kind]
-    return (f":information_source: No {what} for {scope_title} in the last {period}, so there is no {kind} chart "
-            "to draw. Try a longer period, e.g. `90d`.")
+    what = {
+        "csat": "CSAT responses",
+        "nps": "NPS responses",
+        "ces": "CES responses",
+        "volume": "responses or cases",
+        "ttr": "resolved cases",
+        "pareto": "resolved cases",
+        "sla": "SLA deadlines",
+    }[kind]
+    return (
+        f":information_source: No {what} for {scope_title} in the last {period}, so there is no {kind} chart "
+        "to draw. Try a longer period, e.g. `90d`."
+    )
 
 
 def _span(scope: Scope, days: Sequence[date] | None = None) -> str:
@@ -54,7 +77,11 @@ def _control(c: ControlChart) -> str:
         if before is not None:
             text += f", {_change(c.metric, recent[0] - before[0])} on the {RECENT} days before ({_metric(c.metric, before[0])})"
         text += "."
-    out = [(d, v is not None and v < c.centre) for d, v, o in zip(c.days, c.value, c.out_of_control) if o]
+    out = [
+        (d, v is not None and v < c.centre)
+        for d, v, o in zip(c.days, c.value, c.out_of_control)
+        if o
+    ]
     if out:
         listed = ", ".join(f"{_day(d)} ({'low' if low else 'high'})" for d, low in out[:8])
         more = f" and {len(out) - 8} more" if len(out) > 8 else ""
@@ -68,7 +95,7 @@ def _window(c: ControlChart, start: int) -> tuple[float, int] | None:
     """The metric over RECENT days from index `start`, from the raw sums (not an average of daily values)."""
     if start < 0:
         return None
-    sums, n = c.sums[start:start + RECENT], sum(c.n[start:start + RECENT])
+    sums, n = c.sums[start : start + RECENT], sum(c.n[start : start + RECENT])
     if n == 0:
         return None
     a, b = sum(x[0] for x in sums), sum(x[1] for x in sums)
@@ -77,7 +104,11 @@ def _window(c: ControlChart, start: int) -> tuple[float, int] | None:
 
 
 def _metric(metric: str, value: float) -> str:
-    return {"csat": f"{value:.1f} % satisfied", "nps": f"NPS {value:+.0f}", "ces": f"mean effort {value:.2f}"}[metric]
+    return {
+        "csat": f"{value:.1f} % satisfied",
+        "nps": f"NPS {value:+.0f}",
+        "ces": f"mean effort {value:.2f}",
+    }[metric]
 
 
 def _change(metric: str, delta: float) -> str:
@@ -89,13 +120,17 @@ def _change(metric: str, delta: float) -> str:
 
 
 def _volume(c: VolumeChart) -> str:
-    text = (f"Volume of {c.scope.title}, {_span(c.scope, c.days)}: {sum(c.responses):,} responses and "
-            f"{sum(c.cases):,} cases opened.")
+    text = (
+        f"Volume of {c.scope.title}, {_span(c.scope, c.days)}: {sum(c.responses):,} responses and "
+        f"{sum(c.cases):,} cases opened."
+    )
     if len(c.days) >= 2 * RECENT:
-        r, rb = sum(c.responses[-RECENT:]), sum(c.responses[-2 * RECENT:-RECENT])
-        k, kb = sum(c.cases[-RECENT:]), sum(c.cases[-2 * RECENT:-RECENT])
-        text += (f" Last {RECENT} days: {r:,} responses ({_count_change(r, rb)}) and {k:,} cases "
-                 f"({_count_change(k, kb)}).")
+        r, rb = sum(c.responses[-RECENT:]), sum(c.responses[-2 * RECENT : -RECENT])
+        k, kb = sum(c.cases[-RECENT:]), sum(c.cases[-2 * RECENT : -RECENT])
+        text += (
+            f" Last {RECENT} days: {r:,} responses ({_count_change(r, rb)}) and {k:,} cases "
+            f"({_count_change(k, kb)})."
+        )
     return text
 
 
@@ -107,8 +142,11 @@ def _count_change(now: int, before: int) -> str:
 
 def _ttr(c: TtrChart) -> str:
     total = sum(b.n for b in c.boxes)
-    parts = [f"{b.name}: median {_hours(b.median)}, middle half {_hours(b.q1)}–{_hours(b.q3)}, n {b.n:,}, "
-             f"resolve SLA {_hours(b.sla_hours)}" for b in c.boxes]
+    parts = [
+        f"{b.name}: median {_hours(b.median)}, middle half {_hours(b.q1)}–{_hours(b.q3)}, n {b.n:,}, "
+        f"resolve SLA {_hours(b.sla_hours)}"
+        for b in c.boxes
+    ]
     return f"Time to resolve, {_span(c.scope)}, {total:,} cases resolved. " + "; ".join(parts) + "."
 
 
@@ -118,11 +156,15 @@ def _hours(h: float) -> str:
 
 def _pareto(c: ParetoChart) -> str:
     total = sum(c.counts)
-    listed = ", ".join(f"{cause.replace('_', ' ')} {100 * n / total:.0f} % ({n:,})"
-                       for cause, n in zip(c.causes[:5], c.counts[:5]))
+    listed = ", ".join(
+        f"{cause.replace('_', ' ')} {100 * n / total:.0f} % ({n:,})"
+        for cause, n in zip(c.causes[:5], c.counts[:5])
+    )
     top = next(i for i, p in enumerate(c.cumulative_percent) if p >= 80 - 1e-9) + 1
-    return (f"Root causes of {total:,} cases resolved in the {_span(c.scope)}: {listed}. "
-            f"The top {top} cause{'s' if top != 1 else ''} account for {c.cumulative_percent[top - 1]:.0f} %.")
+    return (
+        f"Root causes of {total:,} cases resolved in the {_span(c.scope)}: {listed}. "
+        f"The top {top} cause{'s' if top != 1 else ''} account for {c.cumulative_percent[top - 1]:.0f} %."
+    )
 
 
 def _sla(c: SlaChart) -> str:

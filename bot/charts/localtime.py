@@ -1,4 +1,5 @@
 """Local days and weeks of a chart's time zone: the period's bounds, and SQL that buckets UTC timestamps by local day."""
+
 from __future__ import annotations
 
 import math
@@ -28,7 +29,9 @@ def monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def local_day(s: Session, column: ColumnElement[datetime], tz: ZoneInfo, since: datetime, until: datetime) -> ColumnElement:
+def local_day(
+    s: Session, column: ColumnElement[datetime], tz: ZoneInfo, since: datetime, until: datetime
+) -> ColumnElement:
     """The local calendar day of `column` in `tz`, as the database spells dates ('YYYY-MM-DD' text on SQLite,
     a date on PostgreSQL); `day_key` turns either into a `date`."""
     if s.get_bind().dialect.name == "postgresql":
@@ -38,8 +41,10 @@ def local_day(s: Session, column: ColumnElement[datetime], tz: ZoneInfo, since: 
     pieces = offset_pieces(tz, since, until)
     if len(pieces) == 1:
         return func.date(column, _modifier(pieces[0][1]))
-    shift = case(*((column < end, literal(_modifier(offset))) for end, offset in pieces[:-1]),
-                 else_=literal(_modifier(pieces[-1][1])))
+    shift = case(
+        *((column < end, literal(_modifier(offset))) for end, offset in pieces[:-1]),
+        else_=literal(_modifier(pieces[-1][1])),
+    )
     return func.date(column, shift)
 
 

@@ -1,4 +1,5 @@
 """What a chart shows, as plain picklable data: the SQL layer fills it, the renderer draws it, the comment describes it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ class ControlChart:
     metric: str  # csat | nps | ces
     days: tuple[date, ...]
     n: tuple[int, ...]
-    value: tuple[float | None, ...]  # csat: % satisfied (0-100); nps: -100..100; ces: mean score (1-7)
+    value: tuple[
+        float | None, ...
+    ]  # csat: % satisfied (0-100); nps: -100..100; ces: mean score (1-7)
     centre: float
     lower: tuple[float | None, ...]
     upper: tuple[float | None, ...]

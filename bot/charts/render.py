@@ -1,4 +1,5 @@
 """Draw chart data as a 1200×675 PNG for Slack: control, volume and pareto charts here, team charts in render_teams."""
+
 from __future__ import annotations
 
 import io
@@ -68,24 +69,49 @@ def draw_control(data: ControlChart) -> Figure:
     lower, upper = _nan(data.lower), _nan(data.upper)
     # steps-mid: a limit belongs to its whole day (it depends on that day's n), not to a slope between days.
     # Thinner over long periods: hundreds of steps at full weight would hide the values they bound.
-    limit_look = {"drawstyle": "steps-mid", "color": style.ORANGE, "linewidth": 0.7 if many else 1.2, "zorder": 2}
+    limit_look = {
+        "drawstyle": "steps-mid",
+        "color": style.ORANGE,
+        "linewidth": 0.7 if many else 1.2,
+        "zorder": 2,
+    }
     ax.plot(days, lower, **limit_look, label="control limits")
     ax.plot(days, upper, **limit_look, label="_nolegend_")
     ax.axhline(
-        data.centre, color=style.BLACK, linestyle="--", linewidth=1.2, zorder=2, gid=GID_CENTRE,
+        data.centre,
+        color=style.BLACK,
+        linestyle="--",
+        linewidth=1.2,
+        zorder=2,
+        gid=GID_CENTRE,
         label=f"centre {_format_value(data.metric, data.centre)}",
     )
     # NaN, not None → 0: a day without responses is unknown, and the line must break there.
     value = _nan(data.value)
     ax.plot(
-        days, value, color=style.BLUE, linewidth=1.0 if many else 1.8, marker="o",
-        markersize=2 if many else 4.5, label=heading, gid=GID_VALUE, zorder=3,
+        days,
+        value,
+        color=style.BLUE,
+        linewidth=1.0 if many else 1.8,
+        marker="o",
+        markersize=2 if many else 4.5,
+        label=heading,
+        gid=GID_VALUE,
+        zorder=3,
     )
     flagged = [i for i, out in enumerate(data.out_of_control) if out]
     ax.plot(
-        [days[i] for i in flagged], value[flagged], linestyle="none", marker="o",
-        markersize=7 if many else 10, markerfacecolor="none", markeredgecolor=style.VERMILLION, markeredgewidth=2,
-        label="out of control", gid=GID_OUT_OF_CONTROL, zorder=4,
+        [days[i] for i in flagged],
+        value[flagged],
+        linestyle="none",
+        marker="o",
+        markersize=7 if many else 10,
+        markerfacecolor="none",
+        markeredgecolor=style.VERMILLION,
+        markeredgewidth=2,
+        label="out of control",
+        gid=GID_OUT_OF_CONTROL,
+        zorder=4,
     )
 
     ax.set_ylim(*_clamped_limits(ax, low, high))
@@ -110,13 +136,21 @@ def draw_volume(data: VolumeChart) -> Figure:
         style.label(case_ax, y="Cases opened per day")
     many = len(days) > _MANY_DAYS
     case_ax.plot(
-        days, data.cases, color=style.VERMILLION, linewidth=0.9 if many else 1.8, marker="o",
-        markersize=0 if many else 4, label="cases opened" + (" (right)" if twin else ""), zorder=3,
+        days,
+        data.cases,
+        color=style.VERMILLION,
+        linewidth=0.9 if many else 1.8,
+        marker="o",
+        markersize=0 if many else 4,
+        label="cases opened" + (" (right)" if twin else ""),
+        zorder=3,
     )
     ax.set_ylim(0, max(1, top_responses, top_cases) * 1.1)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
     style.date_axis(ax)
-    style.label(ax, x=style.day_axis_label(data.scope), y="Responses per day" if twin else "Per day")
+    style.label(
+        ax, x=style.day_axis_label(data.scope), y="Responses per day" if twin else "Per day"
+    )
     style.set_titles(fig, ax, "Volume", data.scope)
     style.legend(fig, [ax, case_ax] if twin else [ax])
     return fig
@@ -136,8 +170,16 @@ def draw_pareto(data: ParetoChart) -> Figure:
     share_ax.axhline(80, color=style.GREY, linestyle=":", linewidth=1.2, label="80 %")
     # clip_on off: the last point sits exactly on the 100 % edge and would be cut in half.
     share_ax.plot(
-        positions, data.cumulative_percent, color=style.VERMILLION, marker="o", markersize=5, linewidth=1.8,
-        label="cumulative %", gid=GID_CUMULATIVE, clip_on=False, zorder=3,
+        positions,
+        data.cumulative_percent,
+        color=style.VERMILLION,
+        marker="o",
+        markersize=5,
+        linewidth=1.8,
+        label="cumulative %",
+        gid=GID_CUMULATIVE,
+        clip_on=False,
+        zorder=3,
     )
     share_ax.set_ylim(0, 100)
     share_ax.set_yticks([0, 20, 40, 60, 80, 100])
@@ -155,7 +197,9 @@ def _response_bars(ax: Axes, days: list, n: Sequence[int]) -> Axes:
     """The day's n as pale bars on a right axis, kept in the lower third so they never hide the line."""
     count_ax = ax.twinx()
     style.style_secondary(count_ax)
-    _daily_bars(count_ax, days, n, color=style.SKY_BLUE, alpha=0.45, label="responses (right)", zorder=1)
+    _daily_bars(
+        count_ax, days, n, color=style.SKY_BLUE, alpha=0.45, label="responses (right)", zorder=1
+    )
     count_ax.set_ylim(0, max(1, max(n, default=0)) * 3)
     count_ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
     style.label(count_ax, y="Responses per day")

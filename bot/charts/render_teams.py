@@ -1,4 +1,5 @@
 """Draw the per-team charts: time to resolve as box plots and weekly SLA compliance as lines."""
+
 from __future__ import annotations
 
 import math
@@ -29,25 +30,48 @@ def draw_ttr(data: TtrChart) -> Figure:
     # The quartiles come precomputed from all cases: bxp draws them as given instead of re-deriving them from a sample.
     stats = [
         {
-            "med": box.median, "q1": box.q1, "q3": box.q3, "whislo": box.whisker_low, "whishi": box.whisker_high,
-            "fliers": list(box.fliers), "label": box.name,
+            "med": box.median,
+            "q1": box.q1,
+            "q3": box.q3,
+            "whislo": box.whisker_low,
+            "whishi": box.whisker_high,
+            "fliers": list(box.fliers),
+            "label": box.name,
         }
         for box in data.boxes
     ]
     artists = ax.bxp(
-        stats, positions=positions, widths=0.55, patch_artist=True, showfliers=True, manage_ticks=False,
+        stats,
+        positions=positions,
+        widths=0.55,
+        patch_artist=True,
+        showfliers=True,
+        manage_ticks=False,
         boxprops={"facecolor": style.SKY_BLUE, "edgecolor": style.BLUE, "alpha": 0.9},
         medianprops={"color": style.BLACK, "linewidth": 2},
-        whiskerprops={"color": style.BLUE}, capprops={"color": style.BLUE},
-        flierprops={"marker": "o", "markersize": 4, "markerfacecolor": "none", "markeredgecolor": style.GREY},
+        whiskerprops={"color": style.BLUE},
+        capprops={"color": style.BLUE},
+        flierprops={
+            "marker": "o",
+            "markersize": 4,
+            "markerfacecolor": "none",
+            "markeredgecolor": style.GREY,
+        },
     )
     for line in artists["medians"]:
         line.set_gid(GID_MEDIAN)
     for patch in artists["boxes"]:
         patch.set_gid(GID_BOX)
     ax.hlines(
-        [box.sla_hours for box in data.boxes], [p - 0.4 for p in positions], [p + 0.4 for p in positions],
-        colors=style.VERMILLION, linestyles="--", linewidth=2, label="resolve SLA", zorder=4, gid=GID_SLA,
+        [box.sla_hours for box in data.boxes],
+        [p - 0.4 for p in positions],
+        [p + 0.4 for p in positions],
+        colors=style.VERMILLION,
+        linestyles="--",
+        linewidth=2,
+        label="resolve SLA",
+        zorder=4,
+        gid=GID_SLA,
     )
     ax.set_xlim(-0.6, len(positions) - 0.4)
 
@@ -62,11 +86,16 @@ def draw_ttr(data: TtrChart) -> Figure:
         y_label = "Time to resolve (hours)"
 
     style.category_labels(
-        ax, [box.name for box in data.boxes], axes_width_px=style.WIDTH_PX * 0.85, counts=[box.n for box in data.boxes],
+        ax,
+        [box.name for box in data.boxes],
+        axes_width_px=style.WIDTH_PX * 0.85,
+        counts=[box.n for box in data.boxes],
     )
     style.label(ax, y=y_label)
     style.set_titles(fig, ax, "Time to resolve", data.scope)
-    box_key = Patch(facecolor=style.SKY_BLUE, edgecolor=style.BLUE, label="middle 50 % (line: median)")
+    box_key = Patch(
+        facecolor=style.SKY_BLUE, edgecolor=style.BLUE, label="middle 50 % (line: median)"
+    )
     style.legend(fig, [ax], extra=[box_key])
     return fig
 
@@ -76,7 +105,11 @@ def _wants_log(data: TtrChart) -> bool:
 
     Zero-hour resolutions keep the axis linear: a log axis cannot place them.
     """
-    values = [v for box in data.boxes for v in (box.whisker_low, box.whisker_high, box.sla_hours, *box.fliers)]
+    values = [
+        v
+        for box in data.boxes
+        for v in (box.whisker_low, box.whisker_high, box.sla_hours, *box.fliers)
+    ]
     if not values or min(values) <= 0:
         return False
     return max(values) / min(values) > _LOG_SPREAD
@@ -90,11 +123,20 @@ def draw_sla(data: SlaChart) -> Figure:
     for index, team in enumerate(data.teams):
         look = style.series_style(index)
         # NaN for a week with no deadline: no data is not 0 % compliance, so the line breaks there.
-        panels = ((ax_ack, team.ack_percent, team.name), (ax_resolve, team.resolve_percent, "_nolegend_"))
+        panels = (
+            (ax_ack, team.ack_percent, team.name),
+            (ax_resolve, team.resolve_percent, "_nolegend_"),
+        )
         for ax, percent, label in panels:
             ax.plot(
-                x, _nan(percent), **look, linewidth=1.6 if few else 1.1, markersize=5 if few else 2.5, label=label,
-                clip_on=False, zorder=3,
+                x,
+                _nan(percent),
+                **look,
+                linewidth=1.6 if few else 1.1,
+                markersize=5 if few else 2.5,
+                label=label,
+                clip_on=False,
+                zorder=3,
             )
     # A big legend leaves short panels: three ticks then, so the percent labels stay apart.
     ticks = [0, 25, 50, 75, 100] if len(data.teams) <= 8 else [0, 50, 100]

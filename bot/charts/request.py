@@ -1,4 +1,5 @@
 """A chart asked for, as the outbox keeps it until the chart worker draws it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,13 +19,29 @@ class ChartRequest:
     days: int
     period: str  # as typed: "30d", "12w"
     until: datetime  # when it was asked for
-    user: str | None = None  # who asked (told if there is no data); None for the weekly summary's chart
+    user: str | None = (
+        None  # who asked (told if there is no data); None for the weekly summary's chart
+    )
 
     def payload(self) -> dict[str, Any]:
-        return {"kind": self.kind, "teams": list(self.teams), "all": self.all_teams, "days": self.days,
-                "period": self.period, "until": self.until.isoformat(), "user": self.user}
+        return {
+            "kind": self.kind,
+            "teams": list(self.teams),
+            "all": self.all_teams,
+            "days": self.days,
+            "period": self.period,
+            "until": self.until.isoformat(),
+            "user": self.user,
+        }
 
     @classmethod
     def from_payload(cls, p: dict[str, Any]) -> ChartRequest:
-        return cls(kind=p["kind"], teams=tuple(p["teams"]), all_teams=p["all"], days=p["days"], period=p["period"],
-                   until=datetime.fromisoformat(p["until"]), user=p.get("user"))
+        return cls(
+            kind=p["kind"],
+            teams=tuple(p["teams"]),
+            all_teams=p["all"],
+            days=p["days"],
+            period=p["period"],
+            until=datetime.fromisoformat(p["until"]),
+            user=p.get("user"),
+        )

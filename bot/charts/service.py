@@ -1,4 +1,5 @@
 """Charts on demand: a request is queued in the outbox at once; its numbers are read when the chart worker takes it."""
+
 from __future__ import annotations
 
 import uuid
@@ -16,7 +17,9 @@ from config.teams import LoopbotConfig, Team
 
 
 class Charts:
-    def __init__(self, sessions: sessionmaker[Session], reads: sessionmaker[Session], config: LoopbotConfig):
+    def __init__(
+        self, sessions: sessionmaker[Session], reads: sessionmaker[Session], config: LoopbotConfig
+    ):
         self.sessions = sessions
         self.reads = reads
         self.config = config
@@ -26,10 +29,14 @@ class Charts:
         if req.kind not in KINDS:
             raise ValueError(f"unknown chart kind {req.kind!r}")
         for team in req.teams:
-            named_team(self.config, team)  # an unknown key raises NotFound before anything is queued
+            named_team(
+                self.config, team
+            )  # an unknown key raises NotFound before anything is queued
         key = key or f"chart:{uuid.uuid4().hex}"
         with self.sessions.begin() as s:
-            outbox.enqueue(s, key=key, kind=CHART_KIND, channel=channel, payload=req.payload(), now=req.until)
+            outbox.enqueue(
+                s, key=key, kind=CHART_KIND, channel=channel, payload=req.payload(), now=req.until
+            )
         return key
 
     def build(self, req: ChartRequest) -> ChartData | None:
@@ -37,7 +44,9 @@ class Charts:
         teams = [named_team(self.config, key) for key in req.teams]
         tz = ZoneInfo(teams[0].timezone if len(teams) == 1 and not req.all_teams else "UTC")
         since, days = period_bounds(tz, req.days, req.until)
-        scope = Scope(title=self.title(req, teams), period=req.period, since=since, until=req.until, tz=tz.key)
+        scope = Scope(
+            title=self.title(req, teams), period=req.period, since=since, until=req.until, tz=tz.key
+        )
         with self.reads.begin() as s:
             if req.kind in ("csat", "nps", "ces"):
                 return data.control_chart(s, scope, teams, req.kind, days)
@@ -52,4 +61,3 @@ class Charts:
     @staticmethod
     def title(req: ChartRequest, teams: list[Team]) -> str:
         return "All teams" if req.all_teams else ", ".join(t.name for t in teams)
-

@@ -1,4 +1,5 @@
 """The one look of every chart: size, palette, fonts, axes styling, titles and category/date tick labels."""
+
 from __future__ import annotations
 
 import math
@@ -146,7 +147,11 @@ def week_axis(ax: Axes, weeks: Sequence[date], max_labels: int) -> None:
 
 
 def category_labels(
-    ax: Axes, names: Sequence[str], *, axes_width_px: float, counts: Sequence[int] | None = None,
+    ax: Axes,
+    names: Sequence[str],
+    *,
+    axes_width_px: float,
+    counts: Sequence[int] | None = None,
 ) -> None:
     """Category tick labels at 0..n-1 (with 'n=' counts if given): wrapped while they fit their slot, else vertical.
 
@@ -168,13 +173,17 @@ def category_labels(
             return
     # Vertical labels take their height from the plot, so long names are cut (and counts left out) rather than
     # allowed to squash it.
-    ax.set_xticklabels([shorten(name, _VERTICAL_LABEL_LIMIT) for name in names], fontsize=TICK_SIZE, rotation=90)
+    ax.set_xticklabels(
+        [shorten(name, _VERTICAL_LABEL_LIMIT) for name in names], fontsize=TICK_SIZE, rotation=90
+    )
 
 
 def text_width(fig: Figure, text: str, size: float) -> float:
     """Rendered width in pixels, measured by the figure's Agg renderer: character counts are off by up to 20 %."""
     renderer = fig.canvas.get_renderer()
-    width, _, _ = renderer.get_text_width_height_descent(text, FontProperties(size=size), ismath=False)
+    width, _, _ = renderer.get_text_width_height_descent(
+        text, FontProperties(size=size), ismath=False
+    )
     return width
 
 
@@ -193,7 +202,11 @@ def series_style(index: int) -> dict[str, object]:
 
 
 def legend(
-    fig: Figure, axes: Sequence[Axes] = (), *, extra: Sequence[Artist] = (), max_label: int | None = None,
+    fig: Figure,
+    axes: Sequence[Axes] = (),
+    *,
+    extra: Sequence[Artist] = (),
+    max_label: int | None = None,
 ) -> None:
     """One legend under the plot for the axes' entries (extra first): it never covers data, whatever the values.
 
@@ -216,8 +229,16 @@ def legend(
         fit -= 1
     ncol = math.ceil(len(labels) / math.ceil(len(labels) / fit))
     fig.legend(
-        handles, labels, loc="outside lower center", ncol=ncol, frameon=False, fontsize=LEGEND_SIZE,
-        handlelength=1.6, handletextpad=0.5, columnspacing=1.2, borderaxespad=0.2,
+        handles,
+        labels,
+        loc="outside lower center",
+        ncol=ncol,
+        frameon=False,
+        fontsize=LEGEND_SIZE,
+        handlelength=1.6,
+        handletextpad=0.5,
+        columnspacing=1.2,
+        borderaxespad=0.2,
     )
 
 

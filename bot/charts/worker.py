@@ -1,4 +1,5 @@
 """Renders charts in a separate process, so drawing never holds the GIL the request threads need."""
+
 from __future__ import annotations
 
 import logging
@@ -19,7 +20,9 @@ RENDER_TIMEOUT_S = 60
 def _start(server: int) -> None:
     # A pool worker holds both ends of its task queue, so it never sees the server die (SIGKILL, OOM): it
     # watches for that itself, rather than linger as an orphan holding 100 MB.
-    threading.Thread(target=_exit_with, args=(server,), name="loopbot-server-watch", daemon=True).start()
+    threading.Thread(
+        target=_exit_with, args=(server,), name="loopbot-server-watch", daemon=True
+    ).start()
     # Importing matplotlib and building its font cache takes about a second: done once, when the process starts.
     import bot.charts.render  # noqa: F401
 
@@ -36,6 +39,7 @@ def _warm() -> None:
 
 def _render(chart: ChartData) -> bytes:
     from bot.charts.render import render
+
     return render(chart)
 
 
@@ -76,8 +80,12 @@ class Renderer:
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_start, initargs=(os.getpid(),))
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start,
+                    initargs=(os.getpid(),),
+                )
             return self._pool
 
     def _reset(self) -> None:

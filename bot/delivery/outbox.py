@@ -1,4 +1,5 @@
 """The durable outbox: posts are enqueued in the transaction of the change they report, then claimed and delivered."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,11 +13,25 @@ from storage.models import OutboxMessage
 
 
 def enqueue(
-    s: Session, *, key: str, kind: str, now: datetime, channel: str | None = None, payload: dict[str, Any] | None = None
+    s: Session,
+    *,
+    key: str,
+    kind: str,
+    now: datetime,
+    channel: str | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> bool:
     """Add one post unless a post with this key exists already; True when it was added."""
-    params = {"key": key, "kind": kind, "channel": channel, "payload": payload or {}, "state": "pending",
-              "attempts": 0, "not_before": now, "created_at": now}
+    params = {
+        "key": key,
+        "kind": kind,
+        "channel": channel,
+        "payload": payload or {},
+        "state": "pending",
+        "attempts": 0,
+        "not_before": now,
+        "created_at": now,
+    }
     return s.execute(_ENQUEUE, params).rowcount == 1
 
 
@@ -25,8 +40,10 @@ def _enqueue_statement() -> TextClause:
     # on_conflict_do_nothing() insert, and compiling it anew was a tenth of every case change.
     table = OutboxMessage.__table__
     names = ["key", "kind", "channel", "payload", "state", "attempts", "not_before", "created_at"]
-    sql = (f"INSERT INTO outbox ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)}) "
-           "ON CONFLICT (key) DO NOTHING")
+    sql = (
+        f"INSERT INTO outbox ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)}) "
+        "ON CONFLICT (key) DO NOTHING"
+    )
     return text(sql).bindparams(*(bindparam(n, type_=table.c[n].type) for n in names))
 
 
@@ -36,10 +53,21 @@ _ENQUEUE = _enqueue_statement()
 def enqueue_many(s: Session, rows: list[dict[str, Any]], now: datetime) -> None:
     """Bulk form of enqueue for keys known to be new (e.g. cases opened in this very transaction)."""
     if rows:
-        s.execute(insert(OutboxMessage), [
-            {"channel": None, "payload": {}, **r, "state": "pending", "attempts": 0, "not_before": now, "created_at": now}
-            for r in rows
-        ])
+        s.execute(
+            insert(OutboxMessage),
+            [
+                {
+                    "channel": None,
+                    "payload": {},
+                    **r,
+                    "state": "pending",
+                    "attempts": 0,
+                    "not_before": now,
+                    "created_at": now,
+                }
+                for r in rows
+            ],
+        )
 
 
 # -- delivery side -----------------------------------------------------------------------------
@@ -70,70 +98,116 @@ class Lane:
 
     def where(self) -> list[ColumnElement[bool]]:
         return ([OutboxMessage.kind.in_(self.only)] if self.only else []) + (
-            [OutboxMessage.kind.not_in(self.excluding)] if self.excluding else [])
+            [OutboxMessage.kind.not_in(self.excluding)] if self.excluding else []
+        )
 
 
-def claim_due(s: Session, now: datetime, limit: int = 50, lease: timedelta = LEASE, lane: Lane | None = None) -> list[Claimed]:
+def claim_due(
+    s: Session, now: datetime, limit: int = 50, lease: timedelta = LEASE, lane: Lane | None = None
+) -> list[Claimed]:
     """Take up to `limit` due posts of the lane, oldest first; each is claimed by a conditional UPDATE so of
     several workers or replicas exactly one gets it."""
     rows = s.execute(
-        select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.not_before).where(
+        select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.not_before)
+        .where(
             # "sending" past its lease: the worker that claimed it died before recording a result.
-            OutboxMessage.state.in_(("pending", "sending")), OutboxMessage.not_before <= now,
+            OutboxMessage.state.in_(("pending", "sending")),
+            OutboxMessage.not_before <= now,
             *(lane.where() if lane else ()),
-        ).order_by(OutboxMessage.id).limit(limit)
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
     ).all()
     won = [r.id for r in rows if _take(s, r.id, r.state, r.not_before, now + lease)]
     return _claimed(s, won)
 
 
-def claim_waiting(s: Session, *where: ColumnElement[bool], now: datetime, lease: timedelta = LEASE) -> list[Claimed]:
+def claim_waiting(
+    s: Session, *where: ColumnElement[bool], now: datetime, lease: timedelta = LEASE
+) -> list[Claimed]:
     """Claim the waiting posts that match `where`, due or not (a grouped post takes its whole burst);
     posts another worker is sending are left alone."""
-    rows = s.execute(select(OutboxMessage.id, OutboxMessage.not_before).where(
-        OutboxMessage.state == "pending", *where).order_by(OutboxMessage.id)).all()
+    rows = s.execute(
+        select(OutboxMessage.id, OutboxMessage.not_before)
+        .where(OutboxMessage.state == "pending", *where)
+        .order_by(OutboxMessage.id)
+    ).all()
     return _claimed(s, [r.id for r in rows if _take(s, r.id, "pending", r.not_before, now + lease)])
 
 
 def _claimed(s: Session, ids: list[int]) -> list[Claimed]:
     if not ids:
         return []
-    found = s.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id))
-    return [Claimed(m.id, m.key, m.kind, m.channel, dict(m.payload or {}), m.attempts, m.created_at) for m in found]
+    found = s.scalars(
+        select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
+    )
+    return [
+        Claimed(m.id, m.key, m.kind, m.channel, dict(m.payload or {}), m.attempts, m.created_at)
+        for m in found
+    ]
 
 
 def _take(s: Session, msg_id: int, state: str, seen: datetime, until: datetime) -> bool:
     # Conditional on what was read: of two workers taking the same post, one updates a row.
-    return s.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == msg_id, OutboxMessage.state == state, OutboxMessage.not_before == seen)
-        .values(state="sending", not_before=until, attempts=OutboxMessage.attempts + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
+    return (
+        s.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == msg_id,
+                OutboxMessage.state == state,
+                OutboxMessage.not_before == seen,
+            )
+            .values(state="sending", not_before=until, attempts=OutboxMessage.attempts + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
 
 
-def mark_delivered(s: Session, ids: int | list[int], now: datetime, result: dict[str, Any] | None = None,
-                   state: str = "delivered") -> None:
+def mark_delivered(
+    s: Session,
+    ids: int | list[int],
+    now: datetime,
+    result: dict[str, Any] | None = None,
+    state: str = "delivered",
+) -> None:
     ids = [ids] if isinstance(ids, int) else ids
-    s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(
-        state=state, delivered_at=now, result=result, last_error=None).execution_options(synchronize_session=False))
+    s.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(state=state, delivered_at=now, result=result, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
-def retry_at(s: Session, msg_id: int, at: datetime, error: str | None, *, count_attempt: bool = True) -> None:
+def retry_at(
+    s: Session, msg_id: int, at: datetime, error: str | None, *, count_attempt: bool = True
+) -> None:
     """Back to pending until `at`; `count_attempt=False` when it waited on something else, not failed."""
     values: dict[str, Any] = {"state": "pending", "not_before": at, "last_error": error}
     if not count_attempt:
         values["attempts"] = OutboxMessage.attempts - 1
-    s.execute(update(OutboxMessage).where(OutboxMessage.id == msg_id).values(**values)
-              .execution_options(synchronize_session=False))
+    s.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == msg_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def mark_failed(s: Session, msg_id: int, now: datetime, error: str) -> None:
-    s.execute(update(OutboxMessage).where(OutboxMessage.id == msg_id).values(
-        state="failed", delivered_at=now, last_error=error).execution_options(synchronize_session=False))
+    s.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == msg_id)
+        .values(state="failed", delivered_at=now, last_error=error)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def counts(s: Session) -> dict[str, int]:
     """Posts per state, for /metrics and /healthz."""
-    return dict(s.execute(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)).tuples().all())
-
+    return dict(
+        s.execute(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state))
+        .tuples()
+        .all()
+    )

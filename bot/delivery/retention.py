@@ -1,4 +1,5 @@
 """Retention (SPEC §6): feedback past retention_days is deleted; cases keep their timeline, not the verbatim."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,14 +41,32 @@ class Retention:
         A case whose feedback goes keeps its summary and timeline: the foreign key sets feedback_id NULL."""
         cutoff = self.cutoff(now)
         oldest = select(Feedback.id).where(Feedback.submitted_at < cutoff).limit(self.batch)
-        feedback = self._in_batches(lambda s: s.execute(
-            delete(Feedback).where(Feedback.id.in_(oldest.scalar_subquery())).execution_options(synchronize_session=False)
-        ).rowcount)
-        done = select(OutboxMessage.id).where(OutboxMessage.state.in_(("delivered", "grouped", "failed")),
-                                             OutboxMessage.delivered_at < now - KEEP_POSTS).limit(self.batch)
-        posts = self._in_batches(lambda s: s.execute(
-            delete(OutboxMessage).where(OutboxMessage.id.in_(done.scalar_subquery())).execution_options(synchronize_session=False)
-        ).rowcount)
+        feedback = self._in_batches(
+            lambda s: (
+                s.execute(
+                    delete(Feedback)
+                    .where(Feedback.id.in_(oldest.scalar_subquery()))
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+            )
+        )
+        done = (
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.state.in_(("delivered", "grouped", "failed")),
+                OutboxMessage.delivered_at < now - KEEP_POSTS,
+            )
+            .limit(self.batch)
+        )
+        posts = self._in_batches(
+            lambda s: (
+                s.execute(
+                    delete(OutboxMessage)
+                    .where(OutboxMessage.id.in_(done.scalar_subquery()))
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+            )
+        )
         with self.sessions.begin() as s:
             old_claims = claims.prune(s, now - claims.KEEP)
         return Purged(feedback, posts, old_claims)

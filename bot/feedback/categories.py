@@ -1,4 +1,5 @@
 """Assign a complaint category to a comment from the taxonomy's keywords."""
+
 from __future__ import annotations
 
 import re

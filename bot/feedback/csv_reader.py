@@ -1,5 +1,6 @@
 """The reading stage of `loopbot import`: stream the CSV, validate each row like the API, write the
 rejects file, and emit prepared batches. It runs in a process of its own (see bot/feedback/importer.py)."""
+
 from __future__ import annotations
 
 import csv
@@ -49,16 +50,24 @@ class ReadOptions:
         for option, names in (("--map", self.mapping.values()), ("--set", self.constants)):
             bad = [f for f in names if f not in FIELDS and not f.startswith(ATTR)]
             if bad:
-                raise ImportFailed(f"{option} names unknown field(s) {', '.join(bad)}; fields: {', '.join(FIELDS)}, or attributes.NAME")
+                raise ImportFailed(
+                    f"{option} names unknown field(s) {', '.join(bad)}; fields: {', '.join(FIELDS)}, or attributes.NAME"
+                )
         if self.timezone is not None:
             try:
                 ZoneInfo(self.timezone)
             except (ZoneInfoNotFoundError, ValueError):
-                raise ImportFailed(f"--timezone {self.timezone!r} is not an IANA time zone (e.g. Europe/Paris, America/Sao_Paulo, UTC)") from None
+                raise ImportFailed(
+                    f"--timezone {self.timezone!r} is not an IANA time zone (e.g. Europe/Paris, America/Sao_Paulo, UTC)"
+                ) from None
 
     @property
     def encoding_name(self) -> str:
-        return "UTF-8" if self.encoding.lower().replace("_", "-") in ("utf-8-sig", "utf-8", "utf8") else self.encoding
+        return (
+            "UTF-8"
+            if self.encoding.lower().replace("_", "-") in ("utf-8-sig", "utf-8", "utf8")
+            else self.encoding
+        )
 
 
 @dataclass
@@ -104,8 +113,12 @@ class CsvReader:
             counting = _Counting(raw)
             # surrogateescape: an undecodable byte becomes a marker we can find per row, so one
             # badly encoded line is rejected with its number instead of aborting the whole import.
-            text = io.TextIOWrapper(io.BufferedReader(counting, 1 << 16), self.options.encoding,
-                                    errors="surrogateescape", newline="")
+            text = io.TextIOWrapper(
+                io.BufferedReader(counting, 1 << 16),
+                self.options.encoding,
+                errors="surrogateescape",
+                newline="",
+            )
             reader = csv.reader(text)
             header = self._header(path, reader)
             fields = self._fields(path, header, stats)
@@ -139,12 +152,16 @@ class CsvReader:
         try:
             header = next(reader)
         except StopIteration:
-            raise ImportFailed(f"{path}: the file is empty; the first line must name the columns") from None
+            raise ImportFailed(
+                f"{path}: the file is empty; the first line must name the columns"
+            ) from None
         except csv.Error as exc:
             raise ImportFailed(f"{path}: line 1 (the header) is not CSV: {exc}") from None
         if _UNDECODABLE.search("".join(header)):
-            raise ImportFailed(f"{path}: the header is not valid {self.options.encoding_name}; "
-                               "re-save the file as UTF-8 or pass --encoding (e.g. cp1252)")
+            raise ImportFailed(
+                f"{path}: the header is not valid {self.options.encoding_name}; "
+                "re-save the file as UTF-8 or pass --encoding (e.g. cp1252)"
+            )
         return [h.strip() for h in header]
 
     def _fields(self, path: Path, header: list[str], stats: ReadStats) -> list[str | None]:
@@ -154,7 +171,7 @@ class CsvReader:
         for name in header:
             target = self.mapping.get(name) or by_lower.get(name.lower())
             if target is None and name.lower().startswith(ATTR):
-                target = ATTR + name[len(ATTR):]
+                target = ATTR + name[len(ATTR) :]
             if target is None or target in fields:
                 stats.ignored_columns.append(name)
                 target = None
@@ -170,23 +187,29 @@ class CsvReader:
                 parts.append(f"missing required column(s): {', '.join(missing)}")
             if unmapped:
                 parts.append(f"--map names column(s) not in the file: {', '.join(unmapped)}")
-            raise ImportFailed(f"{path}: {'; '.join(parts)} (columns found: {', '.join(header)}); map yours with --map COLUMN=FIELD, or give one value for all rows with --set FIELD=VALUE")
+            raise ImportFailed(
+                f"{path}: {'; '.join(parts)} (columns found: {', '.join(header)}); map yours with --map COLUMN=FIELD, or give one value for all rows with --set FIELD=VALUE"
+            )
         return fields
 
-    def _validate(self, line: int, values: list[str], header: list[str], fields: list[str | None]) -> ValidFeedback | str:
+    def _validate(
+        self, line: int, values: list[str], header: list[str], fields: list[str | None]
+    ) -> ValidFeedback | str:
         if len(values) > len(header):
             return f"has {len(values)} fields but the header has {len(header)} (an unquoted comma?)"
         if _UNDECODABLE.search("\x00".join(values)):
             bad = next(t for t, v in zip(fields, values) if _UNDECODABLE.search(v))
-            return (f"{bad or 'an ignored column'}: is not valid {self.options.encoding_name}; "
-                    "re-save the file as UTF-8 or pass --encoding (e.g. cp1252)")
+            return (
+                f"{bad or 'an ignored column'}: is not valid {self.options.encoding_name}; "
+                "re-save the file as UTF-8 or pass --encoding (e.g. cp1252)"
+            )
         item: dict[str, Any] = {}
         attributes: dict[str, Any] = {}
         for target, value in zip(fields, values):
             if target is not None and value != "":
                 _put(item, attributes, target, value)
         for target, value in self.options.constants.items():
-            if target not in item and target[len(ATTR):] not in attributes:
+            if target not in item and target[len(ATTR) :] not in attributes:
                 _put(item, attributes, target, value)
         if attributes:
             item["attributes"] = attributes
@@ -232,7 +255,7 @@ def _records(reader: Iterator[list[str]], rejects: _Rejects) -> Iterator[tuple[i
 def _put(item: dict[str, Any], attributes: dict[str, Any], target: str, value: str) -> None:
     """Turn a CSV cell into the value its field takes in the API's JSON."""
     if target.startswith(ATTR):
-        attributes[target[len(ATTR):]] = _number(value)
+        attributes[target[len(ATTR) :]] = _number(value)
     elif target == "score":
         item["score"] = int(value) if _INT.match(value) else value
     elif target == "tags":
@@ -274,7 +297,12 @@ class _Rejects:
 
     def write(self, line: int, reason: str, values: list[str]) -> None:
         if self._writer is None:
-            self._file = self.path.open("w", encoding=self.encoding.replace("-sig", ""), errors="surrogateescape", newline="")
+            self._file = self.path.open(
+                "w",
+                encoding=self.encoding.replace("-sig", ""),
+                errors="surrogateescape",
+                newline="",
+            )
             self._writer = csv.writer(self._file)
             self._writer.writerow(["line", "reason", *self.header])
         self._writer.writerow([line, reason, *values])

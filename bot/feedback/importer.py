@@ -4,6 +4,7 @@ Reading, validating, masking and categorising cost about as much per row as writ
 halves run in two processes (the GIL would serialise two threads): on a 2-core machine the import
 goes about as fast as the database can write. Only prepared rows cross between them.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -13,7 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.clock import utcnow
-from bot.feedback.csv_reader import CsvReader, ImportFailed, ReadOptions, ReadStats, read_in_child, rejected_path_for
+from bot.feedback.csv_reader import (
+    CsvReader,
+    ImportFailed,
+    ReadOptions,
+    ReadStats,
+    read_in_child,
+    rejected_path_for,
+)
 from bot.feedback.ingest import Batch, Ingestor
 
 __all__ = ["CsvImport", "ImportFailed", "ImportReport", "rejected_path_for"]
@@ -36,13 +44,27 @@ class ImportReport:
 
 class CsvImport:
     def __init__(
-        self, ingestor: Ingestor, *, source: str = "csv", mapping: dict[str, str] | None = None,
-        constants: dict[str, str] | None = None, timezone: str | None = None, encoding: str = "utf-8-sig",
-        batch: int = 5_000, progress: Progress | None = None, in_process: bool = False,
+        self,
+        ingestor: Ingestor,
+        *,
+        source: str = "csv",
+        mapping: dict[str, str] | None = None,
+        constants: dict[str, str] | None = None,
+        timezone: str | None = None,
+        encoding: str = "utf-8-sig",
+        batch: int = 5_000,
+        progress: Progress | None = None,
+        in_process: bool = False,
     ):
         self.ingestor = ingestor
-        self.options = ReadOptions(source=source, mapping=dict(mapping or {}), constants=dict(constants or {}),
-                                   timezone=timezone, encoding=encoding, batch=batch)
+        self.options = ReadOptions(
+            source=source,
+            mapping=dict(mapping or {}),
+            constants=dict(constants or {}),
+            timezone=timezone,
+            encoding=encoding,
+            batch=batch,
+        )
         self.options.check()
         self.progress = progress
         # in_process: read on this process's thread (a one-core machine, a debugger).
@@ -63,8 +85,12 @@ class CsvImport:
         # spawn, not fork: a forked child would inherit this process's open SQLite connections.
         ctx = multiprocessing.get_context("spawn")
         messages = ctx.Queue(maxsize=_IN_FLIGHT)
-        reader = ctx.Process(target=read_in_child, args=(path, self.ingestor.config, self.options, messages.put),
-                             name="loopbot-import-reader", daemon=True)
+        reader = ctx.Process(
+            target=read_in_child,
+            args=(path, self.ingestor.config, self.options, messages.put),
+            name="loopbot-import-reader",
+            daemon=True,
+        )
         reader.start()
         try:
             while not handle.finished:
@@ -72,8 +98,10 @@ class CsvImport:
                     message = messages.get(timeout=1)
                 except queue.Empty:
                     if not reader.is_alive():
-                        raise ImportFailed(f"{path}: the reader process stopped unexpectedly "
-                                           f"(exit code {reader.exitcode}); nothing after the last stored batch was stored") from None
+                        raise ImportFailed(
+                            f"{path}: the reader process stopped unexpectedly "
+                            f"(exit code {reader.exitcode}); nothing after the last stored batch was stored"
+                        ) from None
                     continue
                 handle(message)
         finally:
@@ -86,8 +114,15 @@ class CsvImport:
 class _Handler:
     """Acts on the reader's messages: stores batches, draws progress, collects the outcome."""
 
-    def __init__(self, ingestor: Ingestor, report: ImportReport, progress: Progress | None, dry_run: bool):
-        self.ingestor, self.report, self.progress, self.dry_run = ingestor, report, progress, dry_run
+    def __init__(
+        self, ingestor: Ingestor, report: ImportReport, progress: Progress | None, dry_run: bool
+    ):
+        self.ingestor, self.report, self.progress, self.dry_run = (
+            ingestor,
+            report,
+            progress,
+            dry_run,
+        )
         self.finished = False
 
     def __call__(self, message: tuple) -> None:

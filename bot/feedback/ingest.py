@@ -1,4 +1,5 @@
 """Store validated feedback: mask, categorise, skip duplicates, open cases — one transaction per batch."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -45,7 +46,9 @@ class Preparer:
         self.validator = Validator(set(config.teams), config.routing)
         self.categorizer = Categorizer.from_config(config.categories)
 
-    def validate(self, raw_items: Iterable[object], now: datetime, start: int = 0) -> tuple[list[ValidFeedback], list[ItemError]]:
+    def validate(
+        self, raw_items: Iterable[object], now: datetime, start: int = 0
+    ) -> tuple[list[ValidFeedback], list[ItemError]]:
         valid: list[ValidFeedback] = []
         errors: list[ItemError] = []
         for i, raw in enumerate(raw_items, start):
@@ -66,11 +69,21 @@ class Preparer:
                 continue
             comment = mask(it.comment) if it.comment else None
             rows[key] = {
-                "source": key[0], "external_id": it.id, "team": v.team, "metric": it.metric, "score": it.score,
-                "comment": comment, "category": self.categorizer.categorize(comment),
-                "submitted_at": it.submitted_at, "received_at": now, "touchpoint": it.touchpoint,
-                "customer": it.customer, "segment": it.segment, "channel": it.channel,
-                "tags": it.tags, "attributes": it.attributes,
+                "source": key[0],
+                "external_id": it.id,
+                "team": v.team,
+                "metric": it.metric,
+                "score": it.score,
+                "comment": comment,
+                "category": self.categorizer.categorize(comment),
+                "submitted_at": it.submitted_at,
+                "received_at": now,
+                "touchpoint": it.touchpoint,
+                "customer": it.customer,
+                "segment": it.segment,
+                "channel": it.channel,
+                "tags": it.tags,
+                "attributes": it.attributes,
             }
         return Batch(list(rows.values()), len(items))
 
@@ -84,12 +97,20 @@ class Ingestor:
         # Told which teams got new feedback after each commit (`loopbot run` evaluates their threshold rules).
         self.on_stored: Callable[[Iterable[str]], None] | None = None
 
-    def validate(self, raw_items: Iterable[object], now: datetime, start: int = 0) -> tuple[list[ValidFeedback], list[ItemError]]:
+    def validate(
+        self, raw_items: Iterable[object], now: datetime, start: int = 0
+    ) -> tuple[list[ValidFeedback], list[ItemError]]:
         return self.preparer.validate(raw_items, now, start)
 
-    def store(self, items: Sequence[ValidFeedback], *, default_source: str, origin: str, now: datetime) -> IngestResult:
+    def store(
+        self, items: Sequence[ValidFeedback], *, default_source: str, origin: str, now: datetime
+    ) -> IngestResult:
         """Store all items or none; a (source, id) seen before, here or earlier in the batch, is a duplicate."""
-        return self.store_rows(self.preparer.rows(items, default_source=default_source, now=now), origin=origin, now=now)
+        return self.store_rows(
+            self.preparer.rows(items, default_source=default_source, now=now),
+            origin=origin,
+            now=now,
+        )
 
     def store_rows(self, batch: Batch, *, origin: str, now: datetime) -> IngestResult:
         """Insert prepared rows and open the cases they call for, in one transaction."""
@@ -98,9 +119,13 @@ class Ingestor:
         with self.sessions.begin() as s:
             inserted = insert_new(s, batch.rows)
             by_key = {(r["source"], r["external_id"]): r for r in batch.rows}
-            cases = self.cases.open_feedback_cases(s, self._negative(by_key, inserted, now), origin, now)
+            cases = self.cases.open_feedback_cases(
+                s, self._negative(by_key, inserted, now), origin, now
+            )
         result = IngestResult(
-            accepted=len(inserted), duplicates=batch.items - len(inserted), cases=[c.ref for c in cases],
+            accepted=len(inserted),
+            duplicates=batch.items - len(inserted),
+            cases=[c.ref for c in cases],
             accepted_by_team=dict(Counter(by_key[(src, ext)]["team"] for _, src, ext in inserted)),
             cases_by_team=dict(Counter(c.team for c in cases)),
         )
@@ -108,17 +133,29 @@ class Ingestor:
             self.on_stored(result.accepted_by_team)
         return result
 
-    def _negative(self, rows: dict[tuple[str, str], dict[str, Any]], inserted: Sequence, now: datetime) -> list[NewFeedbackCase]:
+    def _negative(
+        self, rows: dict[tuple[str, str], dict[str, Any]], inserted: Sequence, now: datetime
+    ) -> list[NewFeedbackCase]:
         horizon = now - CASE_HORIZON
         new = []
         for fid, source, external_id in inserted:
             r = rows[(source, external_id)]
             team = self.config.teams[r["team"]]
-            if r["submitted_at"] >= horizon and team.open_case_when.is_negative(r["metric"], r["score"]):
-                new.append(NewFeedbackCase(
-                    feedback_id=fid, team=r["team"], metric=r["metric"], score=r["score"], category=r["category"],
-                    segment=r["segment"], customer=r["customer"], submitted_at=r["submitted_at"],
-                ))
+            if r["submitted_at"] >= horizon and team.open_case_when.is_negative(
+                r["metric"], r["score"]
+            ):
+                new.append(
+                    NewFeedbackCase(
+                        feedback_id=fid,
+                        team=r["team"],
+                        metric=r["metric"],
+                        score=r["score"],
+                        category=r["category"],
+                        segment=r["segment"],
+                        customer=r["customer"],
+                        submitted_at=r["submitted_at"],
+                    )
+                )
         # Case numbers follow submission order, not the order the database happened to return.
         new.sort(key=lambda n: (n.submitted_at, n.feedback_id))
         return new

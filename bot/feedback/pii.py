@@ -1,4 +1,5 @@
 """Mask personal data (e-mail addresses, IBANs, payment cards, phone numbers) in free-text comments."""
+
 from __future__ import annotations
 
 import re
@@ -114,7 +115,7 @@ def _mask_iban(s: str) -> str | None:
     for n in range(len(groups), 3, -1):
         compact = "".join(groups[:n])
         if len(compact) >= 15 and _iban_ok(compact):
-            return IBAN + s[len(" ".join(groups[:n])):]
+            return IBAN + s[len(" ".join(groups[:n])) :]
     return None
 
 
@@ -135,7 +136,7 @@ def _mask_phone(m: re.Match[str]) -> str | None:
         return PHONE
     if m.group("nanp") is not None:
         # Exactly ten digits; a trailing group belongs to what follows ("555-123-4567 24/7").
-        return PHONE + s[m.end("nanp_core") - m.start():]
+        return PHONE + s[m.end("nanp_core") - m.start() :]
     low, high = _PHONE_DIGITS["intl" if m.group("intl") is not None else "trunk"]
     # (end, digits so far, digits in the group) at every place the number could end
     ends: list[tuple[int, int, int]] = []
@@ -151,7 +152,7 @@ def _mask_phone(m: re.Match[str]) -> str | None:
     # A short last group is a number of its own: "020 7946 0958 2 times", "07700 900123 24/7".
     # (Numbers do not end in a one-digit group, hence `last > 1` above.)
     if last <= 2 and len(ends) > 1 and low <= ends[-2][1] <= high:
-        return PHONE + s[ends[-2][0]:]
+        return PHONE + s[ends[-2][0] :]
     return None
 
 
@@ -163,7 +164,7 @@ def _mask_numbers(text: str) -> str:
         kind = m.lastgroup
         if kind == "iban":
             start -= 2  # the country code, before the lead
-            new = _mask_iban(text[start:m.end()])
+            new = _mask_iban(text[start : m.end()])
         elif kind == "card":
             new = _mask_card(m.group())
         else:

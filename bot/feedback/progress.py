@@ -1,4 +1,5 @@
 """A one-line progress bar on a terminal's stderr; silent when output is not a terminal."""
+
 from __future__ import annotations
 
 import sys
@@ -21,7 +22,9 @@ class ProgressBar:
         frac = done / total if total else 1.0
         filled = int(self.width * frac)
         rate = rows / max(now - self.started, 1e-9)
-        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {frac:6.1%} {rows:,} rows {rate:,.0f}/s")
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (self.width - filled)}] {frac:6.1%} {rows:,} rows {rate:,.0f}/s"
+        )
         if done >= total:
             self.stream.write("\n")
         self.stream.flush()

@@ -1,11 +1,21 @@
 """The feedback item of SPEC §4 and its validation, shared by the HTTP API and the CSV import."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+)
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 
@@ -24,15 +34,19 @@ def _flat(attrs: dict[str, Any]) -> dict[str, Any]:
     # "Operational values" are what a chart or a filter can use: no nesting.
     for key, value in attrs.items():
         if isinstance(value, str) and "\x00" in value:
-            raise PydanticCustomError("flat", f"attributes.{key} must not contain NUL characters (\\u0000)")
+            raise PydanticCustomError(
+                "flat", f"attributes.{key} must not contain NUL characters (\\u0000)"
+            )
         if not isinstance(value, str | int | float | bool | None):
-            raise PydanticCustomError("flat", f"attributes.{key} must be a string, number, boolean or null (no nested objects or lists)")
+            raise PydanticCustomError(
+                "flat",
+                f"attributes.{key} must be a string, number, boolean or null (no nested objects or lists)",
+            )
     return attrs
 
 
 def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
-
 
 
 class FeedbackIn(BaseModel):
@@ -51,8 +65,17 @@ class FeedbackIn(BaseModel):
     customer: Annotated[Str, Field(max_length=200)] | None = None
     segment: Annotated[Str, Field(max_length=100)] | None = None
     channel: Annotated[Str, Field(max_length=100)] | None = None
-    tags: Annotated[list[Annotated[Text, Field(max_length=100)]], Field(max_length=50)] | None = None
-    attributes: Annotated[dict[Annotated[Text, Field(max_length=100)], Any], Field(max_length=50), AfterValidator(_flat)] | None = None
+    tags: Annotated[list[Annotated[Text, Field(max_length=100)]], Field(max_length=50)] | None = (
+        None
+    )
+    attributes: (
+        Annotated[
+            dict[Annotated[Text, Field(max_length=100)], Any],
+            Field(max_length=50),
+            AfterValidator(_flat),
+        ]
+        | None
+    ) = None
 
 
 FIELDS = tuple(FeedbackIn.model_fields)
@@ -86,13 +109,26 @@ class Validator:
         try:
             item = FeedbackIn.model_validate(raw)
         except PydanticValidationError as exc:
-            return [_from_pydantic(index, err) for err in exc.errors(include_url=False, include_input=False)]
+            return [
+                _from_pydantic(index, err)
+                for err in exc.errors(include_url=False, include_input=False)
+            ]
         errors: list[ItemError] = []
         low, high = SCALES[item.metric]
         if not low <= item.score <= high:
-            errors.append(ItemError(index, "score", f"{item.score} is outside the {item.metric} scale {low}–{high}"))
+            errors.append(
+                ItemError(
+                    index, "score", f"{item.score} is outside the {item.metric} scale {low}–{high}"
+                )
+            )
         if item.submitted_at > now + MAX_FUTURE:
-            errors.append(ItemError(index, "submitted_at", "is in the future (more than 5 minutes ahead of the server clock)"))
+            errors.append(
+                ItemError(
+                    index,
+                    "submitted_at",
+                    "is in the future (more than 5 minutes ahead of the server clock)",
+                )
+            )
         team = self._team(item, index, errors)
         return errors if errors or team is None else ValidFeedback(item, team)
 
@@ -100,18 +136,33 @@ class Validator:
         if item.team is not None:
             if item.team in self.teams:
                 return item.team
-            errors.append(ItemError(index, "team", f"unknown team {item.team!r} (configured: {_listing(self.teams)})"))
+            errors.append(
+                ItemError(
+                    index,
+                    "team",
+                    f"unknown team {item.team!r} (configured: {_listing(self.teams)})",
+                )
+            )
             return None
         if item.touchpoint is not None:
             team = self.routing.get(item.touchpoint)
             if team is not None:
                 return team
-            errors.append(ItemError(
-                index, "touchpoint",
-                f"no routing for touchpoint {item.touchpoint!r} (routed: {_listing(self.routing)}); send `team` instead",
-            ))
+            errors.append(
+                ItemError(
+                    index,
+                    "touchpoint",
+                    f"no routing for touchpoint {item.touchpoint!r} (routed: {_listing(self.routing)}); send `team` instead",
+                )
+            )
             return None
-        errors.append(ItemError(index, "team", "is required: send `team`, or a `touchpoint` that the routing maps to a team"))
+        errors.append(
+            ItemError(
+                index,
+                "team",
+                "is required: send `team`, or a `touchpoint` that the routing maps to a team",
+            )
+        )
         return None
 
 
@@ -122,7 +173,9 @@ def _listing(names: object) -> str:
 
 def _from_pydantic(index: int, err: dict[str, Any]) -> ItemError:
     loc = err["loc"]
-    field = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(loc))
+    field = "".join(
+        f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(loc)
+    )
     kind = err["type"]
     ctx = err.get("ctx") or {}
     if kind == "missing":

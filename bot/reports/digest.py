@@ -1,4 +1,5 @@
 """The huddle digest of one team (SPEC §6): the period since the previous huddle, counted in SQL."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -96,14 +97,22 @@ def compose(s: Session, team: Team, *, since: datetime, until: datetime, now: da
     resolved = resolutions(s, teams=[team.key], since=since, until=until)
     lowest, praise = _verbatims(s, team, since, until)
     return Digest(
-        team=team.key, since=since, until=until,
+        team=team.key,
+        since=since,
+        until=until,
         responses=current.csat_n + current.nps_n + current.ces_n,
-        csat=metrics["csat"], nps=metrics["nps"], ces=metrics["ces"],
-        open=backlog[0], unacknowledged=backlog[1], overdue=backlog[2],
+        csat=metrics["csat"],
+        nps=metrics["nps"],
+        ces=metrics["ces"],
+        open=backlog[0],
+        unacknowledged=backlog[1],
+        overdue=backlog[2],
         oldest_open_age=None if backlog[3] is None else now - backlog[3],
-        resolved=len(resolved), median_ttr=median_duration(r.ttr for r in resolved),
+        resolved=len(resolved),
+        median_ttr=median_duration(r.ttr for r in resolved),
         top_categories=_top_categories(s, team, since, until),
-        lowest=lowest, praise=praise,
+        lowest=lowest,
+        praise=praise,
     )
 
 
@@ -128,43 +137,67 @@ class Digests:
 
 
 def _metric(metric: str, current: Headline, previous: Headline, team: Team) -> MetricDigest:
-    limits = tuple(Limit(rule.comparison, rule.value, rule.window) for rule in team.thresholds if rule.metric == metric)
-    return MetricDigest(metric=metric, value=getattr(current, metric), n=getattr(current, f"{metric}_n"),
-                        previous=getattr(previous, metric), previous_n=getattr(previous, f"{metric}_n"),
-                        thresholds=limits)
+    limits = tuple(
+        Limit(rule.comparison, rule.value, rule.window)
+        for rule in team.thresholds
+        if rule.metric == metric
+    )
+    return MetricDigest(
+        metric=metric,
+        value=getattr(current, metric),
+        n=getattr(current, f"{metric}_n"),
+        previous=getattr(previous, metric),
+        previous_n=getattr(previous, f"{metric}_n"),
+        thresholds=limits,
+    )
 
 
 def _backlog(s: Session, team: Team, now: datetime) -> tuple[int, int, int, datetime | None]:
     """(open, unacknowledged, overdue, oldest opened_at), reading only unresolved cases (UNRESOLVED repeated literally)."""
     count, unacknowledged, overdue, oldest = s.execute(
-        select(func.count(), func.sum(case((Case.state == "open", 1), else_=0)),
-               func.sum(case((_overdue({team.key: team.sla}, now), 1), else_=0)), func.min(Case.opened_at))
-        .where(Case.team == team.key, UNRESOLVED)
+        select(
+            func.count(),
+            func.sum(case((Case.state == "open", 1), else_=0)),
+            func.sum(case((_overdue({team.key: team.sla}, now), 1), else_=0)),
+            func.min(Case.opened_at),
+        ).where(Case.team == team.key, UNRESOLVED)
     ).one()
     return count, unacknowledged or 0, overdue or 0, oldest
 
 
 def _negative_ranges(when: OpenCaseWhen) -> dict[str, ColumnElement[bool]]:
     """OpenCaseWhen.is_negative in SQL, per metric."""
-    return {"csat": Feedback.score <= when.csat_at_most, "nps": Feedback.score <= when.nps_at_most,
-            "ces": Feedback.score >= when.ces_at_least}
+    return {
+        "csat": Feedback.score <= when.csat_at_most,
+        "nps": Feedback.score <= when.nps_at_most,
+        "ces": Feedback.score >= when.ces_at_least,
+    }
 
 
-def _top_categories(s: Session, team: Team, since: datetime, until: datetime) -> tuple[tuple[str, int], ...]:
+def _top_categories(
+    s: Session, team: Team, since: datetime, until: datetime
+) -> tuple[tuple[str, int], ...]:
     # One arm per metric: each is a range on (team, metric, submitted_at, score) over the period. Written as
     # one WHERE with an OR, SQLite prefers the (team, category, …) index for the GROUP BY and reads every
     # categorised response the team ever had.
     arms = [
-        select(Feedback.category)
-        .where(Feedback.team == team.key, Feedback.metric == metric, Feedback.submitted_at >= since,
-               Feedback.submitted_at < until, negative, Feedback.category.is_not(None))
+        select(Feedback.category).where(
+            Feedback.team == team.key,
+            Feedback.metric == metric,
+            Feedback.submitted_at >= since,
+            Feedback.submitted_at < until,
+            negative,
+            Feedback.category.is_not(None),
+        )
         for metric, negative in _negative_ranges(team.open_case_when).items()
     ]
     complaints = union_all(*arms).subquery()
     n = func.count().label("n")
     rows = s.execute(
-        select(complaints.c.category, n).group_by(complaints.c.category)
-        .order_by(n.desc(), complaints.c.category).limit(TOP_CATEGORIES)
+        select(complaints.c.category, n)
+        .group_by(complaints.c.category)
+        .order_by(n.desc(), complaints.c.category)
+        .limit(TOP_CATEGORIES)
     ).all()
     return tuple((category, count) for category, count in rows)
 
@@ -178,31 +211,61 @@ def _badness(metric: str, score: int) -> Fraction:
     return Fraction(score - 1, 6)  # ces: 7 is the most effort
 
 
-def _verbatims(s: Session, team: Team, since: datetime, until: datetime) -> tuple[tuple[Verbatim, ...], Verbatim | None]:
+def _verbatims(
+    s: Session, team: Team, since: datetime, until: datetime
+) -> tuple[tuple[Verbatim, ...], Verbatim | None]:
     """The worst and the best commented responses: per metric the few extremes of the period (each a range
     on (team, metric, submitted_at, score), sorting only the period's rows), compared across scales here."""
     parts = []
     for metric in METRICS:
         high_is_bad = metric == "ces"
-        praised = Feedback.score <= PRAISE_FROM[metric] if high_is_bad else Feedback.score >= PRAISE_FROM[metric]
+        praised = (
+            Feedback.score <= PRAISE_FROM[metric]
+            if high_is_bad
+            else Feedback.score >= PRAISE_FROM[metric]
+        )
         worst_first = Feedback.score.desc() if high_is_bad else Feedback.score.asc()
         best_first = Feedback.score.asc() if high_is_bad else Feedback.score.desc()
-        base = (
-            select(Feedback.metric, Feedback.score, Feedback.comment, Feedback.submitted_at, Feedback.id)
-            .where(Feedback.team == team.key, Feedback.metric == metric,
-                   Feedback.submitted_at >= since, Feedback.submitted_at < until,
-                   Feedback.comment.is_not(None), func.trim(Feedback.comment) != "")
+        base = select(
+            Feedback.metric, Feedback.score, Feedback.comment, Feedback.submitted_at, Feedback.id
+        ).where(
+            Feedback.team == team.key,
+            Feedback.metric == metric,
+            Feedback.submitted_at >= since,
+            Feedback.submitted_at < until,
+            Feedback.comment.is_not(None),
+            func.trim(Feedback.comment) != "",
         )
         newest = (Feedback.submitted_at.desc(), Feedback.id.desc())
-        parts.append(base.add_columns(literal(False).label("praise")).where(~praised)
-                     .order_by(worst_first, *newest).limit(LOWEST).subquery())
-        parts.append(base.add_columns(literal(True).label("praise")).where(praised)
-                     .order_by(best_first, *newest).limit(1).subquery())
+        parts.append(
+            base.add_columns(literal(False).label("praise"))
+            .where(~praised)
+            .order_by(worst_first, *newest)
+            .limit(LOWEST)
+            .subquery()
+        )
+        parts.append(
+            base.add_columns(literal(True).label("praise"))
+            .where(praised)
+            .order_by(best_first, *newest)
+            .limit(1)
+            .subquery()
+        )
     rows = s.execute(union_all(*(select(*part.c) for part in parts))).all()
-    worst = sorted((r for r in rows if not r.praise),
-                   key=lambda r: (_badness(r.metric, r.score), r.submitted_at, r.id), reverse=True)
-    best = sorted((r for r in rows if r.praise),
-                  key=lambda r: (-_badness(r.metric, r.score), r.submitted_at, r.id), reverse=True)
+    worst = sorted(
+        (r for r in rows if not r.praise),
+        key=lambda r: (_badness(r.metric, r.score), r.submitted_at, r.id),
+        reverse=True,
+    )
+    best = sorted(
+        (r for r in rows if r.praise),
+        key=lambda r: (-_badness(r.metric, r.score), r.submitted_at, r.id),
+        reverse=True,
+    )
     lowest = tuple(Verbatim(r.metric, r.score, r.comment, r.submitted_at) for r in worst[:LOWEST])
-    praise = Verbatim(best[0].metric, best[0].score, best[0].comment, best[0].submitted_at) if best else None
+    praise = (
+        Verbatim(best[0].metric, best[0].score, best[0].comment, best[0].submitted_at)
+        if best
+        else None
+    )
     return lowest, praise

@@ -1,4 +1,5 @@
 """Read-only answers for people: case lists and App Home data, each one unit of work over bot.reports.queries."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -30,19 +31,38 @@ class Overview:
     def team(self, key: str) -> Team:
         return named_team(self.config, key)
 
-    def list_cases(self, *, team: str | None, filter: ListFilter, user: str, now: datetime | None = None,
-                   limit: int = 20) -> CaseList:
+    def list_cases(
+        self,
+        *,
+        team: str | None,
+        filter: ListFilter,
+        user: str,
+        now: datetime | None = None,
+        limit: int = 20,
+    ) -> CaseList:
         """Cases of one team, or of every team when `team` is None."""
         teams = [self.team(team)] if team else list(self.config.teams.values())
         with self.sessions.begin() as s:
-            return queries.list_cases(s, teams={t.key: t.sla for t in teams}, filter=filter, user=user,
-                                      now=now or utcnow(), limit=limit)
+            return queries.list_cases(
+                s,
+                teams={t.key: t.sla for t in teams},
+                filter=filter,
+                user=user,
+                now=now or utcnow(),
+                limit=limit,
+            )
 
     def home(self, user: str, now: datetime | None = None) -> HomeData:
         teams = self.teams_of(user)
         with self.sessions.begin() as s:
             every = {t.key: t.sla for t in self.config.teams.values()}
-            return queries.home_data(s, user=user, teams={t.key: t.sla for t in teams}, now=now or utcnow(), all_teams=every)
+            return queries.home_data(
+                s,
+                user=user,
+                teams={t.key: t.sla for t in teams},
+                now=now or utcnow(),
+                all_teams=every,
+            )
 
     def teams_of(self, user: str) -> list[Team]:
         """Leaders see every team; others the teams that list them, or every team when none does

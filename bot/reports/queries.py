@@ -1,4 +1,5 @@
 """Read-only views for Slack surfaces: case lists, a user's cases, headline metrics — counted in SQL."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -27,7 +28,9 @@ class CaseRow:
     severity: str  # high | medium
     opened_at: datetime
     assignee: str | None
-    summary: dict[str, Any]  # Case.summary: metric, score, category, segment, … (threshold: rule values)
+    summary: dict[
+        str, Any
+    ]  # Case.summary: metric, score, category, segment, … (threshold: rule values)
     acknowledged_at: datetime | None
     ack_due: datetime
     resolve_due: datetime
@@ -75,7 +78,13 @@ _ACK_KINDS = tuple(sorted(ACK_KINDS))
 
 
 def list_cases(
-    s: Session, *, teams: Mapping[str, Sla], filter: ListFilter, user: str | None, now: datetime, limit: int = 20,
+    s: Session,
+    *,
+    teams: Mapping[str, Sla],
+    filter: ListFilter,
+    user: str | None,
+    now: datetime,
+    limit: int = 20,
 ) -> CaseList:
     """Cases of `teams`: open and overdue oldest first (most urgent on top), all newest first."""
     if not teams:
@@ -89,23 +98,41 @@ def list_cases(
     params = {"teams": list(teams), "user": user, "limit": limit}
     conn = s.connection()  # plain rows: the ORM's layer would cost a third more
     # Deadlines differ per team, so the overdue statement is built per call; the others are built once.
-    statement = _LISTS[filter] if filter != "overdue" else _rows_statement([_TEAM_IN, UNRESOLVED, _overdue(teams, now)],
-                                                                          newest_first=False)
+    statement = (
+        _LISTS[filter]
+        if filter != "overdue"
+        else _rows_statement([_TEAM_IN, UNRESOLVED, _overdue(teams, now)], newest_first=False)
+    )
     rows = conn.execute(statement, params).all()
     # Every row carries the count of all matches; no row means no match (the limit is at least 1).
     return CaseList([_row(r, teams) for r in rows], rows[0].total if rows else 0)
 
 
 def home_data(
-    s: Session, *, user: str, teams: Mapping[str, Sla], now: datetime, limit: int = 10,
+    s: Session,
+    *,
+    user: str,
+    teams: Mapping[str, Sla],
+    now: datetime,
+    limit: int = 10,
     all_teams: Mapping[str, Sla] | None = None,
 ) -> HomeData:
     """App Home: the user's open cases (in any of `all_teams`, default `teams`), their teams' open cases and headlines."""
-    assigned = list_cases(s, teams=all_teams if all_teams is not None else teams, filter="mine", user=user,
-                          now=now, limit=limit)
+    assigned = list_cases(
+        s,
+        teams=all_teams if all_teams is not None else teams,
+        filter="mine",
+        user=user,
+        now=now,
+        limit=limit,
+    )
     team_open = list_cases(s, teams=teams, filter="open", user=user, now=now, limit=limit)
-    return HomeData(user=user, assigned=assigned.rows, team_open=team_open.rows,
-                    headlines=headlines(s, teams=list(teams), since=now - HEADLINE_WINDOW, until=now))
+    return HomeData(
+        user=user,
+        assigned=assigned.rows,
+        team_open=team_open.rows,
+        headlines=headlines(s, teams=list(teams), since=now - HEADLINE_WINDOW, until=now),
+    )
 
 
 def headlines(s: Session, *, teams: list[str], since: datetime, until: datetime) -> list[Headline]:
@@ -116,14 +143,22 @@ def headlines(s: Session, *, teams: list[str], since: datetime, until: datetime)
     # One pass over the (team, metric, submitted_at, score) index: each metric's formula needs only these sums.
     rows = s.execute(
         select(
-            Feedback.team, Feedback.metric, func.count(),
+            Feedback.team,
+            Feedback.metric,
+            func.count(),
             func.sum(case((score >= 4, 1), else_=0)),  # csat satisfied
             func.sum(case((score >= 9, 1), else_=0)),  # nps promoters
             func.sum(case((score <= 6, 1), else_=0)),  # nps detractors
-            func.sum(score),  # ces mean = sum / n, in Python: avg() would give Decimal on PostgreSQL
+            func.sum(
+                score
+            ),  # ces mean = sum / n, in Python: avg() would give Decimal on PostgreSQL
         )
-        .where(Feedback.team.in_(teams), Feedback.metric.in_(("csat", "nps", "ces")),
-               Feedback.submitted_at >= since, Feedback.submitted_at < until)
+        .where(
+            Feedback.team.in_(teams),
+            Feedback.metric.in_(("csat", "nps", "ces")),
+            Feedback.submitted_at >= since,
+            Feedback.submitted_at < until,
+        )
         .group_by(Feedback.team, Feedback.metric)
     ).all()
     found: dict[str, dict[str, Any]] = {team: {} for team in teams}
@@ -141,12 +176,21 @@ def headlines(s: Session, *, teams: list[str], since: datetime, until: datetime)
 
 def _overdue(teams: Mapping[str, Sla], now: datetime) -> ColumnElement[bool]:
     """Past either deadline in the current state; the deadlines differ per team, so one OR branch per team."""
-    never_acknowledged = ~exists().where(CaseEvent.case_id == Case.id, CaseEvent.kind.in_(_ACK_KINDS))
-    return or_(*(
-        and_(Case.team == team,
-             or_(and_(Case.opened_at < now - sla.ack, never_acknowledged), Case.opened_at < now - sla.resolve))
-        for team, sla in teams.items()
-    ))
+    never_acknowledged = ~exists().where(
+        CaseEvent.case_id == Case.id, CaseEvent.kind.in_(_ACK_KINDS)
+    )
+    return or_(
+        *(
+            and_(
+                Case.team == team,
+                or_(
+                    and_(Case.opened_at < now - sla.ack, never_acknowledged),
+                    Case.opened_at < now - sla.resolve,
+                ),
+            )
+            for team, sla in teams.items()
+        )
+    )
 
 
 def _rows_statement(where: list[ColumnElement[bool]], *, newest_first: bool) -> Select:
@@ -154,23 +198,50 @@ def _rows_statement(where: list[ColumnElement[bool]], *, newest_first: bool) -> 
     uncorrelated subquery runs once), so one round trip, and on SQLite half the hand-offs of the GIL."""
     # Correlated per returned row only (after LIMIT), each an index lookup on case_events(case_id, kind, at).
     acknowledged_at = (
-        select(func.min(CaseEvent.at)).where(CaseEvent.case_id == Case.id, CaseEvent.kind.in_(_ACK_KINDS))
+        select(func.min(CaseEvent.at))
+        .where(CaseEvent.case_id == Case.id, CaseEvent.kind.in_(_ACK_KINDS))
         .scalar_subquery()
     )
     order = (Case.opened_at.desc(), Case.id.desc()) if newest_first else (Case.opened_at, Case.id)
     return (
-        select(Case.id, Case.kind, Case.team, Case.state, Case.severity, Case.opened_at, Case.assignee, Case.summary,
-               acknowledged_at.label("acknowledged_at"),
-               # correlate(None): counted over all of cases, not tied to the outer row's case
-               select(func.count()).select_from(Case).where(*where).correlate(None).scalar_subquery().label("total"))
-        .where(*where).order_by(*order).limit(bindparam("limit"))
+        select(
+            Case.id,
+            Case.kind,
+            Case.team,
+            Case.state,
+            Case.severity,
+            Case.opened_at,
+            Case.assignee,
+            Case.summary,
+            acknowledged_at.label("acknowledged_at"),
+            # correlate(None): counted over all of cases, not tied to the outer row's case
+            select(func.count())
+            .select_from(Case)
+            .where(*where)
+            .correlate(None)
+            .scalar_subquery()
+            .label("total"),
+        )
+        .where(*where)
+        .order_by(*order)
+        .limit(bindparam("limit"))
     )
 
 
 def _row(r: Row, teams: Mapping[str, Sla]) -> CaseRow:
-    return CaseRow(id=r.id, kind=r.kind, team=r.team, state=r.state, severity=r.severity, opened_at=r.opened_at,
-                   assignee=r.assignee, summary=r.summary or {}, acknowledged_at=r.acknowledged_at,
-                   ack_due=r.opened_at + teams[r.team].ack, resolve_due=r.opened_at + teams[r.team].resolve)
+    return CaseRow(
+        id=r.id,
+        kind=r.kind,
+        team=r.team,
+        state=r.state,
+        severity=r.severity,
+        opened_at=r.opened_at,
+        assignee=r.assignee,
+        summary=r.summary or {},
+        acknowledged_at=r.acknowledged_at,
+        ack_due=r.opened_at + teams[r.team].ack,
+        resolve_due=r.opened_at + teams[r.team].resolve,
+    )
 
 
 def _list_statements() -> dict[str, Select]:
@@ -208,7 +279,9 @@ class Resolution:
         return self.resolved_at - self.opened_at
 
 
-def resolutions(s: Session, *, teams: list[str], since: datetime, until: datetime) -> list[Resolution]:
+def resolutions(
+    s: Session, *, teams: list[str], since: datetime, until: datetime
+) -> list[Resolution]:
     """Cases resolved in [since, until), oldest resolution first (see `standing_resolutions`)."""
     if not teams:
         return []
@@ -221,7 +294,9 @@ def resolutions(s: Session, *, teams: list[str], since: datetime, until: datetim
     return [Resolution(team, case_id, opened_at, at) for team, case_id, opened_at, at in rows]
 
 
-def standing_resolutions(teams: list[str], since: datetime, until: datetime) -> list[ColumnElement[bool]]:
+def standing_resolutions(
+    teams: list[str], since: datetime, until: datetime
+) -> list[ColumnElement[bool]]:
     """The `resolved` events (joined to their case) by which a case counts as resolved in [since, until).
 
     A case counts once, by its last resolution before `until` (SPEC §2), and only if no reopen followed it
@@ -229,9 +304,18 @@ def standing_resolutions(teams: list[str], since: datetime, until: datetime) -> 
     (kind, at), then each candidate's later events by (case_id, kind, at).
     """
     later = aliased(CaseEvent)
-    return [CaseEvent.kind == "resolved", CaseEvent.at >= since, CaseEvent.at < until, Case.team.in_(teams),
-            ~exists().where(later.case_id == CaseEvent.case_id, later.kind.in_(_RESOLVED_KINDS),
-                            later.at > CaseEvent.at, later.at < until)]
+    return [
+        CaseEvent.kind == "resolved",
+        CaseEvent.at >= since,
+        CaseEvent.at < until,
+        Case.team.in_(teams),
+        ~exists().where(
+            later.case_id == CaseEvent.case_id,
+            later.kind.in_(_RESOLVED_KINDS),
+            later.at > CaseEvent.at,
+            later.at < until,
+        ),
+    ]
 
 
 def median_duration(durations: Iterable[timedelta]) -> timedelta | None:

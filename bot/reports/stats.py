@@ -1,4 +1,5 @@
 """`/feedback stats` (SPEC §5): per team over a period, cases, TTA/TTR medians and p90, SLA compliance, CSAT/NPS/CES."""
+
 from __future__ import annotations
 
 import math
@@ -58,7 +59,9 @@ def percentile(durations: Iterable[timedelta], p: float) -> timedelta | None:
     ordered = sorted(durations)
     if not ordered:
         return None
-    rank = math.ceil(p * len(ordered) / 100)  # p * n first: 90 * 10 / 100 is exactly 9, 0.9 * 10 is not
+    rank = math.ceil(
+        p * len(ordered) / 100
+    )  # p * n first: 90 * 10 / 100 is exactly 9, 0.9 * 10 is not
     return ordered[max(rank, 1) - 1]
 
 
@@ -69,7 +72,9 @@ class Stats:
         self.reads = reads  # read-only units: storage.db.make_read_sessions
         self.config = config
 
-    def for_teams(self, team_keys: Sequence[str], since: datetime, until: datetime, now: datetime) -> list[TeamStats]:
+    def for_teams(
+        self, team_keys: Sequence[str], since: datetime, until: datetime, now: datetime
+    ) -> list[TeamStats]:
         """The stats of each team in `team_keys`, in that order (an unknown key raises bot.errors.NotFound)."""
         if since >= until:
             raise ValueError("since must be before until")
@@ -90,11 +95,21 @@ class Stats:
             compliance = sla_compliance(s, teams=slas, since=since, until=until)
         return [
             TeamStats(
-                team=key, since=since, until=until, opened=opened.get(key, 0), resolved=len(ttr[key]),
-                open=backlog.get(key, (0, 0))[0], overdue=backlog.get(key, (0, 0))[1], acknowledged=len(tta[key]),
-                tta_median=median_duration(tta[key]), tta_p90=percentile(tta[key], 90),
-                ttr_median=median_duration(ttr[key]), ttr_p90=percentile(ttr[key], 90),
-                ack=compliance[key][0], resolve=compliance[key][1], headline=headline,
+                team=key,
+                since=since,
+                until=until,
+                opened=opened.get(key, 0),
+                resolved=len(ttr[key]),
+                open=backlog.get(key, (0, 0))[0],
+                overdue=backlog.get(key, (0, 0))[1],
+                acknowledged=len(tta[key]),
+                tta_median=median_duration(tta[key]),
+                tta_p90=percentile(tta[key], 90),
+                ttr_median=median_duration(ttr[key]),
+                ttr_p90=percentile(ttr[key], 90),
+                ack=compliance[key][0],
+                resolve=compliance[key][1],
+                headline=headline,
             )
             for key, headline in zip(keys, metrics)
         ]
@@ -103,7 +118,8 @@ class Stats:
 def _opened(s: Session, teams: list[str], since: datetime, until: datetime) -> dict[str, int]:
     """A range on cases(team, opened_at) per team."""
     rows = s.execute(
-        select(Case.team, func.count()).where(Case.team.in_(teams), Case.opened_at >= since, Case.opened_at < until)
+        select(Case.team, func.count())
+        .where(Case.team.in_(teams), Case.opened_at >= since, Case.opened_at < until)
         .group_by(Case.team)
     ).all()
     return {team: n for team, n in rows}
@@ -116,20 +132,33 @@ def _backlog(s: Session, slas: Mapping[str, Sla], now: datetime) -> dict[str, tu
     most of a backlog is past its resolve deadline, and CASE stops at the first true branch, so the
     never-acknowledged lookup on case_events runs only for cases between their two deadlines.
     """
-    past_resolve = or_(*(and_(Case.team == team, Case.opened_at < now - sla.resolve) for team, sla in slas.items()))
-    past_ack = or_(*(and_(Case.team == team, Case.opened_at < now - sla.ack) for team, sla in slas.items()))
-    never_acknowledged = ~exists().where(CaseEvent.case_id == Case.id, CaseEvent.kind.in_(_ACK_KINDS))
+    past_resolve = or_(
+        *(and_(Case.team == team, Case.opened_at < now - sla.resolve) for team, sla in slas.items())
+    )
+    past_ack = or_(
+        *(and_(Case.team == team, Case.opened_at < now - sla.ack) for team, sla in slas.items())
+    )
+    never_acknowledged = ~exists().where(
+        CaseEvent.case_id == Case.id, CaseEvent.kind.in_(_ACK_KINDS)
+    )
     overdue = case((past_resolve, 1), (and_(past_ack, never_acknowledged), 1), else_=0)
-    rows = s.connection().execute(
-        # The range on opened_at (true of every case at `now`) makes SQLite read the partial (team, opened_at)
-        # index, which holds what the count needs; on (team, state) it fetched every row for its opened_at.
-        select(Case.team, func.count(), func.sum(overdue))
-        .where(Case.team.in_(list(slas)), UNRESOLVED, Case.opened_at <= now).group_by(Case.team)
-    ).all()
+    rows = (
+        s.connection()
+        .execute(
+            # The range on opened_at (true of every case at `now`) makes SQLite read the partial (team, opened_at)
+            # index, which holds what the count needs; on (team, state) it fetched every row for its opened_at.
+            select(Case.team, func.count(), func.sum(overdue))
+            .where(Case.team.in_(list(slas)), UNRESOLVED, Case.opened_at <= now)
+            .group_by(Case.team)
+        )
+        .all()
+    )
     return {team: (n, overdue or 0) for team, n, overdue in rows}
 
 
-def _acknowledgements(s: Session, teams: list[str], since: datetime, until: datetime) -> list[tuple[str, datetime, datetime]]:
+def _acknowledgements(
+    s: Session, teams: list[str], since: datetime, until: datetime
+) -> list[tuple[str, datetime, datetime]]:
     """(team, opened_at, acknowledged_at) of the cases first acknowledged in [since, until).
 
     The first acknowledgement is what TTA measures (bot.cases.timings.derive): a re-acknowledgement after a reopen
@@ -137,12 +166,24 @@ def _acknowledgements(s: Session, teams: list[str], since: datetime, until: date
     (case_id, kind, at); an acknowledgement and a resolution at the same instant are one, deduplicated here.
     """
     earlier = aliased(CaseEvent)
-    rows = s.connection().execute(  # plain rows: the period's acknowledgements can be thousands
-        select(Case.team, Case.id, Case.opened_at, CaseEvent.at)
-        .join(Case, Case.id == CaseEvent.case_id)
-        .where(CaseEvent.kind.in_(_ACK_KINDS), CaseEvent.at >= since, CaseEvent.at < until, Case.team.in_(teams),
-               ~exists().where(earlier.case_id == CaseEvent.case_id, earlier.kind.in_(_ACK_KINDS),
-                               earlier.at < CaseEvent.at))
-    ).all()
+    rows = (
+        s.connection()
+        .execute(  # plain rows: the period's acknowledgements can be thousands
+            select(Case.team, Case.id, Case.opened_at, CaseEvent.at)
+            .join(Case, Case.id == CaseEvent.case_id)
+            .where(
+                CaseEvent.kind.in_(_ACK_KINDS),
+                CaseEvent.at >= since,
+                CaseEvent.at < until,
+                Case.team.in_(teams),
+                ~exists().where(
+                    earlier.case_id == CaseEvent.case_id,
+                    earlier.kind.in_(_ACK_KINDS),
+                    earlier.at < CaseEvent.at,
+                ),
+            )
+        )
+        .all()
+    )
     first = {case_id: (team, opened_at, at) for team, case_id, opened_at, at in rows}
     return list(first.values())

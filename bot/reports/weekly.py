@@ -1,4 +1,5 @@
 """The weekly summary for the leaders' channel (SPEC §6): one row of metrics, cases and SLA compliance per team."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -73,8 +74,15 @@ class Weekly:
             slas = {key: team.sla for key, team in self.config.teams.items()}
             compliance = sla_compliance(s, teams=slas, since=since, until=until)
         rows = tuple(
-            TeamWeek(team=key, headline=headline, opened=opened.get(key, 0), resolved=len(by_team[key]),
-                     median_ttr=median_duration(by_team[key]), ack=compliance[key][0], resolve=compliance[key][1])
+            TeamWeek(
+                team=key,
+                headline=headline,
+                opened=opened.get(key, 0),
+                resolved=len(by_team[key]),
+                median_ttr=median_duration(by_team[key]),
+                ack=compliance[key][0],
+                resolve=compliance[key][1],
+            )
             for key, headline in zip(keys, metrics)
         )
         return WeeklySummary(since=since, until=until, teams=rows)
@@ -82,20 +90,31 @@ class Weekly:
 
 def weekly_chart(config: LoopbotConfig, until: datetime) -> ChartRequest:
     """The summary's chart: CSAT of all teams over the four weeks before it, so the week shows against the month."""
-    return ChartRequest(kind="csat", teams=tuple(config.teams), all_teams=True, days=CHART_WEEKS * 7,
-                        period=f"{CHART_WEEKS}w", until=until)
+    return ChartRequest(
+        kind="csat",
+        teams=tuple(config.teams),
+        all_teams=True,
+        days=CHART_WEEKS * 7,
+        period=f"{CHART_WEEKS}w",
+        until=until,
+    )
 
 
 def _opened(s: Session, teams: list[str], since: datetime, until: datetime) -> dict[str, int]:
     rows = s.execute(
-        select(Case.team, func.count()).where(Case.team.in_(teams), Case.opened_at >= since, Case.opened_at < until)
+        select(Case.team, func.count())
+        .where(Case.team.in_(teams), Case.opened_at >= since, Case.opened_at < until)
         .group_by(Case.team)
     ).all()
     return dict(rows)
 
 
 def sla_compliance(
-    s: Session, *, teams: Mapping[str, Sla], since: datetime, until: datetime,
+    s: Session,
+    *,
+    teams: Mapping[str, Sla],
+    since: datetime,
+    until: datetime,
 ) -> dict[str, tuple[Compliance, Compliance]]:
     """(ack, resolve) compliance per team over the cases whose deadline fell in [since, until).
 
@@ -106,12 +125,19 @@ def sla_compliance(
     - resolve: resolved at or before `opened_at + sla.resolve` by its last resolution before `until`, with no
       reopen after it (SPEC §2: the last resolution counts) — the rule bot.cases.timings.Timings.resolve_met applies.
     """
-    found = sla_compliance_by(s, teams=teams, since=since, until=until, bucket=lambda _deadline: None)
+    found = sla_compliance_by(
+        s, teams=teams, since=since, until=until, bucket=lambda _deadline: None
+    )
     return {team: found.get((team, None), (Compliance(), Compliance())) for team in teams}
 
 
 def sla_compliance_by(
-    s: Session, *, teams: Mapping[str, Sla], since: datetime, until: datetime, bucket: Callable[[datetime], K],
+    s: Session,
+    *,
+    teams: Mapping[str, Sla],
+    since: datetime,
+    until: datetime,
+    bucket: Callable[[datetime], K],
 ) -> dict[tuple[str, K], tuple[Compliance, Compliance]]:
     """`sla_compliance`, counted separately per (team, bucket of the deadline), e.g. per week for a chart;
     buckets in which nothing fell due are left out."""
@@ -125,18 +151,27 @@ def sla_compliance_by(
     acknowledged_at = func.min(case((CaseEvent.kind.in_(_ACK_KINDS), CaseEvent.at)))
     resolved_at = func.max(case((and_(CaseEvent.kind == "resolved", before), CaseEvent.at)))
     reopened_at = func.max(case((and_(CaseEvent.kind == "reopened", before), CaseEvent.at)))
-    cohorts = or_(*(
-        # Both deadlines' cohorts: opened in [since - resolve, until - ack) holds them, as ack <= resolve.
-        and_(Case.team == team, Case.opened_at >= since - sla.resolve, Case.opened_at < until - sla.ack)
-        for team, sla in teams.items()
-    ))
+    cohorts = or_(
+        *(
+            # Both deadlines' cohorts: opened in [since - resolve, until - ack) holds them, as ack <= resolve.
+            and_(
+                Case.team == team,
+                Case.opened_at >= since - sla.resolve,
+                Case.opened_at < until - sla.ack,
+            )
+            for team, sla in teams.items()
+        )
+    )
     timeline = (
         select(Case.team, Case.opened_at, acknowledged_at, resolved_at, reopened_at)
         .select_from(Case)
         .outerjoin(CaseEvent, and_(CaseEvent.case_id == Case.id, CaseEvent.kind.in_(_TIMED_KINDS)))
-        .where(cohorts).group_by(Case.id)
+        .where(cohorts)
+        .group_by(Case.id)
     )
-    counts: defaultdict[tuple[str, K], list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # ack due, met; resolve due, met
+    counts: defaultdict[tuple[str, K], list[int]] = defaultdict(
+        lambda: [0, 0, 0, 0]
+    )  # ack due, met; resolve due, met
     for team, opened_at, acked, resolved, reopened in s.connection().execute(timeline):
         sla = teams[team]
         ack_due, resolve_due = opened_at + sla.ack, opened_at + sla.resolve

@@ -1,4 +1,5 @@
 """The bolt App factory: one App per process, built from settings and services, with one error boundary."""
+
 from __future__ import annotations
 
 import functools
@@ -46,7 +47,9 @@ def create_app(settings: Settings, services: SlackServices, client: WebClient) -
 
     app = App(
         client=client,
-        signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else "",
+        signing_secret=settings.slack_signing_secret.get_secret_value()
+        if settings.slack_signing_secret
+        else "",
         # Start-up must not depend on Slack being reachable; `loopbot run` checks the token and logs.
         token_verification_enabled=False,
         # The thread that dispatches a request runs its listener and answers once it returns, instead of
@@ -79,7 +82,9 @@ def guarded(listener: Callable[..., None]) -> Callable[[Args], None]:
         except Exception as error:  # noqa: BLE001 - this is the boundary
             message = _message(error, args.body)
             if args.ack.response is None and args.command:
-                args.ack(text=message, response_type="ephemeral")  # a command's answer rides on its ack
+                args.ack(
+                    text=message, response_type="ephemeral"
+                )  # a command's answer rides on its ack
                 return
             if args.ack.response is None:
                 args.ack()
@@ -95,5 +100,7 @@ def _message(error: Exception, body: dict[str, Any]) -> str:
     if isinstance(error, UserFacingError):
         return f":warning: {error.message}"
     incident = uuid.uuid4().hex[:8]
-    log.error("error %s handling a Slack %s", incident, body.get("type") or "command", exc_info=error)
+    log.error(
+        "error %s handling a Slack %s", incident, body.get("type") or "command", exc_info=error
+    )
     return f":x: Something went wrong on Loopbot's side (error id `{incident}`). Try again in a moment."

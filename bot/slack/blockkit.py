@@ -1,4 +1,5 @@
 """Block Kit validation: what Slack rejects with invalid_blocks / invalid_arguments, as path-named error strings."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -37,18 +38,37 @@ _ELEMENT_KEYS: dict[str, set[str]] = {
     "multi_users_select": _SELECT_KEYS | _MULTI | {"initial_users"},
     "conversations_select": _SELECT_KEYS
     | {"initial_conversation", "default_to_current_conversation", "response_url_enabled", "filter"},
-    "multi_conversations_select": _SELECT_KEYS | _MULTI | {"initial_conversations", "default_to_current_conversation", "filter"},
+    "multi_conversations_select": _SELECT_KEYS
+    | _MULTI
+    | {"initial_conversations", "default_to_current_conversation", "filter"},
     "channels_select": _SELECT_KEYS | {"initial_channel", "response_url_enabled"},
     "multi_channels_select": _SELECT_KEYS | _MULTI | {"initial_channels"},
     "image": {"image_url", "alt_text", "slack_file"},
 }
 _SELECTS = {t for t in _ELEMENT_KEYS if t.endswith("_select")}
-_INTERACTIVE = _SELECTS | {"button", "overflow", "datepicker", "timepicker", "datetimepicker", "radio_buttons", "checkboxes"}
+_INTERACTIVE = _SELECTS | {
+    "button",
+    "overflow",
+    "datepicker",
+    "timepicker",
+    "datetimepicker",
+    "radio_buttons",
+    "checkboxes",
+}
 _ACTIONS_ELEMENTS = _INTERACTIVE
 _ACCESSORY_ELEMENTS = (_INTERACTIVE - {"datetimepicker"}) | {"image"}
 _INPUT_ELEMENTS = _SELECTS | {
-    "plain_text_input", "number_input", "email_text_input", "url_text_input", "rich_text_input", "file_input",
-    "datepicker", "timepicker", "datetimepicker", "radio_buttons", "checkboxes",
+    "plain_text_input",
+    "number_input",
+    "email_text_input",
+    "url_text_input",
+    "rich_text_input",
+    "file_input",
+    "datepicker",
+    "timepicker",
+    "datetimepicker",
+    "radio_buttons",
+    "checkboxes",
 }
 # Slack's per-element option limits.
 _MAX_OPTIONS = {"overflow": 5, "radio_buttons": 10, "checkboxes": 10}
@@ -65,11 +85,27 @@ _BLOCK_KEYS: dict[str, set[str]] = {
     "markdown": {"text"},
     "file": {"external_id", "source"},
 }
-_RICH_TEXT_ELEMENTS = {"rich_text_section", "rich_text_list", "rich_text_preformatted", "rich_text_quote"}
+_RICH_TEXT_ELEMENTS = {
+    "rich_text_section",
+    "rich_text_list",
+    "rich_text_preformatted",
+    "rich_text_quote",
+}
 
 _VIEW_KEYS = {
-    "modal": {"type", "title", "blocks", "close", "submit", "private_metadata", "callback_id", "clear_on_close",
-              "notify_on_close", "external_id", "submit_disabled"},
+    "modal": {
+        "type",
+        "title",
+        "blocks",
+        "close",
+        "submit",
+        "private_metadata",
+        "callback_id",
+        "clear_on_close",
+        "notify_on_close",
+        "external_id",
+        "submit_disabled",
+    },
     "home": {"type", "blocks", "private_metadata", "callback_id", "external_id"},
 }
 
@@ -92,7 +128,9 @@ def _keys(errs: _Errors, d: dict, path: str, allowed: set[str], what: str) -> No
             errs.add(f"{path}.{key}", f"unknown field for {what}")
 
 
-def _string(errs: _Errors, d: dict, key: str, path: str, max_len: int, *, required: bool = False) -> None:
+def _string(
+    errs: _Errors, d: dict, key: str, path: str, max_len: int, *, required: bool = False
+) -> None:
     if key not in d or d[key] is None:
         if required:
             errs.add(f"{path}.{key}", "is required")
@@ -106,7 +144,16 @@ def _string(errs: _Errors, d: dict, key: str, path: str, max_len: int, *, requir
         errs.add(f"{path}.{key}", f"must be at most {max_len} characters")
 
 
-def _text(errs: _Errors, d: dict, key: str, path: str, max_len: int, *, plain: bool = False, required: bool = True) -> None:
+def _text(
+    errs: _Errors,
+    d: dict,
+    key: str,
+    path: str,
+    max_len: int,
+    *,
+    plain: bool = False,
+    required: bool = True,
+) -> None:
     if d.get(key) is None:
         if required:
             errs.add(f"{path}.{key}", "is required")
@@ -114,7 +161,9 @@ def _text(errs: _Errors, d: dict, key: str, path: str, max_len: int, *, plain: b
     _text_object(errs, d[key], f"{path}.{key}", max_len, plain=plain)
 
 
-def _text_object(errs: _Errors, value: Any, path: str, max_len: int, *, plain: bool = False) -> None:
+def _text_object(
+    errs: _Errors, value: Any, path: str, max_len: int, *, plain: bool = False
+) -> None:
     """A text object; Slack refuses a bare string where an object is expected."""
     if not _obj(errs, value, path, "a text object"):
         return
@@ -173,10 +222,15 @@ def _option_values(errs: _Errors, e: dict, kind: str, path: str) -> set[Any] | N
             if _obj(errs, group, p):
                 _keys(errs, group, p, {"label", "options"}, "an option group")
                 _text(errs, group, "label", p, 75, plain=True)
-                values |= {o.get("value") for o in _options(errs, group.get("options"), f"{p}.options", 100, plain=True)}
+                values |= {
+                    o.get("value")
+                    for o in _options(errs, group.get("options"), f"{p}.options", 100, plain=True)
+                }
         return values
     if "options" in e or kind in _MAX_OPTIONS or kind in ("static_select", "multi_static_select"):
-        found = _options(errs, e.get("options"), f"{path}.options", _MAX_OPTIONS.get(kind, 100), plain=plain)
+        found = _options(
+            errs, e.get("options"), f"{path}.options", _MAX_OPTIONS.get(kind, 100), plain=plain
+        )
         return {o.get("value") for o in found}
     return None
 
@@ -186,7 +240,9 @@ def _initial_options(errs: _Errors, e: dict, path: str, values: set[Any] | None)
     chosen = [("initial_option", e["initial_option"])] if "initial_option" in e else []
     chosen += [(f"initial_options[{i}]", o) for i, o in enumerate(e.get("initial_options") or [])]
     for key, option in chosen:
-        if values is not None and (not isinstance(option, dict) or option.get("value") not in values):
+        if values is not None and (
+            not isinstance(option, dict) or option.get("value") not in values
+        ):
             errs.add(f"{path}.{key}", "must be one of the element's options")
 
 
@@ -269,7 +325,9 @@ def _block(errs: _Errors, b: Any, path: str, *, modal: bool) -> None:
     elif kind == "context":
         _elements(errs, b, path, 10, lambda e, p: _context_element(errs, e, p))
     elif kind == "actions":
-        elements = _elements(errs, b, path, 25, lambda e, p: _element(errs, e, p, _ACTIONS_ELEMENTS))
+        elements = _elements(
+            errs, b, path, 25, lambda e, p: _element(errs, e, p, _ACTIONS_ELEMENTS)
+        )
         ids = [e.get("action_id") for e in elements if isinstance(e, dict) and e.get("action_id")]
         for dup in sorted({a for a in ids if ids.count(a) > 1}):
             errs.add(f"{path}.elements", f"duplicate action_id {dup!r}")
@@ -363,7 +421,9 @@ def view_errors(view: dict) -> list[str]:
         errs.add("view.blocks", "is required")
     else:
         _blocks(errs, view["blocks"], "view.blocks", MAX_VIEW_BLOCKS, modal=kind == "modal")
-        has_input = any(isinstance(b, dict) and b.get("type") == "input" for b in view["blocks"] or [])
+        has_input = any(
+            isinstance(b, dict) and b.get("type") == "input" for b in view["blocks"] or []
+        )
         if kind == "modal" and has_input and not view.get("submit"):
             errs.add("view.submit", "is required when the modal has input blocks")
     return list(errs)

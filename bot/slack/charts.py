@@ -1,4 +1,5 @@
 """Delivers queued charts: reads the numbers, renders the PNG in the worker process, uploads it with files v2."""
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,17 @@ class ChartPoster(Notifier):
     LANE = Lane(only=(CHART_KIND,))
     THREAD = "loopbot-charts"
 
-    def __init__(self, deliveries: Deliveries, cases: Cases, config: LoopbotConfig, client: WebClient, *,
-                 charts: Charts, renderer: Renderer, **options: Any):
+    def __init__(
+        self,
+        deliveries: Deliveries,
+        cases: Cases,
+        config: LoopbotConfig,
+        client: WebClient,
+        *,
+        charts: Charts,
+        renderer: Renderer,
+        **options: Any,
+    ):
         super().__init__(deliveries, cases, config, client, **options)
         self.charts = charts
         self.renderer = renderer
@@ -61,15 +71,24 @@ class ChartPoster(Notifier):
         req = ChartRequest.from_payload(claim.payload)
         chart = self.charts.build(req)
         if chart is None:
-            self._tell(claim, req, no_data(req.kind, self.charts.title(req, self._teams(req)), req.period))
+            self._tell(
+                claim, req, no_data(req.kind, self.charts.title(req, self._teams(req)), req.period)
+            )
             self.deliveries.done(claim, self.clock(), {"no_data": True})
             return
         name = filename(claim)
         found = self._uploaded_before(claim, name)
         if found is None:
             png = self.renderer.render(chart)
-            resp = self._call("files_upload_v2", channel=claim.channel, file=png, filename=name, title=title(chart),
-                              alt_txt=title(chart), initial_comment=describe(chart))
+            resp = self._call(
+                "files_upload_v2",
+                channel=claim.channel,
+                file=png,
+                filename=name,
+                title=title(chart),
+                alt_txt=title(chart),
+                initial_comment=describe(chart),
+            )
             found = resp["files"][0]["id"] if resp.get("files") else resp["file"]["id"]
         self.deliveries.done(claim, self.clock(), {"channel": claim.channel, "file": found})
 
@@ -82,7 +101,10 @@ class ChartPoster(Notifier):
         for message in resp.get("messages") or []:
             for f in message.get("files") or []:
                 if f.get("name") == name:
-                    log.info("chart %s was shared by an earlier attempt; not uploading it again", claim.key)
+                    log.info(
+                        "chart %s was shared by an earlier attempt; not uploading it again",
+                        claim.key,
+                    )
                     return str(f["id"])
         return None
 
@@ -90,9 +112,17 @@ class ChartPoster(Notifier):
         super()._fail(claims, error)
         for claim in claims:  # the person who asked would otherwise wait for nothing
             req = ChartRequest.from_payload(claim.payload)
-            hint = (" Invite me to the channel (`/invite @Loopbot`) or ask in your team's channel."
-                    if error in ("not_in_channel", "channel_not_found") else "")
-            self._tell(claim, req, f":warning: I could not post the {req.kind} chart here: `{error}`.{hint}", dm=True)
+            hint = (
+                " Invite me to the channel (`/invite @Loopbot`) or ask in your team's channel."
+                if error in ("not_in_channel", "channel_not_found")
+                else ""
+            )
+            self._tell(
+                claim,
+                req,
+                f":warning: I could not post the {req.kind} chart here: `{error}`.{hint}",
+                dm=True,
+            )
 
     def _tell(self, claim: Claimed, req: ChartRequest, text: str, *, dm: bool = False) -> None:
         """An ephemeral note to the person who asked (or, when the channel is closed to the bot, a DM)."""
@@ -114,4 +144,3 @@ def filename(claim: Claimed) -> str:
     p = claim.payload
     scope = "all" if p.get("all") else "-".join(p["teams"])
     return f"{p['kind']}-{scope}-{p['period']}-{claim.id}.png"
-

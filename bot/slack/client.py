@@ -1,4 +1,5 @@
 """The one Slack Web API client: pointed at SLACK_API_URL, retrying what Slack says to retry, counting errors."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """The /feedback command language (SPEC §5): text in, a typed Command or a Usage message out — no I/O."""
+
 from __future__ import annotations
 
 import difflib
@@ -33,7 +34,9 @@ class Help:
 class ListCases:
     team: str | None  # None: the channel's team
     filter: ListFilter = "open"
-    explicit_filter: bool = False  # False: the default applied; the handler may pick another (e.g. no team)
+    explicit_filter: bool = (
+        False  # False: the default applied; the handler may pick another (e.g. no team)
+    )
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,20 @@ class Usage:
     message: str
 
 
-Command = Help | ListCases | Show | Ack | Assign | Note | Resolve | Reopen | Digest | Chart | Stats | Usage
+Command = (
+    Help
+    | ListCases
+    | Show
+    | Ack
+    | Assign
+    | Note
+    | Resolve
+    | Reopen
+    | Digest
+    | Chart
+    | Stats
+    | Usage
+)
 
 
 class _Spec(NamedTuple):
@@ -109,26 +125,57 @@ class _Spec(NamedTuple):
 
 SPECS: dict[str, _Spec] = {
     "help": _Spec("help", "help", "this list", "anyone"),
-    "list": _Spec("list [TEAM] [open|overdue|mine|all]", "list delivery overdue",
-                  "cases; by default the open ones of this channel's team", "anyone"),
+    "list": _Spec(
+        "list [TEAM] [open|overdue|mine|all]",
+        "list delivery overdue",
+        "cases; by default the open ones of this channel's team",
+        "anyone",
+    ),
     "show": _Spec("show FB-n", "show FB-12", "a case with its timeline", "anyone"),
-    "ack": _Spec("ack FB-n", "ack FB-12", "acknowledge a case", "team members, supervisors, leaders"),
-    "assign": _Spec("assign FB-n @user|me", "assign FB-12 me",
-                    "assign a case (pick the person from Slack's @ autocomplete)",
-                    "anyone for themselves; supervisors and leaders for others"),
-    "note": _Spec("note FB-n TEXT", "note FB-12 called the customer back", "add a note to the timeline", "anyone"),
-    "resolve": _Spec("resolve FB-n [cause=C] [outcome=O] [ACTION TEXT]",
-                     "resolve FB-12 cause=late_delivery outcome=fixed refunded the delivery fee",
-                     f"resolve a case; outcome is one of {', '.join(OUTCOMES)}, cause a complaint category or other; "
-                     "without action text it opens the resolve form", "supervisors of the team, leaders"),
-    "reopen": _Spec("reopen FB-n REASON", "reopen FB-12 customer wrote again", "reopen a resolved case",
-                    "supervisors of the team, leaders"),
-    "digest": _Spec("digest [TEAM]", "digest delivery", "the huddle digest now, shown only to you", "anyone"),
-    "chart": _Spec("chart KIND [TEAM|all] [PERIOD]", "chart csat delivery 30d",
-                   f"a chart in the channel; KIND is one of {', '.join(CHART_KINDS)}; "
-                   "PERIOD like 7d or 12w, up to 730d (default 30d)", "supervisors of their own team, leaders"),
-    "stats": _Spec("stats [TEAM|all] [PERIOD]", "stats all 90d",
-                   "TTA/TTR medians and p90, SLA compliance, open and overdue counts", "supervisors of their own team, leaders"),
+    "ack": _Spec(
+        "ack FB-n", "ack FB-12", "acknowledge a case", "team members, supervisors, leaders"
+    ),
+    "assign": _Spec(
+        "assign FB-n @user|me",
+        "assign FB-12 me",
+        "assign a case (pick the person from Slack's @ autocomplete)",
+        "anyone for themselves; supervisors and leaders for others",
+    ),
+    "note": _Spec(
+        "note FB-n TEXT",
+        "note FB-12 called the customer back",
+        "add a note to the timeline",
+        "anyone",
+    ),
+    "resolve": _Spec(
+        "resolve FB-n [cause=C] [outcome=O] [ACTION TEXT]",
+        "resolve FB-12 cause=late_delivery outcome=fixed refunded the delivery fee",
+        f"resolve a case; outcome is one of {', '.join(OUTCOMES)}, cause a complaint category or other; "
+        "without action text it opens the resolve form",
+        "supervisors of the team, leaders",
+    ),
+    "reopen": _Spec(
+        "reopen FB-n REASON",
+        "reopen FB-12 customer wrote again",
+        "reopen a resolved case",
+        "supervisors of the team, leaders",
+    ),
+    "digest": _Spec(
+        "digest [TEAM]", "digest delivery", "the huddle digest now, shown only to you", "anyone"
+    ),
+    "chart": _Spec(
+        "chart KIND [TEAM|all] [PERIOD]",
+        "chart csat delivery 30d",
+        f"a chart in the channel; KIND is one of {', '.join(CHART_KINDS)}; "
+        "PERIOD like 7d or 12w, up to 730d (default 30d)",
+        "supervisors of their own team, leaders",
+    ),
+    "stats": _Spec(
+        "stats [TEAM|all] [PERIOD]",
+        "stats all 90d",
+        "TTA/TTR medians and p90, SLA compliance, open and overdue counts",
+        "supervisors of their own team, leaders",
+    ),
 }
 ALIASES = {"?": "help", "acknowledge": "ack"}
 RESOLVE_OPTIONS = {"cause": "cause", "root_cause": "cause", "outcome": "outcome"}
@@ -162,7 +209,10 @@ def parse(text: str, command_name: str = "/feedback") -> Command:
 
 def usage(command_name: str = "/feedback") -> str:
     """The full help text (mrkdwn), one line per subcommand with an example and who may use it."""
-    lines = [f"*{command_name}* closes the loop on customer feedback. Case ids: `FB-12`, `#12` or `12`.", ""]
+    lines = [
+        f"*{command_name}* closes the loop on customer feedback. Case ids: `FB-12`, `#12` or `12`.",
+        "",
+    ]
     for name, spec in SPECS.items():
         example = "" if name == "help" else f" e.g. `{command_name} {spec.example}`"
         lines.append(f"• `{command_name} {spec.syntax}`: {spec.does}.{example} _({spec.who})_")
@@ -216,7 +266,9 @@ class _Parser:
                     self._fail(f"Give one team, not both `{team}` and `{_echo(low)}`.")
                 team = low
             else:
-                self._fail(f"`{_echo(word)}` is neither a team key nor one of {', '.join(FILTERS)}.")
+                self._fail(
+                    f"`{_echo(word)}` is neither a team key nor one of {', '.join(FILTERS)}."
+                )
         return ListCases(team, chosen or "open", explicit_filter=chosen is not None)
 
     def _show(self) -> Command:
@@ -233,18 +285,24 @@ class _Parser:
         case_id = self._case_id()
         rest = self._rest(2)
         if not rest:
-            self._fail("Say who takes the case: `me`, or pick the person from Slack's @ autocomplete.")
+            self._fail(
+                "Say who takes the case: `me`, or pick the person from Slack's @ autocomplete."
+            )
         if rest.lower() == "me":
             return Assign(case_id, "me")
         mention = _MENTION.fullmatch(rest)
         if mention:
             return Assign(case_id, mention.group(1))
         if rest.startswith("@"):
-            self._fail(f"`{_echo(rest)}` is plain text, not a person: type @ and pick the person from "
-                       "Slack's autocomplete so it becomes a mention, or write `me`.")
+            self._fail(
+                f"`{_echo(rest)}` is plain text, not a person: type @ and pick the person from "
+                "Slack's autocomplete so it becomes a mention, or write `me`."
+            )
         if len(_MENTION.findall(rest)) > 1:
             self._fail("A case has one assignee: mention one person.")
-        self._fail(f"`{_echo(rest)}` is not a person: write `me`, or type @ and pick someone from Slack's autocomplete.")
+        self._fail(
+            f"`{_echo(rest)}` is not a person: write `me`, or type @ and pick someone from Slack's autocomplete."
+        )
 
     def _note(self) -> Command:
         case_id = self._case_id()
@@ -260,19 +318,27 @@ class _Parser:
         for token in self.tokens[2:]:
             option = _OPTION.fullmatch(token.group())
             if option is None:
-                action = unescape(self.text[token.start():].strip())
+                action = unescape(self.text[token.start() :].strip())
                 break
             key, value = option.group(1).lower(), unescape(option.group(2)).lower()
             field = RESOLVE_OPTIONS.get(key)
             if field is None:
-                self._fail(f"`{_echo(key)}=` is not an option of resolve; use `cause=` and `outcome=` "
-                           "before the action text.")
+                self._fail(
+                    f"`{_echo(key)}=` is not an option of resolve; use `cause=` and `outcome=` "
+                    "before the action text."
+                )
             if not value:
-                self._fail(f"`{key}=` needs a value, e.g. `{key}=" + ("fixed" if field == "outcome" else "other") + "`.")
+                self._fail(
+                    f"`{key}=` needs a value, e.g. `{key}="
+                    + ("fixed" if field == "outcome" else "other")
+                    + "`."
+                )
             if field in options:
                 self._fail(f"Give `{field}=` once.")
             options[field] = value
-        return Resolve(case_id, cause=options.get("cause"), outcome=options.get("outcome"), action=action)
+        return Resolve(
+            case_id, cause=options.get("cause"), outcome=options.get("outcome"), action=action
+        )
 
     def _reopen(self) -> Command:
         case_id = self._case_id()
@@ -326,13 +392,17 @@ class _Parser:
                     self._fail(f"Give one team (or `all`), not both `{team}` and `{low}`.")
                 team = low
             else:
-                self._fail(f"`{_echo(word)}` is neither a team key, `all`, nor a period like 30d or 12w.")
+                self._fail(
+                    f"`{_echo(word)}` is neither a team key, `all`, nor a period like 30d or 12w."
+                )
         return team, period or DEFAULT_PERIOD
 
     def _period(self, amount: int, unit: str) -> Period:
         days = amount * 7 if unit == "w" else amount
         if not 1 <= days <= MAX_PERIOD_DAYS:
-            self._fail(f"A period runs from 1d to {MAX_PERIOD_DAYS}d (2 years); `{amount}{unit}` is {days} days.")
+            self._fail(
+                f"A period runs from 1d to {MAX_PERIOD_DAYS}d (2 years); `{amount}{unit}` is {days} days."
+            )
         return Period(days, f"{amount}{unit}")
 
     def _case_id(self) -> int:
@@ -351,11 +421,13 @@ class _Parser:
         """Everything from token `start` on, as typed (newlines kept)."""
         if len(self.tokens) <= start:
             return ""
-        return self.text[self.tokens[start].start():].strip()
+        return self.text[self.tokens[start].start() :].strip()
 
     def _no_more(self, start: int, what: str) -> None:
         if len(self.tokens) > start:
-            self._fail(f"`{self.name}` {what}; `{_echo(self.tokens[start].group())}` is one word too many.")
+            self._fail(
+                f"`{self.name}` {what}; `{_echo(self.tokens[start].group())}` is one word too many."
+            )
 
     def _fail(self, problem: str) -> NoReturn:
         raise _Bad(self._message(problem, self.name))
@@ -367,14 +439,18 @@ class _Parser:
     def _unknown(self, word: str) -> str:
         ref = _REF.fullmatch(word)
         if ref:
-            return (f"Start with what to do with the case, e.g. `{self.cmd} show FB-{int(ref.group(1))}`. "
-                    f"`{self.cmd} help` lists every command.")
+            return (
+                f"Start with what to do with the case, e.g. `{self.cmd} show FB-{int(ref.group(1))}`. "
+                f"`{self.cmd} help` lists every command."
+            )
         close = difflib.get_close_matches(word.lower(), [*SPECS, *ALIASES], n=1)
         if close:
             name = ALIASES.get(close[0], close[0])
             return self._message(f"Unknown command `{_echo(word)}`. Did you mean `{name}`?", name)
-        return (f"Unknown command `{_echo(word)}`. Try `{self.cmd} list` for the open cases; "
-                f"`{self.cmd} help` lists every command.")
+        return (
+            f"Unknown command `{_echo(word)}`. Try `{self.cmd} list` for the open cases; "
+            f"`{self.cmd} help` lists every command."
+        )
 
 
 def _kinds() -> str:

@@ -1,4 +1,5 @@
 """Slack's HTTP mode on the one FastAPI server: POST /slack/events, dispatched off the event loop."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
@@ -17,10 +18,15 @@ def slack_router(app: App) -> APIRouter:
         def dispatch() -> BoltResponse:
             # Parsing the body (BoltRequest) and App.dispatch, which waits for the listener's ack(), both
             # run off the event loop: in it they would stall every other request, ingestion too (DESIGN rule 13).
-            return app.dispatch(BoltRequest(body=body.decode("utf-8"), query=query, headers=headers))
+            return app.dispatch(
+                BoltRequest(body=body.decode("utf-8"), query=query, headers=headers)
+            )
 
         bolt_response = await run_in_threadpool(dispatch)
-        return Response(status_code=bolt_response.status, content=bolt_response.body,
-                        headers=bolt_response.first_headers_without_set_cookie())
+        return Response(
+            status_code=bolt_response.status,
+            content=bolt_response.body,
+            headers=bolt_response.first_headers_without_set_cookie(),
+        )
 
     return router

@@ -1,4 +1,5 @@
 """Slack ids in one place: action, callback and block ids, and the case metadata carried by buttons and modals."""
+
 from __future__ import annotations
 
 from enum import StrEnum

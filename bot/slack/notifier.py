@@ -1,4 +1,5 @@
 """The one place that posts and updates in Slack: delivers the outbox, case messages and their threads."""
+
 from __future__ import annotations
 
 import logging
@@ -22,11 +23,26 @@ from config.teams import LoopbotConfig
 log = logging.getLogger("loopbot.notifier")
 
 # Errors Slack will give again however often we retry: the post is marked failed, not retried.
-PERMANENT = frozenset({
-    "channel_not_found", "not_in_channel", "is_archived", "invalid_blocks", "invalid_blocks_format",
-    "msg_too_long", "no_text", "invalid_auth", "not_authed", "account_inactive", "token_revoked",
-    "missing_scope", "restricted_action", "message_not_found", "cant_update_message", "invalid_arguments",
-})
+PERMANENT = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "no_text",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "missing_scope",
+        "restricted_action",
+        "message_not_found",
+        "cant_update_message",
+        "invalid_arguments",
+    }
+)
 MAX_BACKOFF_S = 300
 # A change to a case whose own message is not in Slack yet waits this long and looks again.
 WAIT_FOR_MESSAGE = timedelta(seconds=2)
@@ -43,11 +59,22 @@ class Permanent(Exception):
 class Notifier:
     """Delivers due outbox posts in order on one background thread; `wake()` after enqueuing."""
 
-    LANE = Lane(excluding=(CHART_KIND,))  # charts have their own worker: bot.slack.charts.ChartPoster
+    LANE = Lane(
+        excluding=(CHART_KIND,)
+    )  # charts have their own worker: bot.slack.charts.ChartPoster
     THREAD = "loopbot-notifier"
 
-    def __init__(self, deliveries: Deliveries, cases: Cases, config: LoopbotConfig, client: WebClient, *,
-                 clock: Callable[[], datetime] = utcnow, poll_s: float = 0.25, on_failed: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        deliveries: Deliveries,
+        cases: Cases,
+        config: LoopbotConfig,
+        client: WebClient,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        poll_s: float = 0.25,
+        on_failed: Callable[[str], None] | None = None,
+    ):
         self.deliveries = deliveries
         self.cases = cases
         self.config = config
@@ -114,13 +141,19 @@ class Notifier:
             self._attempt_failed([claim], exc)
 
     def _handlers(self) -> dict[str, Callable[[Claimed], None]]:
-        return {"case.open": self._case_open, "case.event": self._case_event, "post": self._plain_post}
+        return {
+            "case.open": self._case_open,
+            "case.event": self._case_event,
+            "post": self._plain_post,
+        }
 
     def _case_open(self, claim: Claimed) -> None:
         now = self.clock()
         detail = self.cases.get(claim.payload["case_id"])
         if detail.case.slack_ts:  # posted already (a retried claim after its result was saved)
-            self.deliveries.done(claim, now, {"channel": detail.case.slack_channel, "ts": detail.case.slack_ts})
+            self.deliveries.done(
+                claim, now, {"channel": detail.case.slack_channel, "ts": detail.case.slack_ts}
+            )
             return
         team = self.config.teams[detail.case.team]
         plan = self.deliveries.plan(claim, now)
@@ -129,7 +162,11 @@ class Notifier:
             return
         if isinstance(plan, Group):
             # Give back this round's other case posts of the channel too, so the group takes them all.
-            mine = [c for c in self._batch.values() if c.kind == "case.open" and c.channel == claim.channel]
+            mine = [
+                c
+                for c in self._batch.values()
+                if c.kind == "case.open" and c.channel == claim.channel
+            ]
             self.deliveries.retry(mine, now, None, count_attempt=False)
             for c in mine:
                 self._batch.pop(c.id, None)
@@ -137,7 +174,9 @@ class Notifier:
             return
         found = self._posted_before(claim, team.channel)
         if found is None:
-            found = self._post(channel=team.channel, metadata=_marker(claim), **case_message(detail, team, now=now))["ts"]
+            found = self._post(
+                channel=team.channel, metadata=_marker(claim), **case_message(detail, team, now=now)
+            )["ts"]
         self.deliveries.posted([claim], team.channel, found, self.clock())
 
     def _plain_post(self, claim: Claimed) -> None:
@@ -170,7 +209,9 @@ class Notifier:
         if not case.slack_ts:
             state = self.deliveries.open_post_state(case.id)
             if state == "failed":
-                raise Permanent(f"the message of {case.ref} could not be posted, so its thread cannot be either")
+                raise Permanent(
+                    f"the message of {case.ref} could not be posted, so its thread cannot be either"
+                )
             self.deliveries.retry([claim], now + WAIT_FOR_MESSAGE, None, count_attempt=False)
             return
         team = self.config.teams[case.team]
@@ -185,11 +226,17 @@ class Notifier:
         self._call("chat_update", channel=case.slack_channel, ts=case.slack_ts, **body)
         ts = self._posted_before(claim, case.slack_channel, thread=case.slack_ts)
         if ts is None:
-            ts = self._post(channel=case.slack_channel, thread_ts=case.slack_ts, metadata=_marker(claim),
-                            text=event_line(event, case, team))["ts"]
+            ts = self._post(
+                channel=case.slack_channel,
+                thread_ts=case.slack_ts,
+                metadata=_marker(claim),
+                text=event_line(event, case, team),
+            )["ts"]
         self.deliveries.done(claim, self.clock(), {"channel": case.slack_channel, "ts": ts})
 
-    def _posted_before(self, claim: Claimed, channel: str, *, thread: str | None = None) -> str | None:
+    def _posted_before(
+        self, claim: Claimed, channel: str, *, thread: str | None = None
+    ) -> str | None:
         """The ts of this post if an earlier attempt got it into Slack after all, else None.
 
         An attempt that timed out, hit a 5xx, or died with its process may have posted before it failed,
@@ -200,13 +247,29 @@ class Notifier:
             return None
         oldest = f"{claim.created_at.timestamp() - 1:.6f}"
         if thread is None:
-            resp = self._call("conversations_history", channel=channel, oldest=oldest, limit=200, include_all_metadata=True)
+            resp = self._call(
+                "conversations_history",
+                channel=channel,
+                oldest=oldest,
+                limit=200,
+                include_all_metadata=True,
+            )
         else:
-            resp = self._call("conversations_replies", channel=channel, ts=thread, oldest=oldest, limit=200,
-                              include_all_metadata=True)
+            resp = self._call(
+                "conversations_replies",
+                channel=channel,
+                ts=thread,
+                oldest=oldest,
+                limit=200,
+                include_all_metadata=True,
+            )
         for message in resp.get("messages") or []:
             if ((message.get("metadata") or {}).get("event_payload") or {}).get("key") == claim.key:
-                log.info("Slack post %s was delivered by an earlier attempt (ts %s); not posting it again", claim.key, message["ts"])
+                log.info(
+                    "Slack post %s was delivered by an earlier attempt (ts %s); not posting it again",
+                    claim.key,
+                    message["ts"],
+                )
                 return str(message["ts"])
         return None
 
@@ -221,11 +284,17 @@ class Notifier:
             return getattr(self.client, method)(**kwargs)
         except SlackApiError as exc:
             error = str(exc.response.get("error") or "")
-            if exc.response.status_code < 500 and exc.response.status_code != 429 and error in PERMANENT:
+            if (
+                exc.response.status_code < 500
+                and exc.response.status_code != 429
+                and error in PERMANENT
+            ):
                 raise Permanent(error) from exc
             raise
 
-    def _attempt_failed(self, claims: list[Claimed], exc: Permanent | SlackApiError | OSError) -> None:
+    def _attempt_failed(
+        self, claims: list[Claimed], exc: Permanent | SlackApiError | OSError
+    ) -> None:
         """Failed for good, rate-limited, or worth another try later."""
         if isinstance(exc, Permanent):
             self._fail(claims, exc.error)
@@ -234,8 +303,11 @@ class Notifier:
         elif isinstance(exc, TimeoutError):
             # Slack may still carry out a call whose answer never came: look again (see _posted_before)
             # only once it has had time to, or the retry would post a second copy beside the late first.
-            log.warning("Slack post %s timed out; looking for it in Slack in %ds before posting again",
-                        claims[0].key, UNCERTAIN_WAIT.seconds)
+            log.warning(
+                "Slack post %s timed out; looking for it in Slack in %ds before posting again",
+                claims[0].key,
+                UNCERTAIN_WAIT.seconds,
+            )
             self.deliveries.retry(claims, self.clock() + UNCERTAIN_WAIT, f"timed out: {exc}")
         else:
             self._backoff(claims, f"{type(exc).__name__}: {exc}")
@@ -245,14 +317,22 @@ class Notifier:
         error = str(exc.response.get("error") or f"HTTP {status}")
         if status == 429:
             wait = _retry_after(exc)
-            self.deliveries.retry(claims, self.clock() + timedelta(seconds=wait), f"ratelimited (Retry-After {wait}s)")
+            self.deliveries.retry(
+                claims, self.clock() + timedelta(seconds=wait), f"ratelimited (Retry-After {wait}s)"
+            )
             return
         self._backoff(claims, error)
 
     def _backoff(self, claims: list[Claimed], error: str) -> None:
         attempts = max(c.attempts for c in claims)
         delay = min(MAX_BACKOFF_S, 2 ** min(attempts, 9)) * random.uniform(0.5, 1.0)
-        log.warning("Slack post %s failed (%s), attempt %d; retrying in %.0fs", claims[0].key, error, attempts, delay)
+        log.warning(
+            "Slack post %s failed (%s), attempt %d; retrying in %.0fs",
+            claims[0].key,
+            error,
+            attempts,
+            delay,
+        )
         self.deliveries.retry(claims, self.clock() + timedelta(seconds=delay), error)
 
     def _fail(self, claims: list[Claimed], error: str) -> None:
@@ -265,9 +345,19 @@ class Notifier:
     def _row(self, case_id: int) -> CaseRow:
         detail = self.cases.get(case_id)
         c, t = detail.case, detail.timings
-        return CaseRow(id=c.id, kind=c.kind, team=c.team, state=c.state, severity=c.severity, opened_at=c.opened_at,
-                       assignee=c.assignee, summary=dict(c.summary or {}), acknowledged_at=t.acknowledged_at,
-                       ack_due=t.ack_due, resolve_due=t.resolve_due)
+        return CaseRow(
+            id=c.id,
+            kind=c.kind,
+            team=c.team,
+            state=c.state,
+            severity=c.severity,
+            opened_at=c.opened_at,
+            assignee=c.assignee,
+            summary=dict(c.summary or {}),
+            acknowledged_at=t.acknowledged_at,
+            ack_due=t.ack_due,
+            resolve_due=t.resolve_due,
+        )
 
 
 def _marker(claim: Claimed) -> dict:

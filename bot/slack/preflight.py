@@ -1,4 +1,5 @@
 """check-config's Slack half: does Slack accept the bot token, and can the bot post in every configured channel?"""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,8 +12,17 @@ from slack_sdk.errors import SlackApiError
 from config.teams import LoopbotConfig
 
 # auth.test answers these when the token itself is the problem; anything else (5xx, ratelimited) is Slack's.
-REFUSED = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "no_permission",
-           "team_access_not_granted", "org_login_required", "ekm_access_denied"}
+REFUSED = {
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "no_permission",
+    "team_access_not_granted",
+    "org_login_required",
+    "ekm_access_denied",
+}
 INVITE = "invite the bot with /invite @Loopbot"
 
 
@@ -41,16 +51,26 @@ def check_slack(client: WebClient, config: LoopbotConfig, api_url: str) -> Prefl
     except SlackApiError as exc:
         error = _error(exc)
         if error in REFUSED:
-            out.errors.append(f"environment: SLACK_BOT_TOKEN: Slack refused the token ({error}); copy the Bot User "
-                              "OAuth Token (xoxb-…) from the Slack app's Install App page")
+            out.errors.append(
+                f"environment: SLACK_BOT_TOKEN: Slack refused the token ({error}); copy the Bot User "
+                "OAuth Token (xoxb-…) from the Slack app's Install App page"
+            )
         else:
-            out.warnings.append(f"warning: Slack could not check the token ({error}); the channels were not checked")
+            out.warnings.append(
+                f"warning: Slack could not check the token ({error}); the channels were not checked"
+            )
         return out
-    except OSError as exc:  # refused, DNS, timeout: the config may still be right, so only a warning
-        out.warnings.append(f"warning: cannot reach Slack at {_safe_url(api_url)} ({_reason(exc)}); "
-                            "the token and channels were not checked")
+    except (
+        OSError
+    ) as exc:  # refused, DNS, timeout: the config may still be right, so only a warning
+        out.warnings.append(
+            f"warning: cannot reach Slack at {_safe_url(api_url)} ({_reason(exc)}); "
+            "the token and channels were not checked"
+        )
         return out
-    seen: dict[str, dict[str, Any] | str] = {}  # channel id -> channel info or error code: one call per id
+    seen: dict[
+        str, dict[str, Any] | str
+    ] = {}  # channel id -> channel info or error code: one call per id
     checked = 0
     for key, channel in channel_keys(config):
         if channel not in seen:
@@ -61,19 +81,25 @@ def check_slack(client: WebClient, config: LoopbotConfig, api_url: str) -> Prefl
                 if _error(exc) == "missing_scope":
                     # Every further call would fail the same way: say it once.
                     needed = exc.response.get("needed") or "channels:read, groups:read"
-                    out.warnings.append(f"warning: the Slack app lacks the scope {needed}, so the channels were not "
-                                        "checked: add it (manifest.yaml has it) and reinstall the app")
+                    out.warnings.append(
+                        f"warning: the Slack app lacks the scope {needed}, so the channels were not "
+                        "checked: add it (manifest.yaml has it) and reinstall the app"
+                    )
                     break
                 seen[channel] = _error(exc)
                 checked += 1
             except OSError as exc:
-                out.warnings.append(f"warning: lost Slack at {_safe_url(api_url)} ({_reason(exc)}) while checking "
-                                    "channels; the rest were not checked")
+                out.warnings.append(
+                    f"warning: lost Slack at {_safe_url(api_url)} ({_reason(exc)}) while checking "
+                    "channels; the rest were not checked"
+                )
                 break
         if (problem := _channel_problem(seen[channel])) is not None:
             out.warnings.append(f"warning: {key}: {channel}: {problem}")
-    out.summary = (f"Slack: token accepted (bot @{who.get('user')} in {who.get('team')}); "
-                   f"{checked} channel(s) checked, {len(out.warnings)} warning(s)")
+    out.summary = (
+        f"Slack: token accepted (bot @{who.get('user')} in {who.get('team')}); "
+        f"{checked} channel(s) checked, {len(out.warnings)} warning(s)"
+    )
     return out
 
 

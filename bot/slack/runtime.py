@@ -1,4 +1,5 @@
 """Loopbot in Slack for `loopbot run`: the client, the notifier, the App, and Socket Mode or HTTP mode."""
+
 from __future__ import annotations
 
 import logging
@@ -39,21 +40,57 @@ class SlackRuntime:
     app_token: str | None = None
 
     @classmethod
-    def build(cls, settings: Settings, config: LoopbotConfig, cases: Cases, overview: Overview,
-              deliveries: Deliveries, metrics: Metrics, digests: Digests,
-              stats: Stats, charts: Charts) -> SlackRuntime:
+    def build(
+        cls,
+        settings: Settings,
+        config: LoopbotConfig,
+        cases: Cases,
+        overview: Overview,
+        deliveries: Deliveries,
+        metrics: Metrics,
+        digests: Digests,
+        stats: Stats,
+        charts: Charts,
+    ) -> SlackRuntime:
         client = make_client(settings, on_error=metrics.slack_error)
+
         def failed(kind: str) -> None:
             metrics.posts_failed.labels(kind).inc()
+
         notifier = Notifier(deliveries, cases, config, client, on_failed=failed)
         # Charts wait for a wake-up from the command that asks for one; polling is only the fallback.
-        chart_poster = ChartPoster(deliveries, cases, config, client, charts=charts, renderer=Renderer(), poll_s=2,
-                                   on_failed=failed)
-        services = SlackServices(config=config, cases=cases, overview=overview, command=settings.command, notify=notifier.wake,
-                                digests=digests, stats=stats, charts=charts, draw=chart_poster.wake)
+        chart_poster = ChartPoster(
+            deliveries,
+            cases,
+            config,
+            client,
+            charts=charts,
+            renderer=Renderer(),
+            poll_s=2,
+            on_failed=failed,
+        )
+        services = SlackServices(
+            config=config,
+            cases=cases,
+            overview=overview,
+            command=settings.command,
+            notify=notifier.wake,
+            digests=digests,
+            stats=stats,
+            charts=charts,
+            draw=chart_poster.wake,
+        )
         app = create_app(settings, services, client)
-        app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
-        return cls(app, notifier, chart_poster, None if app_token else slack_router(app), app_token=app_token)
+        app_token = (
+            settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
+        )
+        return cls(
+            app,
+            notifier,
+            chart_poster,
+            None if app_token else slack_router(app),
+            app_token=app_token,
+        )
 
     def start(self) -> None:
         try:
@@ -61,7 +98,9 @@ class SlackRuntime:
             log.info("connected to Slack as %s in %s", who.get("user"), who.get("team"))
         except (SlackApiError, OSError) as exc:
             # Keep running: ingestion works and the outbox delivers once Slack answers again.
-            log.warning("Slack auth.test failed (%s); posts wait in the outbox until Slack answers", exc)
+            log.warning(
+                "Slack auth.test failed (%s); posts wait in the outbox until Slack answers", exc
+            )
         self.notifier.start()
         self.chart_poster.renderer.warm()  # the worker process imports matplotlib now, not on the first chart
         self.chart_poster.start()

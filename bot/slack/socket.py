@@ -1,4 +1,5 @@
 """Socket Mode: the same App over Slack's WebSocket, while the HTTP server keeps serving the API."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Renders one chart of each kind from the demo data into a folder: `python -m sandbox.demo.charts docs/charts`."""
+
 from __future__ import annotations
 
 import argparse
@@ -22,9 +23,15 @@ from storage.db import make_engine, make_read_sessions, make_sessions
 # A fixed moment, so the pictures in the README change only when the charts or the demo data do.
 NOW = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
 # (file name, kind, team or None for all, days): what the README shows.
-SHOWN = [("csat", "csat", "delivery", 60), ("nps", "nps", None, 60), ("ces", "ces", "support", 60),
-         ("volume", "volume", None, 60), ("ttr", "ttr", None, 60), ("pareto", "pareto", None, 60),
-         ("sla", "sla", None, 56)]
+SHOWN = [
+    ("csat", "csat", "delivery", 60),
+    ("nps", "nps", None, 60),
+    ("ces", "ces", "support", 60),
+    ("volume", "volume", None, 60),
+    ("ttr", "ttr", None, 60),
+    ("pareto", "pareto", None, 60),
+    ("sla", "sla", None, 56),
+]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,8 +49,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seeded {summary.feedback:,} responses and {summary.cases:,} cases", file=sys.stderr)
         charts = Charts(sessions, make_read_sessions(engine), config)
         for name, kind, team, days in SHOWN:
-            req = ChartRequest(kind=kind, teams=(team,) if team else tuple(config.teams), all_teams=team is None,
-                               days=days, period=f"{days // 7}w" if days % 7 == 0 else f"{days}d", until=NOW)
+            req = ChartRequest(
+                kind=kind,
+                teams=(team,) if team else tuple(config.teams),
+                all_teams=team is None,
+                days=days,
+                period=f"{days // 7}w" if days % 7 == 0 else f"{days}d",
+                until=NOW,
+            )
             data = charts.build(req)
             if data is None:
                 raise SystemExit(f"the demo data has nothing for the {kind} chart")

@@ -1,4 +1,5 @@
 """The demo organisation: a valid Loopbot config of three teams, and the personas a sandbox lets you act as."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,10 +23,18 @@ PERSONAS = (AGENT, SUPERVISOR, LEADER)
 
 # Everyone the config names, so a sandbox (or an emulator's users.info) can show a real name for each id.
 DISPLAY_NAMES: dict[str, str] = {
-    "U0AGENT1": "Alex Rivera", "U0AGENT2": "Priya Nair", "U0AGENT3": "Tom Becker",
-    "U0AGENT4": "Grace Mensah", "U0AGENT5": "Oliver Hughes", "U0AGENT6": "Chloe Martin",
-    "U0AGENT7": "Arjun Mehta", "U0AGENT8": "Divya Rao",
-    "U0SUPER1": "Sam Okafor", "U0SUPER2": "Hannah Lewis", "U0SUPER3": "Marco Rossi", "U0SUPER4": "Kavya Iyer",
+    "U0AGENT1": "Alex Rivera",
+    "U0AGENT2": "Priya Nair",
+    "U0AGENT3": "Tom Becker",
+    "U0AGENT4": "Grace Mensah",
+    "U0AGENT5": "Oliver Hughes",
+    "U0AGENT6": "Chloe Martin",
+    "U0AGENT7": "Arjun Mehta",
+    "U0AGENT8": "Divya Rao",
+    "U0SUPER1": "Sam Okafor",
+    "U0SUPER2": "Hannah Lewis",
+    "U0SUPER3": "Marco Rossi",
+    "U0SUPER4": "Kavya Iyer",
     "U0LEADER1": "Lee Chen",
 }
 
@@ -86,13 +95,30 @@ DEMO_CONFIG: dict[str, Any] = {
     # Order matters: the first category with a matching keyword wins, so the specific ones come first.
     # Keywords are whole words without stemming, hence both "delay" and "delayed".
     "categories": {
-        "late_delivery": {"domain": "process", "keywords": ["late", "delay", "delayed", "never arrived"]},
-        "damaged_item": {"domain": "product", "keywords": ["damaged", "broken", "crushed", "smashed"]},
-        "rude_staff": {"domain": "people", "keywords": ["rude", "impolite", "unhelpful", "hung up"]},
-        "billing_error": {"domain": "process", "keywords": ["charged twice", "overcharged", "refund", "invoice",
-                                                            "double charge"]},
-        "website_bug": {"domain": "technology", "keywords": ["website", "checkout", "web page", "login page"]},
-        "app_error": {"domain": "technology", "keywords": ["crash", "crashes", "crashed", "error", "bug", "freezes"]},
+        "late_delivery": {
+            "domain": "process",
+            "keywords": ["late", "delay", "delayed", "never arrived"],
+        },
+        "damaged_item": {
+            "domain": "product",
+            "keywords": ["damaged", "broken", "crushed", "smashed"],
+        },
+        "rude_staff": {
+            "domain": "people",
+            "keywords": ["rude", "impolite", "unhelpful", "hung up"],
+        },
+        "billing_error": {
+            "domain": "process",
+            "keywords": ["charged twice", "overcharged", "refund", "invoice", "double charge"],
+        },
+        "website_bug": {
+            "domain": "technology",
+            "keywords": ["website", "checkout", "web page", "login page"],
+        },
+        "app_error": {
+            "domain": "technology",
+            "keywords": ["crash", "crashes", "crashed", "error", "bug", "freezes"],
+        },
     },
     "routing": {
         "post-delivery": "delivery",

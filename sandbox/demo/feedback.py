@@ -1,4 +1,5 @@
 """Deterministic, realistic raw survey responses for the demo: team score mixes, drift, seasonality, comments, PII."""
+
 from __future__ import annotations
 
 import math
@@ -15,12 +16,44 @@ HOUR = timedelta(hours=1)
 
 # Score weights of a happy and of an unhappy population; a team's mix at a moment is the blend of the two by its
 # share of unhappy customers, so one number (bad share) drives every metric the same way.
-_GOOD = {"csat": [1, 2, 7, 35, 55], "nps": [1, 1, 1, 1, 1, 2, 3, 9, 17, 30, 34], "ces": [38, 30, 16, 8, 4, 3, 1]}
-_BAD = {"csat": [30, 25, 20, 15, 10], "nps": [8, 6, 7, 8, 9, 12, 12, 12, 10, 9, 7], "ces": [5, 8, 12, 15, 20, 20, 20]}
+_GOOD = {
+    "csat": [1, 2, 7, 35, 55],
+    "nps": [1, 1, 1, 1, 1, 2, 3, 9, 17, 30, 34],
+    "ces": [38, 30, 16, 8, 4, 3, 1],
+}
+_BAD = {
+    "csat": [30, 25, 20, 15, 10],
+    "nps": [8, 6, 7, 8, 9, 12, 12, 12, 10, 9, 7],
+    "ces": [5, 8, 12, 15, 20, 20, 20],
+}
 
 # Responses by local hour (people answer surveys in the day and evening), scaled to a mean of 1.
-_HOURLY_RAW = [0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.4, 0.8, 1.2, 1.5, 1.6, 1.6, 1.7, 1.6, 1.5, 1.5, 1.5, 1.6, 1.7, 1.6,
-               1.3, 1.0, 0.7, 0.4]
+_HOURLY_RAW = [
+    0.2,
+    0.1,
+    0.1,
+    0.1,
+    0.1,
+    0.2,
+    0.4,
+    0.8,
+    1.2,
+    1.5,
+    1.6,
+    1.6,
+    1.7,
+    1.6,
+    1.5,
+    1.5,
+    1.5,
+    1.6,
+    1.7,
+    1.6,
+    1.3,
+    1.0,
+    0.7,
+    0.4,
+]
 HOURLY = [w * 24 / sum(_HOURLY_RAW) for w in _HOURLY_RAW]
 
 
@@ -47,19 +80,53 @@ def _support_bad(days_ago: float) -> float:
 
 
 def _billing_bad(days_ago: float) -> float:
-    return 0.10 + 0.22 * min(days_ago, 60) / 60  # a new invoicing system steadily wins customers back
+    return (
+        0.10 + 0.22 * min(days_ago, 60) / 60
+    )  # a new invoicing system steadily wins customers back
 
 
 PROFILES: dict[str, Profile] = {
-    "delivery": Profile(130, 0.85, (0.65, 0.12, 0.23), "medallia", ("post-delivery", "driver-rating"),
-                        {"late_delivery": 45, "damaged_item": 20, "rude_staff": 15, "app_error": 8, "website_bug": 4,
-                         "vague": 8}, _delivery_bad),
-    "support": Profile(100, 0.75, (0.6, 0.15, 0.25), "zendesk", ("help-center", "live-chat"),
-                       {"rude_staff": 30, "app_error": 22, "website_bug": 18, "billing_error": 8, "late_delivery": 8,
-                        "vague": 14}, _support_bad),
-    "billing": Profile(80, 0.6, (0.65, 0.1, 0.25), "typeform", ("invoice-email",),
-                       {"billing_error": 55, "website_bug": 15, "rude_staff": 8, "app_error": 8, "vague": 14},
-                       _billing_bad),
+    "delivery": Profile(
+        130,
+        0.85,
+        (0.65, 0.12, 0.23),
+        "medallia",
+        ("post-delivery", "driver-rating"),
+        {
+            "late_delivery": 45,
+            "damaged_item": 20,
+            "rude_staff": 15,
+            "app_error": 8,
+            "website_bug": 4,
+            "vague": 8,
+        },
+        _delivery_bad,
+    ),
+    "support": Profile(
+        100,
+        0.75,
+        (0.6, 0.15, 0.25),
+        "zendesk",
+        ("help-center", "live-chat"),
+        {
+            "rude_staff": 30,
+            "app_error": 22,
+            "website_bug": 18,
+            "billing_error": 8,
+            "late_delivery": 8,
+            "vague": 14,
+        },
+        _support_bad,
+    ),
+    "billing": Profile(
+        80,
+        0.6,
+        (0.65, 0.1, 0.25),
+        "typeform",
+        ("invoice-email",),
+        {"billing_error": 55, "website_bug": 15, "rude_staff": 8, "app_error": 8, "vague": 14},
+        _billing_bad,
+    ),
 }
 DEFAULT_PROFILE = Profile(100, 0.75, (0.6, 0.2, 0.2), "survey", (), {"vague": 1}, lambda _: 0.12)
 
@@ -120,14 +187,30 @@ _NEUTRAL = [
 ]
 # Praise: free of every category keyword, so a happy customer is never counted as a complaint.
 _PRAISE: dict[str, list[str]] = {
-    "delivery": ["Driver was friendly and left it exactly where I asked.", "Arrived a day early, brilliant!",
-                 "Quick and careful, thank you.", "Tracking was spot on, great service."],
-    "support": ["Maya sorted it out in five minutes, thank you!", "Really patient and clear answers.",
-                "Problem solved on the first call, impressive.", "Friendly agent who actually listened."],
-    "billing": ["The new bill is much clearer than before.", "Payment went through in seconds.",
-                "Thanks for sorting out my account so quickly.", "Easy to understand what I pay for now."],
+    "delivery": [
+        "Driver was friendly and left it exactly where I asked.",
+        "Arrived a day early, brilliant!",
+        "Quick and careful, thank you.",
+        "Tracking was spot on, great service.",
+    ],
+    "support": [
+        "Maya sorted it out in five minutes, thank you!",
+        "Really patient and clear answers.",
+        "Problem solved on the first call, impressive.",
+        "Friendly agent who actually listened.",
+    ],
+    "billing": [
+        "The new bill is much clearer than before.",
+        "Payment went through in seconds.",
+        "Thanks for sorting out my account so quickly.",
+        "Easy to understand what I pay for now.",
+    ],
 }
-_GENERIC_PRAISE = ["Great service, thank you!", "Everything was perfect.", "Will recommend to friends."]
+_GENERIC_PRAISE = [
+    "Great service, thank you!",
+    "Everything was perfect.",
+    "Will recommend to friends.",
+]
 # Personal data customers really do type into comments; Loopbot must mask each kind (bot.feedback.pii).
 _PII = [
     " Call me on +44 20 7946 0958.",
@@ -149,14 +232,20 @@ def profile(team: str) -> Profile:
     return PROFILES.get(team, DEFAULT_PROFILE)
 
 
-def history(rng: random.Random, *, teams: Mapping[str, str], now: datetime, days: int = 60) -> Iterator[dict[str, Any]]:
+def history(
+    rng: random.Random, *, teams: Mapping[str, str], now: datetime, days: int = 60
+) -> Iterator[dict[str, Any]]:
     """Raw items for `teams` (key -> IANA zone) submitted in [now - days, now), in submission order."""
     for _, _, items in history_by_hour(rng, teams=teams, now=now, days=days):
         yield from items
 
 
 def history_by_hour(
-    rng: random.Random, *, teams: Mapping[str, str], now: datetime, days: int = 60,
+    rng: random.Random,
+    *,
+    teams: Mapping[str, str],
+    now: datetime,
+    days: int = 60,
 ) -> Iterator[tuple[datetime, datetime, list[dict[str, Any]]]]:
     """The same items as `history`, as (hour start, hour end, items of that hour); the last hour ends at `now`."""
     _aware(now)
@@ -205,8 +294,14 @@ def live(rng: random.Random, *, teams: Mapping[str, str], now: datetime) -> dict
 
 # -- one item ------------------------------------------------------------------------------------------------
 
+
 def _item(
-    rng: random.Random, team: str, prof: Profile, submitted: datetime, days_ago: float, ext_id: str,
+    rng: random.Random,
+    team: str,
+    prof: Profile,
+    submitted: datetime,
+    days_ago: float,
+    ext_id: str,
 ) -> dict[str, Any]:
     metric = rng.choices(METRICS, prof.metrics)[0]
     bad = prof.bad_share(days_ago)
@@ -228,7 +323,11 @@ def _item(
     if prof.touchpoints:
         item["touchpoint"] = rng.choice(prof.touchpoints)
     mood = _mood(metric, score)
-    topic = rng.choices(list(prof.topics), list(prof.topics.values()))[0] if mood == "negative" else None
+    topic = (
+        rng.choices(list(prof.topics), list(prof.topics.values()))[0]
+        if mood == "negative"
+        else None
+    )
     comment = _comment(rng, team, mood, topic)
     if comment is not None:
         item["comment"] = comment
@@ -267,7 +366,9 @@ def _comment(rng: random.Random, team: str, mood: str, topic: str | None) -> str
 
 def _attributes(rng: random.Random, team: str, topic: str | None) -> dict[str, Any] | None:
     if team == "delivery":
-        delay = rng.choice((1, 2, 2, 3, 5)) if topic == "late_delivery" else rng.choice((0, 0, 0, 0, 1))
+        delay = (
+            rng.choice((1, 2, 2, 3, 5)) if topic == "late_delivery" else rng.choice((0, 0, 0, 0, 1))
+        )
         return {"carrier": rng.choice(_CARRIERS), "delivery_delay_days": delay}
     if team == "billing":
         return {"plan": rng.choice(_PLANS), "invoice_amount": round(rng.uniform(9, 240), 2)}
@@ -275,6 +376,7 @@ def _attributes(rng: random.Random, team: str, topic: str | None) -> dict[str, A
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
+
 
 def _day_factor(prof: Profile, weekday: int) -> float:
     if weekday >= 5:

@@ -1,4 +1,5 @@
 """Seed a database with a simulated past: feedback stored hour by hour, its cases worked through their lifecycle."""
+
 from __future__ import annotations
 
 import heapq
@@ -30,33 +31,56 @@ _SHIFTS: dict[str, tuple[int, int, frozenset[int]]] = {
 _DEFAULT_SHIFT = (8, 18, frozenset(range(5)))
 
 _ACTIONS: dict[str, list[str]] = {
-    "late_delivery": ["Called the customer, apologised and refunded the delivery fee.",
-                      "Rebooked for a morning slot and flagged the route to the carrier.",
-                      "Escalated the parcel with the carrier; it was delivered the next day."],
-    "damaged_item": ["Sent a free replacement and a prepaid return label.",
-                     "Refunded the damaged item and raised a packaging issue with the warehouse."],
-    "rude_staff": ["Apologised to the customer; coached the agent in the weekly one-to-one.",
-                   "Reviewed the call recording with the team lead and called the customer back."],
-    "billing_error": ["Reversed the duplicate charge and emailed a corrected invoice.",
-                      "Issued the refund and added a note to the account."],
-    "website_bug": ["Reproduced the problem, filed it with the web team, and placed the order by phone.",
-                    "Reset the customer's session; the fix ships with the next release."],
-    "app_error": ["Walked the customer through reinstalling the app; bug reported to mobile.",
-                  "Confirmed a known crash, shared the workaround and credited the account."],
+    "late_delivery": [
+        "Called the customer, apologised and refunded the delivery fee.",
+        "Rebooked for a morning slot and flagged the route to the carrier.",
+        "Escalated the parcel with the carrier; it was delivered the next day.",
+    ],
+    "damaged_item": [
+        "Sent a free replacement and a prepaid return label.",
+        "Refunded the damaged item and raised a packaging issue with the warehouse.",
+    ],
+    "rude_staff": [
+        "Apologised to the customer; coached the agent in the weekly one-to-one.",
+        "Reviewed the call recording with the team lead and called the customer back.",
+    ],
+    "billing_error": [
+        "Reversed the duplicate charge and emailed a corrected invoice.",
+        "Issued the refund and added a note to the account.",
+    ],
+    "website_bug": [
+        "Reproduced the problem, filed it with the web team, and placed the order by phone.",
+        "Reset the customer's session; the fix ships with the next release.",
+    ],
+    "app_error": [
+        "Walked the customer through reinstalling the app; bug reported to mobile.",
+        "Confirmed a known crash, shared the workaround and credited the account.",
+    ],
 }
-_GENERIC_ACTIONS = ["Called the customer back and talked it through.", "Emailed an apology with a goodwill voucher.",
-                    "Followed up by phone; the customer is happy with the answer."]
-_RATIONALES = ["The customer could not be reached after three attempts.", "Expected behaviour; explained the policy.",
-               "Already handled under another case."]
-_REOPEN_REASONS = ["The customer wrote again: the problem is back.", "The refund did not arrive after all.",
-                   "Replacement also arrived damaged."]
+_GENERIC_ACTIONS = [
+    "Called the customer back and talked it through.",
+    "Emailed an apology with a goodwill voucher.",
+    "Followed up by phone; the customer is happy with the answer.",
+]
+_RATIONALES = [
+    "The customer could not be reached after three attempts.",
+    "Expected behaviour; explained the policy.",
+    "Already handled under another case.",
+]
+_REOPEN_REASONS = [
+    "The customer wrote again: the problem is back.",
+    "The refund did not arrive after all.",
+    "Replacement also arrived damaged.",
+]
 
 
 @dataclass(frozen=True)
 class SeedSummary:
     feedback: int
     cases: int
-    acknowledged: int  # cases acknowledged at least once (resolving straight from open counts, as in TTA)
+    acknowledged: (
+        int  # cases acknowledged at least once (resolving straight from open counts, as in TTA)
+    )
     resolved: int  # cases resolved now
     still_open: int  # cases open or acknowledged now
     reopened: int
@@ -74,8 +98,15 @@ class _Step:
 
 
 def seed(
-    sessions: sessionmaker[Session], config: LoopbotConfig, cases: Cases, ingestor: Ingestor, *,
-    now: datetime, days: int = 60, rng_seed: int = 7, mark_posted: bool = False,
+    sessions: sessionmaker[Session],
+    config: LoopbotConfig,
+    cases: Cases,
+    ingestor: Ingestor,
+    *,
+    now: datetime,
+    days: int = 60,
+    rng_seed: int = 7,
+    mark_posted: bool = False,
 ) -> SeedSummary:
     """Store `days` of generated feedback ending at `now`, opening cases as it goes, and work those cases.
 
@@ -87,7 +118,9 @@ def seed(
     """
     started = clock.perf_counter()
     rng = random.Random(rng_seed)
-    plans = random.Random(rng_seed + 1)  # a stream of its own: lifecycle choices don't shift the feedback
+    plans = random.Random(
+        rng_seed + 1
+    )  # a stream of its own: lifecycle choices don't shift the feedback
     first_outbox_id, first_case_id = _max_id(sessions, OutboxMessage.id), _max_id(sessions, Case.id)
     steps: list[_Step] = []
     seq = 0
@@ -105,10 +138,15 @@ def seed(
         if not result.cases:
             continue
         with sessions.begin() as s:
-            opened = s.execute(select(Case.id, Case.team, Case.opened_at, Case.summary)
-                               .where(Case.id.in_([int(ref[3:]) for ref in result.cases])).order_by(Case.id)).all()
+            opened = s.execute(
+                select(Case.id, Case.team, Case.opened_at, Case.summary)
+                .where(Case.id.in_([int(ref[3:]) for ref in result.cases]))
+                .order_by(Case.id)
+            ).all()
         for case_id, team, opened_at, summary in opened:
-            for step in _plan(plans, config, config.teams[team], summary.get("category"), opened_at):
+            for step in _plan(
+                plans, config, config.teams[team], summary.get("category"), opened_at
+            ):
                 seq += 1
                 step.seq, step.case_id = seq, case_id
                 heapq.heappush(steps, step)
@@ -120,6 +158,7 @@ def seed(
 
 # -- lifecycle --------------------------------------------------------------------------------------------------
 
+
 def _run(cases: Cases, steps: list[_Step], *, until: datetime) -> None:
     """Carry out every planned step due before `until`, oldest first; the rest wait (or never come)."""
     while steps and steps[0].at < until:
@@ -128,14 +167,20 @@ def _run(cases: Cases, steps: list[_Step], *, until: datetime) -> None:
         if step.kind == "acknowledge":
             cases.acknowledge(step.case_id, actor=step.actor, source="button", now=step.at)
         elif step.kind == "assign":
-            cases.assign(step.case_id, args["assignee"], actor=step.actor, source="button", now=step.at)
+            cases.assign(
+                step.case_id, args["assignee"], actor=step.actor, source="button", now=step.at
+            )
         elif step.kind == "resolve":
             cases.resolve(step.case_id, actor=step.actor, now=step.at, **args)
         elif step.kind == "reopen":
-            cases.reopen(step.case_id, args["reason"], actor=step.actor, source="command", now=step.at)
+            cases.reopen(
+                step.case_id, args["reason"], actor=step.actor, source="command", now=step.at
+            )
 
 
-def _plan(rng: random.Random, config: LoopbotConfig, team: Team, category: str | None, opened: datetime) -> list[_Step]:
+def _plan(
+    rng: random.Random, config: LoopbotConfig, team: Team, category: str | None, opened: datetime
+) -> list[_Step]:
     """The steps one case will go through, at increasing times from `opened`; empty for a forgotten case."""
     if rng.random() < 0.006:
         return []  # forgotten: it stays open (and overdue) for ever
@@ -154,32 +199,52 @@ def _plan(rng: random.Random, config: LoopbotConfig, team: Team, category: str |
             if rng.random() < 0.6:
                 steps.append(_Step(at, 0, kind="assign", actor=acker, args={"assignee": acker}))
             else:
-                steps.append(_Step(at, 0, kind="assign", actor=rng.choice(team.supervisors),
-                                   args={"assignee": rng.choice(members)}))
+                steps.append(
+                    _Step(
+                        at,
+                        0,
+                        kind="assign",
+                        actor=rng.choice(team.supervisors),
+                        args={"assignee": rng.choice(members)},
+                    )
+                )
         if rng.random() < 0.01:
             return steps  # acknowledged, then left: an old case stuck in acknowledged
         at = _on_shift(team, at + _lognormal(rng, team.sla.resolve * 0.25, 1.0))
     steps.append(_resolution(rng, config, team, category, at))
     if rng.random() < 0.04:
         at = _on_shift(team, at + timedelta(hours=rng.uniform(2, 48)))
-        steps.append(_Step(at, 0, kind="reopen", actor=rng.choice(team.supervisors),
-                           args={"reason": rng.choice(_REOPEN_REASONS)}))
+        steps.append(
+            _Step(
+                at,
+                0,
+                kind="reopen",
+                actor=rng.choice(team.supervisors),
+                args={"reason": rng.choice(_REOPEN_REASONS)},
+            )
+        )
         at = _on_shift(team, at + _lognormal(rng, team.sla.resolve * 0.2, 0.8))
         steps.append(_resolution(rng, config, team, category, at))
     return steps
 
 
-def _resolution(rng: random.Random, config: LoopbotConfig, team: Team, category: str | None, at: datetime) -> _Step:
+def _resolution(
+    rng: random.Random, config: LoopbotConfig, team: Team, category: str | None, at: datetime
+) -> _Step:
     keys = list(config.categories)
     if category in config.categories and rng.random() < 0.85:
         cause = category
     elif keys and rng.random() < 0.5:
-        cause = rng.choice(keys)  # the keyword guessed wrong, or the comment said nothing: the real cause differs
+        cause = rng.choice(
+            keys
+        )  # the keyword guessed wrong, or the comment said nothing: the real cause differs
     else:
         cause = "other"
     outcome = rng.choices(list(OUTCOME_WEIGHTS), list(OUTCOME_WEIGHTS.values()))[0]
     args: dict[str, Any] = {
-        "outcome": outcome, "root_cause": cause, "source": "modal" if rng.random() < 0.7 else "command",
+        "outcome": outcome,
+        "root_cause": cause,
+        "source": "modal" if rng.random() < 0.7 else "command",
         "action": rng.choice(_ACTIONS.get(cause, _GENERIC_ACTIONS)),
     }
     if outcome == "no_action":
@@ -207,6 +272,7 @@ def _lognormal(rng: random.Random, median: timedelta, sigma: float) -> timedelta
 
 # -- bookkeeping ------------------------------------------------------------------------------------------------
 
+
 def _max_id(sessions: sessionmaker[Session], column: Any) -> int:
     """The highest id so far: what this seeding writes comes after it (the database need not be empty)."""
     with sessions.begin() as s:
@@ -222,23 +288,46 @@ def _mark_posted(sessions: sessionmaker[Session], after_id: int) -> None:
     with sessions.begin() as s:
         live = list(s.scalars(select(Case.id).where(Case.state.in_(("open", "acknowledged")))))
         keys = [f"case:{i}:open" for i in live]
-        keys += [f"case:{c}:event:{e}" for c, e in s.execute(
-            select(CaseEvent.case_id, CaseEvent.id).where(CaseEvent.case_id.in_(live)))]
-        s.execute(update(OutboxMessage)
-                  .where(OutboxMessage.id > after_id, OutboxMessage.state == "pending", OutboxMessage.key.not_in(keys))
-                  .values(state="delivered", delivered_at=OutboxMessage.created_at)
-                  .execution_options(synchronize_session=False))
+        keys += [
+            f"case:{c}:event:{e}"
+            for c, e in s.execute(
+                select(CaseEvent.case_id, CaseEvent.id).where(CaseEvent.case_id.in_(live))
+            )
+        ]
+        s.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id > after_id,
+                OutboxMessage.state == "pending",
+                OutboxMessage.key.not_in(keys),
+            )
+            .values(state="delivered", delivered_at=OutboxMessage.created_at)
+            .execution_options(synchronize_session=False)
+        )
 
 
-def _summary(sessions: sessionmaker[Session], after_case_id: int, stored: int, seconds: float) -> SeedSummary:
+def _summary(
+    sessions: sessionmaker[Session], after_case_id: int, stored: int, seconds: float
+) -> SeedSummary:
     with sessions.begin() as s:
-        states = dict(s.execute(select(Case.state, func.count()).where(Case.id > after_case_id)
-                                .group_by(Case.state)).tuples().all())
-        cases_with = select(func.count(func.distinct(CaseEvent.case_id))).where(CaseEvent.case_id > after_case_id)
+        states = dict(
+            s.execute(
+                select(Case.state, func.count()).where(Case.id > after_case_id).group_by(Case.state)
+            )
+            .tuples()
+            .all()
+        )
+        cases_with = select(func.count(func.distinct(CaseEvent.case_id))).where(
+            CaseEvent.case_id > after_case_id
+        )
         acked = s.scalar(cases_with.where(CaseEvent.kind.in_(("acknowledged", "resolved")))) or 0
         reopened = s.scalar(cases_with.where(CaseEvent.kind == "reopened")) or 0
     return SeedSummary(
-        feedback=stored, cases=sum(states.values()), acknowledged=acked, resolved=states.get("resolved", 0),
-        still_open=states.get("open", 0) + states.get("acknowledged", 0), reopened=reopened,
+        feedback=stored,
+        cases=sum(states.values()),
+        acknowledged=acked,
+        resolved=states.get("resolved", 0),
+        still_open=states.get("open", 0) + states.get("acknowledged", 0),
+        reopened=reopened,
         seconds=round(seconds, 2),
     )

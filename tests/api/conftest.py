@@ -1,4 +1,5 @@
 """A real uvicorn server on a free loopback port, serving the API against the test database."""
+
 from __future__ import annotations
 
 import socket
@@ -41,7 +42,9 @@ def serve() -> Iterator[Callable[..., Running]]:
         metrics = Metrics()
         app = create_api(Settings(**settings), engine, ingestor, metrics)
         port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         deadline = time.monotonic() + 10

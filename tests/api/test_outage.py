@@ -1,4 +1,5 @@
 """A real outage: a PostgreSQL server of the test's own is stopped under the running API, then restarted."""
+
 from __future__ import annotations
 
 import glob
@@ -36,8 +37,17 @@ class Throwaway:
         subprocess.run(cmd, check=True, capture_output=True, timeout=120)
 
     def start(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-w", "-l", str(self.data / "log"),
-                  "-o", f"-p {self.port} -h 127.0.0.1 -k {self.data}", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-w",
+            "-l",
+            str(self.data / "log"),
+            "-o",
+            f"-p {self.port} -h 127.0.0.1 -k {self.data}",
+            "start",
+        )
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-w", "-m", "fast", "stop")
@@ -48,7 +58,9 @@ def throwaway_pg() -> Iterator[Throwaway]:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
         if IN_CI:
-            pytest.fail("PostgreSQL server binaries (initdb) not found; CI needs them for the outage test")
+            pytest.fail(
+                "PostgreSQL server binaries (initdb) not found; CI needs them for the outage test"
+            )
         pytest.skip("no PostgreSQL server binaries (initdb) on this machine")
     # Not pytest's tmp_path: its parents are private to root, and the server runs as postgres.
     data = Path(tempfile.mkdtemp(prefix="loopbot-pg-"))
@@ -83,10 +95,19 @@ def test_database_outage_answers_503_stores_nothing_and_recovers(serve, config, 
         during = c.post("/api/feedback", json=[item(id="during-1", score=1), item(id="during-2")])
         health = c.get("/healthz")
         assert during.status_code == 503 and "nothing was stored" in during.json()["error"]
-        assert health.status_code == 503 and health.json() == {"status": "unavailable", "database": "unreachable"}
+        assert health.status_code == 503 and health.json() == {
+            "status": "unavailable",
+            "database": "unreachable",
+        }
         throwaway_pg.start()
-        after = c.post("/api/feedback", json=[item(id="during-1", score=1), item(id="during-2")])  # the client retries
-        assert after.status_code == 200 and after.json()["accepted"] == 2 and len(after.json()["cases"]) == 1
+        after = c.post(
+            "/api/feedback", json=[item(id="during-1", score=1), item(id="during-2")]
+        )  # the client retries
+        assert (
+            after.status_code == 200
+            and after.json()["accepted"] == 2
+            and len(after.json()["cases"]) == 1
+        )
         assert c.get("/healthz").status_code == 200
     assert stored() == 3
     engine.dispose()

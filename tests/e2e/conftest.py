@@ -1,5 +1,6 @@
 """The emulator as Slack for every end-to-end test; afterwards, every request it made must have been
 answered in time, and nothing the bot answered may have broken Slack's rules."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,5 @@
 """`loopbot run` as a real process against the Slack emulator, on SQLite or a PostgreSQL schema of its own."""
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,14 @@ ROOT = Path(__file__).resolve().parents[2]
 INGEST_TOKEN = "e2e-ingest-token"
 SIGNING_SECRET = "e2e-signing-secret"
 CHANNELS = {"C0DELIVERY": "delivery-ops", "C0SUPPORT": "support", "C0LEADERS": "leaders"}
-USERS = {"U0AGENT1": "agent one", "U0AGENT2": "agent two", "U0SUPER1": "supervisor one",
-         "U0SUPER2": "supervisor two", "U0LEADER1": "leader one", "U0STRANGER": "someone else"}
+USERS = {
+    "U0AGENT1": "agent one",
+    "U0AGENT2": "agent two",
+    "U0SUPER1": "supervisor one",
+    "U0SUPER2": "supervisor two",
+    "U0LEADER1": "leader one",
+    "U0STRANGER": "someone else",
+}
 
 
 @contextmanager
@@ -58,15 +65,23 @@ class Bot:
         self.proc, self.url, self.emu, self.log = proc, url, emu, log
 
     def ingest(self, *items: dict) -> dict:
-        resp = httpx.post(f"{self.url}/api/feedback", json=list(items), timeout=30,
-                          headers={"Authorization": f"Bearer {INGEST_TOKEN}"})
+        resp = httpx.post(
+            f"{self.url}/api/feedback",
+            json=list(items),
+            timeout=30,
+            headers={"Authorization": f"Bearer {INGEST_TOKEN}"},
+        )
         assert resp.status_code == 200, resp.text
         return resp.json()
 
     def case_message(self, ref: str, channel: str = "C0DELIVERY", timeout: float = 15) -> dict:
         """The case's message in the channel, once the notifier has posted it."""
+
         def find() -> dict | None:
-            return next((m for m in self.emu.messages(channel) if ref in (m.get("text") or "")), None)
+            return next(
+                (m for m in self.emu.messages(channel) if ref in (m.get("text") or "")), None
+            )
+
         self.emu.wait_for(lambda: find() is not None, timeout=timeout)
         return find()
 
@@ -91,28 +106,55 @@ def away_from_huddles(config_data: dict) -> dict:
     if "huddle" in config_data.get("defaults", {}):
         return config_data
     away = (datetime.now(UTC).hour + 12) % 24
-    return {**config_data, "defaults": {**config_data.get("defaults", {}), "huddle": f"0 {away} * * *"}}
+    return {
+        **config_data,
+        "defaults": {**config_data.get("defaults", {}), "huddle": f"0 {away} * * *"},
+    }
 
 
 @contextmanager
-def running_bot(tmp_path: Path, db_url: str, *, socket_mode: bool, emu: SlackEmulator, config_data: dict | None = None,
-                name: str = "loopbot") -> Iterator[Bot]:
+def running_bot(
+    tmp_path: Path,
+    db_url: str,
+    *,
+    socket_mode: bool,
+    emu: SlackEmulator,
+    config_data: dict | None = None,
+    name: str = "loopbot",
+) -> Iterator[Bot]:
     config = tmp_path / f"{name}.yaml"
     config.write_text(yaml.safe_dump(away_from_huddles(config_data or CONFIG)))
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LOOPBOT_", "DATABASE_URL"))}
-    env.update({
-        "LOOPBOT_CONFIG": str(config), "DATABASE_URL": db_url, "LOOPBOT_HOST": "127.0.0.1", "LOOPBOT_PORT": str(port),
-        "LOOPBOT_INGEST_TOKEN": INGEST_TOKEN, "SLACK_BOT_TOKEN": emu.bot_token, "SLACK_API_URL": emu.api_url,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "LOOPBOT_", "DATABASE_URL"))
+    }
+    env.update(
+        {
+            "LOOPBOT_CONFIG": str(config),
+            "DATABASE_URL": db_url,
+            "LOOPBOT_HOST": "127.0.0.1",
+            "LOOPBOT_PORT": str(port),
+            "LOOPBOT_INGEST_TOKEN": INGEST_TOKEN,
+            "SLACK_BOT_TOKEN": emu.bot_token,
+            "SLACK_API_URL": emu.api_url,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        }
+    )
     if socket_mode:
         env["SLACK_APP_TOKEN"] = emu.app_token
     else:
         emu.deliver_http(f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET)
     log = tmp_path / f"{name}.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "loopbot", "run"], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "loopbot", "run"],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     bot = Bot(proc, f"http://127.0.0.1:{port}", emu, log)
     try:
         deadline = time.monotonic() + 60

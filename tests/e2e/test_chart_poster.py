@@ -1,5 +1,6 @@
 """The chart worker against the emulator: an upload whose answer never came is found, not repeated; a channel
 closed to the bot fails the chart and tells the person who asked; a 429 waits and still shares once."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -40,19 +41,33 @@ def renderer() -> Iterator[Renderer]:
 
 @pytest.fixture
 def slack() -> Iterator[SlackEmulator]:
-    with SlackEmulator(channels={**CHANNELS, CLOSED: "random"}, users=USERS, not_in_channel={CLOSED}) as emu:
+    with SlackEmulator(
+        channels={**CHANNELS, CLOSED: "random"}, users=USERS, not_in_channel={CLOSED}
+    ) as emu:
         yield emu
 
 
 @pytest.fixture
 def poster(sessions, config, slack, renderer) -> ChartPoster:  # noqa: ANN001
-    client = make_client(Settings(slack_bot_token=slack.bot_token, slack_app_token=slack.app_token,
-                                  slack_api_url=slack.api_url))
+    client = make_client(
+        Settings(
+            slack_bot_token=slack.bot_token,
+            slack_app_token=slack.app_token,
+            slack_api_url=slack.api_url,
+        )
+    )
     client.timeout = 2  # the product's client, with a shorter wait for the hung call below
     for day in range(5):
         feedback(sessions, "csat", 5 - day % 3, NOW - timedelta(days=day, hours=1))
-    return ChartPoster(Deliveries(sessions), Cases(sessions, config), config, client, clock=Clock(),
-                       charts=Charts(sessions, sessions, config), renderer=renderer)
+    return ChartPoster(
+        Deliveries(sessions),
+        Cases(sessions, config),
+        config,
+        client,
+        clock=Clock(),
+        charts=Charts(sessions, sessions, config),
+        renderer=renderer,
+    )
 
 
 def ask(poster: ChartPoster, channel: str = CH) -> str:
@@ -68,7 +83,9 @@ def test_an_upload_that_timed_out_but_happened_is_not_shared_twice(poster, slack
     key = ask(poster)
     slack.hang("files.completeUploadExternal", seconds=4)  # longer than the client waits
     assert poster.deliver_due() == 1
-    assert poster.deliveries.post_state(key) == "pending"  # no answer: it will look before trying again
+    assert (
+        poster.deliveries.post_state(key) == "pending"
+    )  # no answer: it will look before trying again
     slack.wait_for(lambda: shared(slack), timeout=10)  # Slack finished the upload after all
     poster.clock.at += timedelta(seconds=31)
     assert poster.deliver_due() == 1
@@ -89,7 +106,9 @@ def test_a_channel_closed_to_the_bot_fails_the_chart_and_the_asker_hears_why(pos
 
 def test_a_rate_limited_upload_waits_and_is_shared_once(poster, slack) -> None:  # noqa: ANN001
     key = ask(poster)
-    slack.rate_limit("files.getUploadURLExternal", times=2, retry_after=2)  # the client retries once itself
+    slack.rate_limit(
+        "files.getUploadURLExternal", times=2, retry_after=2
+    )  # the client retries once itself
     poster.deliver_due()
     assert poster.deliveries.post_state(key) == "pending" and shared(slack) == []
     poster.clock.at += timedelta(seconds=1)

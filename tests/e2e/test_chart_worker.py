@@ -1,4 +1,5 @@
 """The chart worker process ends with the server, even when the server is killed without a word."""
+
 from __future__ import annotations
 
 import signal
@@ -27,7 +28,9 @@ def _alive(pid: int) -> bool:
 
 
 def test_a_server_killed_with_sigkill_leaves_no_chart_worker_behind() -> None:
-    server = subprocess.Popen([sys.executable, "-c", SERVER], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     try:
         worker = int(server.stdout.readline())
         assert _alive(worker)

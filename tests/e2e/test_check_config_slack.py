@@ -1,4 +1,5 @@
 """manifest.yaml against the README and the code, and `loopbot check-config` asking Slack about the token and channels."""
+
 from __future__ import annotations
 
 import re
@@ -37,7 +38,9 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
 }
 # WebClient helpers that call several methods.
 HELPERS = {"files.upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal")}
-_CALL = re.compile(r"""(?:_call\(\s*["']|client\.)(auth|chat|conversations|files|users|views)_(\w+)""")
+_CALL = re.compile(
+    r"""(?:_call\(\s*["']|client\.)(auth|chat|conversations|files|users|views)_(\w+)"""
+)
 
 
 def manifest() -> dict[str, Any]:
@@ -67,14 +70,19 @@ def test_manifest_declares_the_command_socket_mode_interactivity_and_home_tab():
     m = manifest()
     [command] = m["features"]["slash_commands"]
     assert command["command"] == "/feedback" and command["description"]
-    assert command["usage_hint"] == "help | list | show FB-n | ack FB-n | resolve FB-n … | chart KIND … | stats …"
+    assert (
+        command["usage_hint"]
+        == "help | list | show FB-n | ack FB-n | resolve FB-n … | chart KIND … | stats …"
+    )
     # `assign FB-n @user` is only understood as <@U…>, which Slack sends only with escaping on (bot/slack/grammar.py).
     assert command["should_escape"] is True
     assert m["features"]["bot_user"]["always_online"] is True
     home = m["features"]["app_home"]
     assert home["home_tab_enabled"] is True and home["messages_tab_enabled"] is True
     settings = m["settings"]
-    assert settings["socket_mode_enabled"] is True and settings["interactivity"]["is_enabled"] is True
+    assert (
+        settings["socket_mode_enabled"] is True and settings["interactivity"]["is_enabled"] is True
+    )
     assert settings["org_deploy_enabled"] is False and settings["token_rotation_enabled"] is False
     assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]
 
@@ -82,32 +90,58 @@ def test_manifest_declares_the_command_socket_mode_interactivity_and_home_tab():
 def test_manifest_scopes_cover_the_readme_and_every_method_the_code_calls():
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
     mentioned = readme_slack_scopes()
-    assert {"chat:write", "commands", "users:read", "files:write", "channels:history", "groups:history"} <= mentioned
+    assert {
+        "chat:write",
+        "commands",
+        "users:read",
+        "files:write",
+        "channels:history",
+        "groups:history",
+    } <= mentioned
     assert mentioned <= scopes, f"README mentions scopes the manifest lacks: {mentioned - scopes}"
     called = methods_called()
-    assert {"chat.postMessage", "conversations.info", "files.completeUploadExternal"} <= called  # the scan works
-    assert called <= METHOD_SCOPES.keys(), f"methods with no scope entry here: {called - METHOD_SCOPES.keys()}"
-    needed = {scope for method in called | {"users.info"} for scope in METHOD_SCOPES[method]} | {"commands"}
+    assert {
+        "chat.postMessage",
+        "conversations.info",
+        "files.completeUploadExternal",
+    } <= called  # the scan works
+    assert called <= METHOD_SCOPES.keys(), (
+        f"methods with no scope entry here: {called - METHOD_SCOPES.keys()}"
+    )
+    needed = {scope for method in called | {"users.info"} for scope in METHOD_SCOPES[method]} | {
+        "commands"
+    }
     assert needed <= scopes, f"the manifest lacks {needed - scopes}"
     assert scopes <= needed | mentioned, f"scopes nothing needs: {scopes - needed - mentioned}"
 
 
 # -- check-config against the emulator
 
+
 def config_file(tmp_path: Path) -> Path:
-    teams = {**CONFIG["teams"], "returns": {"name": "Returns", "channel": "C0RETURNS", "supervisors": ["U0SUPER2"]}}
+    teams = {
+        **CONFIG["teams"],
+        "returns": {"name": "Returns", "channel": "C0RETURNS", "supervisors": ["U0SUPER2"]},
+    }
     path = tmp_path / "loopbot.yaml"
     path.write_text(yaml.safe_dump({**CONFIG, "teams": teams}))
     return path
 
 
 def slack_env(tmp_path: Path, api_url: str, token: str) -> dict[str, str]:
-    return base_env(tmp_path, config_file(tmp_path), SLACK_BOT_TOKEN=token, SLACK_API_URL=api_url,
-                    SLACK_SIGNING_SECRET="check-config-signing-secret")
+    return base_env(
+        tmp_path,
+        config_file(tmp_path),
+        SLACK_BOT_TOKEN=token,
+        SLACK_API_URL=api_url,
+        SLACK_SIGNING_SECRET="check-config-signing-secret",
+    )
 
 
 def warnings(result: Any) -> list[str]:
-    return [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("warning:")]
+    return [
+        line for line in (result.stdout + result.stderr).splitlines() if line.startswith("warning:")
+    ]
 
 
 @pytest.fixture
@@ -122,12 +156,24 @@ def test_check_config_warns_about_channels_the_bot_cannot_post_in(tmp_path, slac
     assert result.returncode == 0, result.stderr
     found = warnings(result)
     assert len(found) == 2, found
-    assert any(w.startswith("warning: teams.support.channel: C0SUPPORT: ") and "/invite @Loopbot" in w for w in found)
-    assert any(w.startswith("warning: teams.returns.channel: C0RETURNS: ") and "no such channel" in w and "check the id" in w
-               for w in found)
-    assert "OK" in result.stdout and "token accepted" in result.stdout and "4 channel(s) checked" in result.stdout
+    assert any(
+        w.startswith("warning: teams.support.channel: C0SUPPORT: ") and "/invite @Loopbot" in w
+        for w in found
+    )
+    assert any(
+        w.startswith("warning: teams.returns.channel: C0RETURNS: ")
+        and "no such channel" in w
+        and "check the id" in w
+        for w in found
+    )
+    assert (
+        "OK" in result.stdout
+        and "token accepted" in result.stdout
+        and "4 channel(s) checked" in result.stdout
+    )
     assert sorted(c.args["channel"] for c in slack.calls_to("conversations.info")) == sorted(
-        ["C0DELIVERY", "C0SUPPORT", "C0RETURNS", "C0LEADERS"])
+        ["C0DELIVERY", "C0SUPPORT", "C0RETURNS", "C0LEADERS"]
+    )
     assert slack.bot_token not in result.stdout + result.stderr
 
 
@@ -151,16 +197,23 @@ def test_check_config_fails_on_a_token_slack_refuses_without_echoing_it(tmp_path
     token = "xoxb-0000-wrong-secret-value"
     result = loopbot("check-config", env=slack_env(tmp_path, slack.api_url, token))
     assert result.returncode == 2
-    assert any(line.startswith("environment: SLACK_BOT_TOKEN: Slack refused the token (invalid_auth)")
-               for line in result.stderr.splitlines()), result.stderr
+    assert any(
+        line.startswith("environment: SLACK_BOT_TOKEN: Slack refused the token (invalid_auth)")
+        for line in result.stderr.splitlines()
+    ), result.stderr
     assert "OK" not in result.stdout
-    assert token not in result.stdout + result.stderr and "wrong-secret" not in result.stdout + result.stderr
+    assert (
+        token not in result.stdout + result.stderr
+        and "wrong-secret" not in result.stdout + result.stderr
+    )
     assert slack.calls_to("conversations.info") == []
 
 
 def test_check_config_passes_with_one_warning_when_slack_is_unreachable(tmp_path):
     closed = f"http://127.0.0.1:{free_port()}/api/"
-    result = loopbot("check-config", env=slack_env(tmp_path, closed, "xoxb-unreachable-secret"), timeout=60)
+    result = loopbot(
+        "check-config", env=slack_env(tmp_path, closed, "xoxb-unreachable-secret"), timeout=60
+    )
     assert result.returncode == 0, result.stderr
     [warning] = warnings(result)
     assert warning.startswith(f"warning: cannot reach Slack at {closed}")
@@ -168,6 +221,7 @@ def test_check_config_passes_with_one_warning_when_slack_is_unreachable(tmp_path
 
 
 # -- what the emulator cannot play: an archived channel
+
 
 class _Client:
     def __init__(self, channels: dict[str, dict]):
@@ -183,9 +237,16 @@ class _Client:
 def test_an_archived_channel_is_a_warning_naming_its_key():
     config = parse_config(CONFIG, "tests/conftest.py")
     ok = {"is_member": True, "is_archived": False}
-    client = _Client({"C0DELIVERY": {**ok, "name": "delivery-ops"}, "C0SUPPORT": {**ok, "name": "support"},
-                      "C0LEADERS": {"name": "leaders", "is_member": False, "is_archived": True}})
+    client = _Client(
+        {
+            "C0DELIVERY": {**ok, "name": "delivery-ops"},
+            "C0SUPPORT": {**ok, "name": "support"},
+            "C0LEADERS": {"name": "leaders", "is_member": False, "is_archived": True},
+        }
+    )
     found = check_slack(client, config, "https://slack.com/api/")  # type: ignore[arg-type]
     assert found.errors == []
-    assert found.warnings == ["warning: leaders_channel: C0LEADERS: #leaders is archived: unarchive it or configure "
-                              "another channel"]
+    assert found.warnings == [
+        "warning: leaders_channel: C0LEADERS: #leaders is archived: unarchive it or configure "
+        "another channel"
+    ]

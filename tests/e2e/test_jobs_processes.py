@@ -1,5 +1,6 @@
 """Scheduled posts as processes: a huddle every minute posted once by two replicas sharing PostgreSQL, and
 once after `loopbot run` is killed while delivering it; Slack faults delay posts but never lose or repeat them."""
+
 from __future__ import annotations
 
 import copy
@@ -26,17 +27,31 @@ def every_minute() -> dict:
 
 
 def post_keys(emu: SlackEmulator, channel: str, prefix: str = "huddle:") -> list[str]:
-    keys = [((m.get("metadata") or {}).get("event_payload") or {}).get("key", "") for m in emu.messages(channel)]
+    keys = [
+        ((m.get("metadata") or {}).get("event_payload") or {}).get("key", "")
+        for m in emu.messages(channel)
+    ]
     return [k for k in keys if k.startswith(prefix)]
 
 
-def test_two_replicas_on_one_postgresql_database_post_each_huddle_once(tmp_path: Path, emu: SlackEmulator) -> None:
-    with database_url("postgresql", tmp_path) as url, \
-            running_bot(tmp_path, url, socket_mode=False, emu=emu, config_data=every_minute(), name="a") as a, \
-            running_bot(tmp_path, url, socket_mode=False, emu=emu, config_data=every_minute(), name="b") as b:
+def test_two_replicas_on_one_postgresql_database_post_each_huddle_once(
+    tmp_path: Path, emu: SlackEmulator
+) -> None:
+    with (
+        database_url("postgresql", tmp_path) as url,
+        running_bot(
+            tmp_path, url, socket_mode=False, emu=emu, config_data=every_minute(), name="a"
+        ) as a,
+        running_bot(
+            tmp_path, url, socket_mode=False, emu=emu, config_data=every_minute(), name="b"
+        ) as b,
+    ):
         # Each replica fires every huddle each minute; the claims table lets one of them post it.
-        emu.wait_for(lambda: min(len(set(post_keys(emu, DELIVERY))), len(set(post_keys(emu, SUPPORT)))) >= 3,
-                     timeout=300, interval=1)
+        emu.wait_for(
+            lambda: min(len(set(post_keys(emu, DELIVERY))), len(set(post_keys(emu, SUPPORT)))) >= 3,
+            timeout=300,
+            interval=1,
+        )
         time.sleep(3)  # a duplicate, if any, would be posted by now
         for channel in (DELIVERY, SUPPORT):
             counts = Counter(post_keys(emu, channel))
@@ -45,15 +60,20 @@ def test_two_replicas_on_one_postgresql_database_post_each_huddle_once(tmp_path:
 
 
 def test_killed_while_delivering_a_digest_then_restarted_the_digest_is_in_the_channel_once(
-        tmp_path: Path, emu: SlackEmulator) -> None:
+    tmp_path: Path, emu: SlackEmulator
+) -> None:
     config = every_minute()
-    config["teams"]["support"]["huddle"] = "0 0 1 1 *"  # once a year: only the delivery team's huddle here
+    config["teams"]["support"]["huddle"] = (
+        "0 0 1 1 *"  # once a year: only the delivery team's huddle here
+    )
     db = tmp_path / "kill.db"
     url = f"sqlite:///{db}"
     # Slack takes the first post but answers after 4 s: the process is killed in between, so it never
     # learns that the digest is in the channel.
     emu.hang("chat.postMessage", seconds=4, times=1)
-    with running_bot(tmp_path, url, socket_mode=False, emu=emu, config_data=config, name="first") as first:
+    with running_bot(
+        tmp_path, url, socket_mode=False, emu=emu, config_data=config, name="first"
+    ) as first:
         emu.wait_for(lambda: emu.in_flight("chat.postMessage") >= 1, timeout=90, interval=0.05)
         first.proc.kill()
         first.proc.wait()
@@ -64,7 +84,11 @@ def test_killed_while_delivering_a_digest_then_restarted_the_digest_is_in_the_ch
         # metadata and records it as delivered instead of posting a second copy.
         def settled() -> bool:
             with sqlite3.connect(db) as conn:
-                return conn.execute("SELECT state FROM outbox WHERE key = ?", (killed,)).fetchone()[0] == "delivered"
+                return (
+                    conn.execute("SELECT state FROM outbox WHERE key = ?", (killed,)).fetchone()[0]
+                    == "delivered"
+                )
+
         emu.wait_for(settled, timeout=120, interval=1)
         counts = Counter(post_keys(emu, DELIVERY))
     assert counts[killed] == 1
@@ -72,27 +96,50 @@ def test_killed_while_delivering_a_digest_then_restarted_the_digest_is_in_the_ch
 
 
 def _refs_posted(emu: SlackEmulator, channel: str) -> Counter:
-    return Counter(m for msg in emu.messages(channel) for m in re.findall(r"\bFB-\d+\b", (msg.get("text") or "")[:40]))
+    return Counter(
+        m
+        for msg in emu.messages(channel)
+        for m in re.findall(r"\bFB-\d+\b", (msg.get("text") or "")[:40])
+    )
 
 
 def test_429s_then_500s_then_a_hang_delay_posts_but_every_one_arrives_once_and_a_bad_channel_fails_alone(
-        tmp_path: Path, emu: SlackEmulator) -> None:
+    tmp_path: Path, emu: SlackEmulator
+) -> None:
     config = copy.deepcopy(CONFIG)
     config["teams"]["support"]["channel"] = "C0GONE"  # deleted in Slack: channel_not_found
-    with running_bot(tmp_path, f"sqlite:///{tmp_path / 'faults.db'}", socket_mode=False, emu=emu, config_data=config) as bot:
+    with running_bot(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'faults.db'}",
+        socket_mode=False,
+        emu=emu,
+        config_data=config,
+    ) as bot:
         refs: list[str] = []
         emu.rate_limit("chat.postMessage", times=None, fraction=0.5, retry_after=1)
-        refs += bot.feedback.ingest(*[item(score=1, comment=f"rate limited {i}") for i in range(5)])["cases"]
-        gone = bot.feedback.ingest(item(score=1, team="support", comment="to a deleted channel"))["cases"]
-        emu.wait_for(lambda: set(refs) <= set(_refs_posted(emu, DELIVERY)), timeout=60, interval=0.2)
+        refs += bot.feedback.ingest(
+            *[item(score=1, comment=f"rate limited {i}") for i in range(5)]
+        )["cases"]
+        gone = bot.feedback.ingest(item(score=1, team="support", comment="to a deleted channel"))[
+            "cases"
+        ]
+        emu.wait_for(
+            lambda: set(refs) <= set(_refs_posted(emu, DELIVERY)), timeout=60, interval=0.2
+        )
         emu.clear_faults()
         emu.server_error("chat.postMessage", times=3)
-        refs += bot.feedback.ingest(*[item(score=1, comment=f"server errors {i}") for i in range(3)])["cases"]
-        emu.wait_for(lambda: set(refs) <= set(_refs_posted(emu, DELIVERY)), timeout=60, interval=0.2)
+        refs += bot.feedback.ingest(
+            *[item(score=1, comment=f"server errors {i}") for i in range(3)]
+        )["cases"]
+        emu.wait_for(
+            lambda: set(refs) <= set(_refs_posted(emu, DELIVERY)), timeout=60, interval=0.2
+        )
         # Longer than the client's 10 s timeout: Slack posts it after the bot gave up on the call.
         emu.hang("chat.postMessage", seconds=12, times=1)
         refs += bot.feedback.ingest(item(score=1, comment="hung"))["cases"]
-        emu.wait_for(lambda: set(refs) <= set(_refs_posted(emu, DELIVERY)), timeout=30, interval=0.2)
+        emu.wait_for(
+            lambda: set(refs) <= set(_refs_posted(emu, DELIVERY)), timeout=30, interval=0.2
+        )
         # The bot looks for the hung post 30 s after its timeout, finds it, and does not post it again.
         time.sleep(32)
         posted = _refs_posted(emu, DELIVERY)
@@ -101,9 +148,13 @@ def test_429s_then_500s_then_a_hang_delay_posts_but_every_one_arrives_once_and_a
         assert sum(1 for c in emu.calls_to("chat.postMessage") if c.status == 500) == 3
         health = httpx.get(f"{bot.url}/healthz", timeout=5).json()
         assert health["status"] == "degraded"
-        assert health["failures"] == [{"channel": "C0GONE", "error": "channel_not_found", "posts": 1}]
+        assert health["failures"] == [
+            {"channel": "C0GONE", "error": "channel_not_found", "posts": 1}
+        ]
         assert health["failed_posts_24h"] == 1
         assert gone and not emu.messages(SUPPORT)
         metrics = httpx.get(f"{bot.url}/metrics", timeout=5).text
-        assert re.search(r'loopbot_slack_posts_failed_total\{kind="case.open"\} 1\.0', metrics), metrics[-2000:]
+        assert re.search(r'loopbot_slack_posts_failed_total\{kind="case.open"\} 1\.0', metrics), (
+            metrics[-2000:]
+        )
         assert "failed for good: channel_not_found" in bot.output() and "C0GONE" in bot.output()

@@ -1,4 +1,5 @@
 """The sandbox web page's API end to end: a real emulator, `loopbot run` over Socket Mode, the demo config."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,10 @@ from tests.factories import item
 
 CH = "C0DELIVERY"
 # The demo config's team channels and the leaders' channel, named as a workspace would name them.
-CHANNELS = {team["channel"]: team["name"].lower().replace(" ", "-") for team in DEMO_CONFIG["teams"].values()}
+CHANNELS = {
+    team["channel"]: team["name"].lower().replace(" ", "-")
+    for team in DEMO_CONFIG["teams"].values()
+}
 CHANNELS[DEMO_CONFIG["leaders_channel"]] = "leaders"
 
 
@@ -34,10 +38,20 @@ class Page:
         assert resp.status_code == 200, resp.text
         return resp.json()
 
-    def until(self, user: str, found: Callable[[dict], Any], *, channel: str = CH, thread: str | None = None,
-              what: str = "") -> Any:
-        return self.emu.wait_for(lambda: found(self.state(user, channel, thread)), timeout=30,
-                                 message=f"the page never showed {what}: {self.emu.summary()}")
+    def until(
+        self,
+        user: str,
+        found: Callable[[dict], Any],
+        *,
+        channel: str = CH,
+        thread: str | None = None,
+        what: str = "",
+    ) -> Any:
+        return self.emu.wait_for(
+            lambda: found(self.state(user, channel, thread)),
+            timeout=30,
+            message=f"the page never showed {what}: {self.emu.summary()}",
+        )
 
     def post(self, path: str, **body: Any) -> dict[str, Any]:
         resp = self.client.post(f"/sandbox/api/{path}", json=body)
@@ -46,7 +60,12 @@ class Page:
 
 
 def buttons(message: dict) -> list[str]:
-    return [e["action_id"] for b in message.get("blocks", []) if b["type"] == "actions" for e in b["elements"]]
+    return [
+        e["action_id"]
+        for b in message.get("blocks", [])
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
 
 
 def shown(message: dict) -> str:
@@ -59,10 +78,15 @@ def with_text(text: str) -> Callable[[dict], dict | None]:
 
 @pytest.fixture
 def sandbox(tmp_path) -> Iterator[tuple[Bot, Page]]:  # noqa: ANN001
-    with SlackEmulator(channels=CHANNELS, users=DISPLAY_NAMES) as emu, database_url("sqlite", tmp_path) as url, \
-            running_bot(tmp_path, url, socket_mode=True, emu=emu, config_data=DEMO_CONFIG) as bot:
+    with (
+        SlackEmulator(channels=CHANNELS, users=DISPLAY_NAMES) as emu,
+        database_url("sqlite", tmp_path) as url,
+        running_bot(tmp_path, url, socket_mode=True, emu=emu, config_data=DEMO_CONFIG) as bot,
+    ):
         app = FastAPI()
-        app.include_router(sandbox_router(emu, personas=PERSONAS, channels=CHANNELS, display_names=DISPLAY_NAMES))
+        app.include_router(
+            sandbox_router(emu, personas=PERSONAS, channels=CHANNELS, display_names=DISPLAY_NAMES)
+        )
         with TestClient(app) as client:
             yield bot, Page(client, emu)
         assert [(d.kind, d.status) for d in emu.deliveries if not d.ok] == []
@@ -81,12 +105,23 @@ def test_the_page_and_its_scripts_are_served(sandbox: tuple[Bot, Page]) -> None:
     assert page.client.get("/sandbox/static/web.py").status_code == 404
     state = page.state(AGENT.user_id)
     assert [p["label"] for p in state["personas"]] == [
-        "Alex Rivera — frontline agent", "Sam Okafor — supervisor", "Lee Chen — leader"]
-    assert [c["name"] for c in state["channels"]] == ["delivery-ops", "customer-support", "billing", "leaders", "App Home"]
+        "Alex Rivera — frontline agent",
+        "Sam Okafor — supervisor",
+        "Lee Chen — leader",
+    ]
+    assert [c["name"] for c in state["channels"]] == [
+        "delivery-ops",
+        "customer-support",
+        "billing",
+        "leaders",
+        "App Home",
+    ]
     assert state["display_names"]["U0SUPER1"] == "Sam Okafor" and state["modal"] is None
 
 
-def test_a_case_is_acknowledged_listed_resolved_in_the_modal_and_charted(sandbox: tuple[Bot, Page]) -> None:
+def test_a_case_is_acknowledged_listed_resolved_in_the_modal_and_charted(
+    sandbox: tuple[Bot, Page],
+) -> None:
     bot, page = sandbox
     [ref] = bot.feedback.ingest(item(score=1, comment="The parcel was late again"))["cases"]
     case = page.until(AGENT.user_id, with_text(ref), what="the case message")
@@ -94,10 +129,23 @@ def test_a_case_is_acknowledged_listed_resolved_in_the_modal_and_charted(sandbox
     ts = case["ts"]
 
     # Acknowledge: the message changes in place, and the thread gets a line.
-    assert page.post("click", user=AGENT.user_id, channel=CH, ts=ts, action_id=ActionId.ACK, value=None)["ok"]
-    acked = page.until(AGENT.user_id, lambda s: next(
-        (m for m in s["messages"] if m["ts"] == ts and "Acknowledged by <@U0AGENT1>" in shown(m)
-         and m.get("reply_count", 0) >= 1), None), what="the acknowledged case")
+    assert page.post(
+        "click", user=AGENT.user_id, channel=CH, ts=ts, action_id=ActionId.ACK, value=None
+    )["ok"]
+    acked = page.until(
+        AGENT.user_id,
+        lambda s: next(
+            (
+                m
+                for m in s["messages"]
+                if m["ts"] == ts
+                and "Acknowledged by <@U0AGENT1>" in shown(m)
+                and m.get("reply_count", 0) >= 1
+            ),
+            None,
+        ),
+        what="the acknowledged case",
+    )
     assert ActionId.ACK not in buttons(acked)
     thread = page.state(AGENT.user_id, thread=ts)["thread"]
     assert thread["parent"]["ts"] == ts and "Acknowledged by" in thread["replies"][0]["text"]
@@ -105,25 +153,47 @@ def test_a_case_is_acknowledged_listed_resolved_in_the_modal_and_charted(sandbox
     # A command's answer is an ephemeral: the agent sees it, the leader does not.
     answer = page.post("command", user=AGENT.user_id, channel=CH, text="/feedback list")
     assert answer["ok"] and answer["status"] == 200
-    listed = page.until(AGENT.user_id, lambda s: [m for m in s["messages"] if m.get("ephemeral")], what="an ephemeral")
+    listed = page.until(
+        AGENT.user_id,
+        lambda s: [m for m in s["messages"] if m.get("ephemeral")],
+        what="an ephemeral",
+    )
     assert ref in shown(listed[0])
     assert not [m for m in page.state(LEADER.user_id)["messages"] if m.get("ephemeral")]
-    refused = page.client.post("/sandbox/api/command", json={"user": AGENT.user_id, "channel": CH, "text": "hello"})
+    refused = page.client.post(
+        "/sandbox/api/command", json={"user": AGENT.user_id, "channel": CH, "text": "hello"}
+    )
     assert refused.status_code == 400 and "/feedback" in refused.json()["error"]
 
     # Resolve in the modal: an empty required field, then the app's own check, then it goes through.
     sup = SUPERVISOR.user_id
     assert page.post("click", user=sup, channel=CH, ts=ts, action_id=ActionId.RESOLVE)["ok"]
     modal = page.until(sup, lambda s: s["modal"], what="the resolve modal")
-    assert [b["block_id"] for b in modal["blocks"] if b["type"] == "input"] == ["outcome", "root_cause", "action", "rationale"]
+    assert [b["block_id"] for b in modal["blocks"] if b["type"] == "input"] == [
+        "outcome",
+        "root_cause",
+        "action",
+        "rationale",
+    ]
     assert page.state(AGENT.user_id)["modal"] is None
-    empty = page.post("submit", user=sup, view_id=modal["id"], values={
-        "outcome": {"outcome": "fixed"}, "root_cause": {"root_cause": "late_delivery"}, "action": {"action": ""}})
+    empty = page.post(
+        "submit",
+        user=sup,
+        view_id=modal["id"],
+        values={
+            "outcome": {"outcome": "fixed"},
+            "root_cause": {"root_cause": "late_delivery"},
+            "action": {"action": ""},
+        },
+    )
     assert not empty["ok"] and empty["errors"] == {"action": REQUIRED}
     assert page.state(sup)["modal"]["errors"] == {"action": REQUIRED}
 
-    no_action = {"outcome": {"outcome": "no_action"}, "root_cause": {"root_cause": "late_delivery"},
-                 "action": {"action": "Explained the delay"}}
+    no_action = {
+        "outcome": {"outcome": "no_action"},
+        "root_cause": {"root_cause": "late_delivery"},
+        "action": {"action": "Explained the delay"},
+    }
     refused_by_app = page.post("submit", user=sup, view_id=modal["id"], values=no_action)
     assert not refused_by_app["ok"] and list(refused_by_app["errors"]) == ["rationale"]
     still = page.state(sup)["modal"]
@@ -131,18 +201,36 @@ def test_a_case_is_acknowledged_listed_resolved_in_the_modal_and_charted(sandbox
     # What was typed stays in the view, so the page shows it again under the error.
     assert still["state"]["values"]["action"]["action"]["value"] == "Explained the delay"
 
-    done = page.post("submit", user=sup, view_id=modal["id"], values={
-        **no_action, "rationale": {"rationale": "Courier strike, nothing to fix"}})
+    done = page.post(
+        "submit",
+        user=sup,
+        view_id=modal["id"],
+        values={**no_action, "rationale": {"rationale": "Courier strike, nothing to fix"}},
+    )
     assert done["ok"] and page.state(sup)["modal"] is None
-    resolved = page.until(sup, lambda s: next(
-        (m for m in s["messages"] if m["ts"] == ts and "Courier strike, nothing to fix" in shown(m)), None),
-        what="the resolved case")
+    resolved = page.until(
+        sup,
+        lambda s: next(
+            (
+                m
+                for m in s["messages"]
+                if m["ts"] == ts and "Courier strike, nothing to fix" in shown(m)
+            ),
+            None,
+        ),
+        what="the resolved case",
+    )
     assert buttons(resolved) == [ActionId.REOPEN]
 
     # A leader's chart arrives as an uploaded PNG the page can show.
-    assert page.post("command", user=LEADER.user_id, channel=CH, text="/feedback chart csat delivery")["ok"]
-    upload = page.until(LEADER.user_id, lambda s: next((m for m in s["messages"] if m.get("files")), None),
-                        what="the chart upload")
+    assert page.post(
+        "command", user=LEADER.user_id, channel=CH, text="/feedback chart csat delivery"
+    )["ok"]
+    upload = page.until(
+        LEADER.user_id,
+        lambda s: next((m for m in s["messages"] if m.get("files")), None),
+        what="the chart upload",
+    )
     [shared] = upload["files"]
     png = page.client.get(f"/sandbox/files/{shared['id']}")
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"
@@ -153,14 +241,30 @@ def test_app_home_is_published_and_its_buttons_work(sandbox: tuple[Bot, Page]) -
     bot, page = sandbox
     [ref] = bot.feedback.ingest(item(score=1, comment="Courier was rude"))["cases"]
     ts = page.until(AGENT.user_id, with_text(ref), what="the case message")["ts"]
-    assert page.post("click", user=AGENT.user_id, channel=CH, ts=ts, action_id=ActionId.ASSIGN_ME)["ok"]
+    assert page.post("click", user=AGENT.user_id, channel=CH, ts=ts, action_id=ActionId.ASSIGN_ME)[
+        "ok"
+    ]
     page.until(AGENT.user_id, with_text("Assigned to"), what="the assignment")
     assert page.post("home", user=AGENT.user_id)["ok"]
-    home = page.until(AGENT.user_id, lambda s: s["home"] and ref in json.dumps(s["home"]["blocks"]) and s["home"],
-                      channel="home", what="App Home with the assigned case")
+    home = page.until(
+        AGENT.user_id,
+        lambda s: s["home"] and ref in json.dumps(s["home"]["blocks"]) and s["home"],
+        channel="home",
+        what="App Home with the assigned case",
+    )
     assert page.state(AGENT.user_id, channel="home")["messages"] == []
-    show = next(e for b in home["blocks"] for e in [b.get("accessory") or {}] if e.get("action_id") == ActionId.SHOW)
-    assert page.post("home_click", user=AGENT.user_id, action_id=ActionId.SHOW, value=show["value"])["status"] == 200
+    show = next(
+        e
+        for b in home["blocks"]
+        for e in [b.get("accessory") or {}]
+        if e.get("action_id") == ActionId.SHOW
+    )
+    assert (
+        page.post("home_click", user=AGENT.user_id, action_id=ActionId.SHOW, value=show["value"])[
+            "status"
+        ]
+        == 200
+    )
 
 
 def test_mistakes_are_404s_with_a_message_not_500s(sandbox: tuple[Bot, Page]) -> None:
@@ -171,10 +275,18 @@ def test_mistakes_are_404s_with_a_message_not_500s(sandbox: tuple[Bot, Page]) ->
         client.get("/sandbox/api/state", params={"user": agent, "channel": "C0NOPE"}),
         client.post("/sandbox/api/submit", json={"user": agent, "view_id": "VNOPE", "values": {}}),
         client.post("/sandbox/api/close", json={"user": agent, "view_id": "VNOPE"}),
-        client.post("/sandbox/api/view_click", json={"user": agent, "view_id": "VNOPE", "action_id": "x"}),
-        client.post("/sandbox/api/click", json={"user": agent, "channel": CH, "ts": "1.000001", "action_id": "x"}),
+        client.post(
+            "/sandbox/api/view_click", json={"user": agent, "view_id": "VNOPE", "action_id": "x"}
+        ),
+        client.post(
+            "/sandbox/api/click",
+            json={"user": agent, "channel": CH, "ts": "1.000001", "action_id": "x"},
+        ),
         client.post("/sandbox/api/home_click", json={"user": LEADER.user_id, "action_id": "x"}),
-        client.post("/sandbox/api/command", json={"user": "U0NOBODY", "channel": CH, "text": "/feedback help"}),
+        client.post(
+            "/sandbox/api/command",
+            json={"user": "U0NOBODY", "channel": CH, "text": "/feedback help"},
+        ),
         client.get("/sandbox/files/FNOPE"),
     ]
     assert [r.status_code for r in cases] == [404] * len(cases), [r.text for r in cases]

@@ -1,4 +1,5 @@
 """Slack edges end to end: signatures, escaping, permissions, races, retries, rate limits, commands, App Home."""
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,10 @@ AGENT, AGENT2, SUPER, LEADER = "U0AGENT1", "U0AGENT2", "U0SUPER1", "U0LEADER1"
 
 @pytest.fixture
 def bot(tmp_path, emu) -> Iterator[Bot]:  # noqa: ANN001
-    with database_url("sqlite", tmp_path) as url, running_bot(tmp_path, url, socket_mode=False, emu=emu) as b:
+    with (
+        database_url("sqlite", tmp_path) as url,
+        running_bot(tmp_path, url, socket_mode=False, emu=emu) as b,
+    ):
         yield b
 
 
@@ -30,40 +34,75 @@ def new_case(bot: Bot, **fields) -> tuple[str, str]:
     return ref, bot.case_message(ref)["ts"]
 
 
-def signed_post(bot: Bot, body: str, *, age_s: int = 0, secret: str = SIGNING_SECRET, sign: bool = True) -> httpx.Response:
+def signed_post(
+    bot: Bot, body: str, *, age_s: int = 0, secret: str = SIGNING_SECRET, sign: bool = True
+) -> httpx.Response:
     timestamp = str(int(time.time()) - age_s)
-    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": timestamp}
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": timestamp,
+    }
     if sign:
-        headers["X-Slack-Signature"] = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+        headers["X-Slack-Signature"] = SignatureVerifier(secret).generate_signature(
+            timestamp=timestamp, body=body
+        )
     return httpx.post(f"{bot.url}/slack/events", content=body, headers=headers, timeout=10)
 
 
 def test_unsigned_stale_or_wrongly_signed_requests_get_401_and_change_nothing(bot):
     ref, ts = new_case(bot)
-    body = urlencode({"command": "/feedback", "text": f"ack {ref}", "user_id": AGENT, "channel_id": CH,
-                      "team_id": "T0LOOPBOT", "response_url": f"{bot.emu.base_url}response/x", "trigger_id": "1.2.3"})
+    body = urlencode(
+        {
+            "command": "/feedback",
+            "text": f"ack {ref}",
+            "user_id": AGENT,
+            "channel_id": CH,
+            "team_id": "T0LOOPBOT",
+            "response_url": f"{bot.emu.base_url}response/x",
+            "trigger_id": "1.2.3",
+        }
+    )
     assert signed_post(bot, body, sign=False).status_code == 401
-    assert signed_post(bot, body, age_s=6 * 60).status_code == 401  # Slack's replay window is 5 minutes
+    assert (
+        signed_post(bot, body, age_s=6 * 60).status_code == 401
+    )  # Slack's replay window is 5 minutes
     assert signed_post(bot, body, secret="not-the-secret").status_code == 401
     time.sleep(1)
     assert "Acknowledged" not in shown(bot.emu.message(CH, ts)) and bot.emu.replies(CH, ts) == []
 
 
 def test_customer_text_reaches_slack_escaped_and_masked_in_every_payload(bot):
-    comment = "Late! <!channel> <@U123> <https://evil.example|click> & jane@example.com +44 20 7946 0958"
+    comment = (
+        "Late! <!channel> <@U123> <https://evil.example|click> & jane@example.com +44 20 7946 0958"
+    )
     ref, ts = new_case(bot, comment=comment)
     bot.emu.click(CH, ts, "case_ack", AGENT)
     bot.emu.slash_command(f"show {ref}", AGENT, CH)
     ephemeral_for(bot, AGENT, ref)
     wait_shows(bot, ts, "Acknowledged")
-    sent = [json.dumps(c.args) for c in bot.emu.calls if c.method in ("chat.postMessage", "chat.update")]
+    sent = [
+        json.dumps(c.args) for c in bot.emu.calls if c.method in ("chat.postMessage", "chat.update")
+    ]
     sent += [json.dumps(m) for m in bot.emu.ephemerals(CH, AGENT)]
     with_comment = [p for p in sent if "evil.example" in p]
     assert len(with_comment) >= 3  # the post, the update, the `show` answer
     for payload in with_comment:
-        assert "&lt;!channel&gt;" in payload and "&lt;@U123&gt;" in payload and "&lt;https://evil.example|click&gt;" in payload
-        assert "<!channel>" not in payload and "<@U123>" not in payload and "<https://evil" not in payload
-        assert "jane@example.com" not in payload and "7946" not in payload and "[email]" in payload and "[phone]" in payload
+        assert (
+            "&lt;!channel&gt;" in payload
+            and "&lt;@U123&gt;" in payload
+            and "&lt;https://evil.example|click&gt;" in payload
+        )
+        assert (
+            "<!channel>" not in payload
+            and "<@U123>" not in payload
+            and "<https://evil" not in payload
+        )
+        assert (
+            "jane@example.com" not in payload
+            and "7946" not in payload
+            and "[email]" in payload
+            and "[phone]" in payload
+        )
 
 
 def test_a_frontline_agent_cannot_resolve_and_is_told_who_can(bot):
@@ -111,12 +150,17 @@ def test_a_double_click_and_a_slack_retry_change_the_case_once(bot):
     bot.emu.redeliver(note, retry_num=1)
     time.sleep(1.5)
     lines = [r["text"] for r in bot.emu.replies(CH, ts)]
-    assert sum("Acknowledged" in t for t in lines) == 1 and sum("called the customer" in t for t in lines) == 1
+    assert (
+        sum("Acknowledged" in t for t in lines) == 1
+        and sum("called the customer" in t for t in lines) == 1
+    )
 
 
 def test_rate_limited_posts_are_delayed_but_never_lost_or_duplicated(bot):
     bot.emu.rate_limit("chat.postMessage", times=4, retry_after=1)
-    refs = bot.feedback.ingest(*[item(score=1, comment=f"case number {i}") for i in range(3)])["cases"]
+    refs = bot.feedback.ingest(*[item(score=1, comment=f"case number {i}") for i in range(3)])[
+        "cases"
+    ]
     for ref in refs:
         bot.case_message(ref, timeout=30)
     time.sleep(1)
@@ -132,14 +176,18 @@ def test_commands_list_show_assign_note_help_and_mistakes(bot):
     assert "Open cases of Delivery Ops" in json.dumps(ephemeral_for(bot, AGENT, ref))
     bot.emu.slash_command(f"assign {ref} me", AGENT, CH)
     wait_shows(bot, ts, f"<@{AGENT}>")
-    bot.emu.slash_command(f"assign {ref} <@{AGENT2}|agent two>", AGENT, CH)  # someone else: supervisors only
+    bot.emu.slash_command(
+        f"assign {ref} <@{AGENT2}|agent two>", AGENT, CH
+    )  # someone else: supervisors only
     ephemeral_for(bot, AGENT, "you can assign it to yourself")
     bot.emu.slash_command(f"assign {ref} <@{AGENT2}|agent two>", SUPER, CH)
     wait_shows(bot, ts, f"<@{AGENT2}>")
     bot.emu.slash_command("list mine", AGENT2, CH)
     ephemeral_for(bot, AGENT2, ref)
     bot.emu.slash_command(f"note {ref} left a voicemail", AGENT, CH)
-    bot.emu.wait_for(lambda: any("left a voicemail" in r["text"] for r in bot.emu.replies(CH, ts)), timeout=10)
+    bot.emu.wait_for(
+        lambda: any("left a voicemail" in r["text"] for r in bot.emu.replies(CH, ts)), timeout=10
+    )
     bot.emu.slash_command("", AGENT, CH)
     ephemeral_for(bot, AGENT, "/feedback resolve")
     bot.emu.slash_command(f"resovle {ref}", AGENT, CH)
@@ -160,7 +208,9 @@ def test_stats_for_the_channels_team_all_teams_for_leaders_and_what_others_are_t
     one = json.dumps(ephemeral_for(bot, SUPER, "last 7d"))
     assert "Delivery Ops" in one and "Support" not in one
     bot.emu.slash_command("stats all", SUPER, CH)
-    ephemeral_for(bot, SUPER, "Only leaders can ask for stats for all teams; ask for one of yours: `delivery`")
+    ephemeral_for(
+        bot, SUPER, "Only leaders can ask for stats for all teams; ask for one of yours: `delivery`"
+    )
     bot.emu.slash_command("stats all 4w", LEADER, CH)
     every = json.dumps(ephemeral_for(bot, LEADER, "last 4w"))
     assert "Delivery Ops" in every and "Support" in every
@@ -179,7 +229,9 @@ def test_app_home_shows_the_persons_cases_and_their_teams_last_seven_days(bot):
     home = bot.emu.wait_for(lambda: bot.emu.home(AGENT), timeout=10)
     text = json.dumps(home)
     assert "Assigned to you" in text and ref in text and "Delivery Ops" in text
-    assert "CSAT 66.7" in text and "NPS 100" in text  # csat 1, 5, 4 → 2 of 3 satisfied; one promoter
+    assert (
+        "CSAT 66.7" in text and "NPS 100" in text
+    )  # csat 1, 5, 4 → 2 of 3 satisfied; one promoter
     assert bot.emu.click_in_home(AGENT, "case_show").ok  # the case opens in a modal
     assert bot.emu.wait_for(lambda: bot.emu.open_views(AGENT), timeout=10)
 
@@ -199,30 +251,49 @@ def test_metrics_count_cases_and_slack_errors(bot):
 
 
 def test_a_channel_slack_refuses_fails_that_post_only(tmp_path):
-    with SlackEmulator(channels=CHANNELS, users=USERS, not_in_channel={"C0SUPPORT"}) as emu, \
-            database_url("sqlite", tmp_path) as url, running_bot(tmp_path, url, socket_mode=False, emu=emu) as bot:
+    with (
+        SlackEmulator(channels=CHANNELS, users=USERS, not_in_channel={"C0SUPPORT"}) as emu,
+        database_url("sqlite", tmp_path) as url,
+        running_bot(tmp_path, url, socket_mode=False, emu=emu) as bot,
+    ):
         bot.feedback.ingest(item(team="support", score=1))
         ref, _ = new_case(bot)
-        bot.emu.wait_for(lambda: "loopbot_slack_posts_failed_total" in httpx.get(f"{bot.url}/metrics").text, timeout=10)
+        bot.emu.wait_for(
+            lambda: "loopbot_slack_posts_failed_total" in httpx.get(f"{bot.url}/metrics").text,
+            timeout=10,
+        )
         metrics = httpx.get(f"{bot.url}/metrics").text
         assert 'loopbot_outbox_messages{state="failed"} 1.0' in metrics
-        assert 'loopbot_slack_api_errors_total{error="not_in_channel",method="chat.postMessage"}' in metrics
+        assert (
+            'loopbot_slack_api_errors_total{error="not_in_channel",method="chat.postMessage"}'
+            in metrics
+        )
         assert "channel C0SUPPORT failed for good: not_in_channel" in bot.output()
 
 
 def test_an_alert_storm_posts_ten_cases_then_one_grouped_message(bot):
     refs = bot.feedback.ingest(*[item(score=1, comment=f"storm {i}") for i in range(13)])["cases"]
     assert len(refs) == 13
-    group = bot.emu.wait_for(lambda: next((m for m in bot.emu.messages(CH) if "more cases for Delivery Ops" in shown(m)), None),
-                             timeout=20, message=f"no grouped message: {bot.emu.summary()}")
+    group = bot.emu.wait_for(
+        lambda: next(
+            (m for m in bot.emu.messages(CH) if "more cases for Delivery Ops" in shown(m)), None
+        ),
+        timeout=20,
+        message=f"no grouped message: {bot.emu.summary()}",
+    )
     singles = [m for m in bot.emu.messages(CH) if m["ts"] != group["ts"]]
     assert len(singles) == 10 and all("case_ack" in buttons(m) for m in singles)
     assert [r for r in refs if f"*{r}*" in shown(group)] == refs[10:]
     assert buttons(group) == ["cases_list_open"]
     # A grouped case is still worked by command; its line in the grouped message changes and its thread says so.
     bot.emu.slash_command(f"ack {refs[11]}", AGENT, CH)
-    bot.emu.wait_for(lambda: any(refs[11] in r["text"] or "Acknowledged" in r["text"] for r in bot.emu.replies(CH, group["ts"])),
-                     timeout=10)
+    bot.emu.wait_for(
+        lambda: any(
+            refs[11] in r["text"] or "Acknowledged" in r["text"]
+            for r in bot.emu.replies(CH, group["ts"])
+        ),
+        timeout=10,
+    )
     updated = bot.emu.message(CH, group["ts"])
     assert "acknowledged" in shown(updated).lower()
     assert bot.emu.click(CH, group["ts"], "cases_list_open", AGENT).ok

@@ -1,4 +1,5 @@
 """Shared pieces for the emulator's tests: a workspace, a running emulator, a WebClient on it, a Bolt receiver."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -26,7 +27,12 @@ USERS: dict[str, str | dict] = {
 
 @contextmanager
 def running(**kwargs: Any) -> Iterator[SlackEmulator]:
-    options: dict[str, Any] = {"channels": CHANNELS, "users": USERS, "not_in_channel": {"C0PRIVATE"}, **kwargs}
+    options: dict[str, Any] = {
+        "channels": CHANNELS,
+        "users": USERS,
+        "not_in_channel": {"C0PRIVATE"},
+        **kwargs,
+    }
     with SlackEmulator(**options) as emu:
         yield emu
         # A bug in the emulator must fail the test that hit it, not hide behind an ok:false.
@@ -49,7 +55,11 @@ def section(text: str, **extra: Any) -> dict:
 
 
 def button(action_id: str, text: str = "Go", value: str | None = None) -> dict:
-    element = {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": text}}
+    element = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": text},
+    }
     if value is not None:
         element["value"] = value
     return element
@@ -71,7 +81,9 @@ def bolt_asgi(app: App) -> Starlette:
 
     async def events(request: Request) -> Response:
         body = (await request.body()).decode("utf-8")
-        answer = await run_in_threadpool(app.dispatch, BoltRequest(body=body, headers=dict(request.headers)))
+        answer = await run_in_threadpool(
+            app.dispatch, BoltRequest(body=body, headers=dict(request.headers))
+        )
         headers = {k: v[0] for k, v in answer.headers.items() if v}
         return Response(answer.body, status_code=answer.status, headers=headers)
 
@@ -79,15 +91,32 @@ def bolt_asgi(app: App) -> Starlette:
 
 
 RESOLVE_VIEW = {
-    "type": "modal", "callback_id": "resolve", "private_metadata": '{"case": 1}',
-    "title": {"type": "plain_text", "text": "Resolve FB-1"}, "submit": {"type": "plain_text", "text": "Resolve"},
+    "type": "modal",
+    "callback_id": "resolve",
+    "private_metadata": '{"case": 1}',
+    "title": {"type": "plain_text", "text": "Resolve FB-1"},
+    "submit": {"type": "plain_text", "text": "Resolve"},
     "blocks": [
-        {"type": "input", "block_id": "cause", "label": {"type": "plain_text", "text": "Cause"},
-         "element": {"type": "static_select", "action_id": "cause", "options": [
-             {"text": {"type": "plain_text", "text": "Process"}, "value": "process"},
-             {"text": {"type": "plain_text", "text": "People"}, "value": "people"}]}},
-        {"type": "input", "block_id": "note", "optional": True, "label": {"type": "plain_text", "text": "What was done"},
-         "element": {"type": "plain_text_input", "action_id": "note"}},
+        {
+            "type": "input",
+            "block_id": "cause",
+            "label": {"type": "plain_text", "text": "Cause"},
+            "element": {
+                "type": "static_select",
+                "action_id": "cause",
+                "options": [
+                    {"text": {"type": "plain_text", "text": "Process"}, "value": "process"},
+                    {"text": {"type": "plain_text", "text": "People"}, "value": "people"},
+                ],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "note",
+            "optional": True,
+            "label": {"type": "plain_text", "text": "What was done"},
+            "element": {"type": "plain_text_input", "action_id": "note"},
+        },
         actions(button("resolve_help", "Help")),
     ],
 }
@@ -113,8 +142,12 @@ def feedback_app(emu: SlackEmulator, seen: list[dict]) -> App:
     def acknowledge(ack, body, action, client):
         ack()
         seen.append({"listener": "action", "value": action["value"], "user": body["user"]["id"]})
-        client.chat_update(channel=body["channel"]["id"], ts=body["message"]["ts"], text="FB-1 acknowledged",
-                           blocks=[section(f"Acknowledged by <@{body['user']['id']}>")])
+        client.chat_update(
+            channel=body["channel"]["id"],
+            ts=body["message"]["ts"],
+            text="FB-1 acknowledged",
+            blocks=[section(f"Acknowledged by <@{body['user']['id']}>")],
+        )
 
     @app.action("resolve_help")
     def resolve_help(ack, body):
@@ -124,7 +157,14 @@ def feedback_app(emu: SlackEmulator, seen: list[dict]) -> App:
     @app.view("resolve")
     def resolve(ack, view, body):
         values = view["state"]["values"]
-        seen.append({"listener": "view", "values": values, "metadata": view["private_metadata"], "user": body["user"]["id"]})
+        seen.append(
+            {
+                "listener": "view",
+                "values": values,
+                "metadata": view["private_metadata"],
+                "user": body["user"]["id"],
+            }
+        )
         if not values["note"]["note"]["value"]:
             ack(response_action="errors", errors={"note": "Say what was done"})
         else:
@@ -133,12 +173,22 @@ def feedback_app(emu: SlackEmulator, seen: list[dict]) -> App:
     @app.event("app_home_opened")
     def home(event, client):
         seen.append({"listener": "home", "user": event["user"]})
-        client.views_publish(user_id=event["user"], view={"type": "home", "blocks": [
-            section("Your open cases: 0"), actions(button("home_refresh", "Refresh", "1"))]})
+        client.views_publish(
+            user_id=event["user"],
+            view={
+                "type": "home",
+                "blocks": [
+                    section("Your open cases: 0"),
+                    actions(button("home_refresh", "Refresh", "1")),
+                ],
+            },
+        )
 
     @app.action("home_refresh")
     def refresh(ack, body):
         ack()
-        seen.append({"listener": "home_action", "user": body["user"]["id"], "view": body["view"]["type"]})
+        seen.append(
+            {"listener": "home_action", "user": body["user"]["id"], "view": body["view"]["type"]}
+        )
 
     return app

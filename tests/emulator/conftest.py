@@ -1,4 +1,5 @@
 """A fresh emulator per test, failing the test on any error inside the emulator itself."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,5 @@
 """Fault switches: 429 with Retry-After (honoured by WebClient's retry handler), 5xx, errors, hangs that block no one."""
+
 from __future__ import annotations
 
 import threading
@@ -7,18 +8,30 @@ import time
 import httpx
 import pytest
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import (
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
 
 from tests.emulator import running, web
 
 
 def test_rate_limit_answers_429_with_retry_after(emu):
     emu.rate_limit("chat.postMessage", times=1, retry_after=7)
-    answer = httpx.post(emu.api_url + "chat.postMessage", headers={"Authorization": f"Bearer {emu.bot_token}"},
-                        json={"channel": "C0DELIVERY", "text": "x"})
-    assert (answer.status_code, answer.headers["Retry-After"], answer.json()) == (429, "7", {"ok": False, "error": "ratelimited"})
+    answer = httpx.post(
+        emu.api_url + "chat.postMessage",
+        headers={"Authorization": f"Bearer {emu.bot_token}"},
+        json={"channel": "C0DELIVERY", "text": "x"},
+    )
+    assert (answer.status_code, answer.headers["Retry-After"], answer.json()) == (
+        429,
+        "7",
+        {"ok": False, "error": "ratelimited"},
+    )
     assert emu.messages("C0DELIVERY") == []
-    assert web(emu).chat_postMessage(channel="C0DELIVERY", text="x")["ok"], "times=1: the next call goes through"
+    assert web(emu).chat_postMessage(channel="C0DELIVERY", text="x")["ok"], (
+        "times=1: the next call goes through"
+    )
 
 
 def test_webclient_retry_handler_waits_retry_after_then_succeeds(emu):
@@ -27,7 +40,10 @@ def test_webclient_retry_handler_waits_retry_after_then_succeeds(emu):
     started = time.monotonic()
     assert client.chat_postMessage(channel="C0DELIVERY", text="after the wait")["ok"]
     assert time.monotonic() - started >= 1.0
-    assert [(c.status, c.error) for c in emu.calls_to("chat.postMessage")] == [(429, "ratelimited"), (200, None)]
+    assert [(c.status, c.error) for c in emu.calls_to("chat.postMessage")] == [
+        (429, "ratelimited"),
+        (200, None),
+    ]
     assert len(emu.messages("C0DELIVERY")) == 1
 
 
@@ -91,7 +107,9 @@ def test_probabilistic_faults_are_reproducible_with_a_seed():
         with running(seed=42) as emu:
             emu.rate_limit("auth.test", times=None, fraction=0.5, retry_after=1)
             for _ in range(20):
-                httpx.post(emu.api_url + "auth.test", headers={"Authorization": f"Bearer {emu.bot_token}"})
+                httpx.post(
+                    emu.api_url + "auth.test", headers={"Authorization": f"Bearer {emu.bot_token}"}
+                )
             outcomes.append([c.status for c in emu.calls])
     assert outcomes[0] == outcomes[1]
     assert 429 in outcomes[0] and 200 in outcomes[0]

@@ -1,4 +1,5 @@
 """Socket Mode with the real slack_sdk client and a real Bolt SocketModeHandler: hello, envelopes, acks, refresh."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,12 @@ def sdk_client(emu):
     def on_request(sm: SocketModeClient, request) -> None:
         sm.received.append(request)
         if request.type == "slash_commands":
-            sm.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id,
-                                                            payload={"text": f"echo {request.payload['text']}"}))
+            sm.send_socket_mode_response(
+                SocketModeResponse(
+                    envelope_id=request.envelope_id,
+                    payload={"text": f"echo {request.payload['text']}"},
+                )
+            )
 
     client.socket_mode_request_listeners.append(on_request)
     client.message_listeners.append(lambda sm, message, raw: sm.received.append(message))
@@ -36,7 +41,10 @@ def sdk_client(emu):
 def test_the_client_connects_and_gets_hello(emu, sdk_client):
     assert emu.socket_connected and emu.socket_connections == 1
     assert len(emu.calls_to("apps.connections.open")) == 1
-    emu.wait_for(lambda: any(isinstance(m, dict) and m.get("type") == "hello" for m in sdk_client.received), timeout=5)
+    emu.wait_for(
+        lambda: any(isinstance(m, dict) and m.get("type") == "hello" for m in sdk_client.received),
+        timeout=5,
+    )
     hello = next(m for m in sdk_client.received if isinstance(m, dict) and m.get("type") == "hello")
     assert hello["connection_info"]["app_id"] == "A0LOOPBOT" and hello["num_connections"] == 1
 
@@ -47,7 +55,9 @@ def test_a_slash_command_envelope_is_acked_with_a_payload(emu, sdk_client):
     assert delivery.response == {"text": "echo list open"}
     [request] = [r for r in sdk_client.received if not isinstance(r, dict)]
     assert request.type == "slash_commands" and request.accepts_response_payload is True
-    assert request.payload["command"] == "/feedback" and request.payload["channel_id"] == "C0DELIVERY"
+    assert (
+        request.payload["command"] == "/feedback" and request.payload["channel_id"] == "C0DELIVERY"
+    )
     # What the app answered is what the person sees, only to them.
     assert [e["text"] for e in emu.ephemerals("C0DELIVERY", "U0AGENT1")] == ["echo list open"]
 
@@ -56,7 +66,9 @@ def test_the_client_reconnects_after_disconnect(emu, sdk_client):
     assert emu.socket_disconnect("refresh_requested") == 1
     assert emu.wait_socket(15, connections=2)
     assert len(emu.calls_to("apps.connections.open")) == 2
-    assert emu.slash_command("after refresh", "U0AGENT1", "C0DELIVERY").response == {"text": "echo after refresh"}
+    assert emu.slash_command("after refresh", "U0AGENT1", "C0DELIVERY").response == {
+        "text": "echo after refresh"
+    }
 
 
 def test_no_ack_within_the_deadline_is_reported():
@@ -88,9 +100,15 @@ def test_bolt_socket_mode_handler_runs_commands_actions_and_views(emu):
     handler.connect()
     try:
         assert emu.wait_socket(10)
-        assert emu.slash_command("nonsense", "U0AGENT1", "C0DELIVERY").response == {"text": "usage: /feedback nonsense"}
+        assert emu.slash_command("nonsense", "U0AGENT1", "C0DELIVERY").response == {
+            "text": "usage: /feedback nonsense"
+        }
 
-        ts = web(emu).chat_postMessage(channel="C0DELIVERY", text="FB-1", blocks=[section("FB-1"), actions(button("case_ack", "Ack", "1"))])["ts"]
+        ts = web(emu).chat_postMessage(
+            channel="C0DELIVERY",
+            text="FB-1",
+            blocks=[section("FB-1"), actions(button("case_ack", "Ack", "1"))],
+        )["ts"]
         assert emu.click("C0DELIVERY", ts, "case_ack", "U0AGENT1").ok
         emu.wait_for(lambda: emu.message("C0DELIVERY", ts)["text"] == "FB-1 acknowledged")
         assert {"listener": "action", "value": "1", "user": "U0AGENT1"} in seen
@@ -98,9 +116,14 @@ def test_bolt_socket_mode_handler_runs_commands_actions_and_views(emu):
         assert emu.slash_command("resolve", "U0SUPER1", "C0DELIVERY").ok
         [modal] = emu.wait_for(lambda: emu.open_views("U0SUPER1"))
         refused = emu.submit_view(modal["id"], "U0SUPER1", {"cause": {"cause": "people"}})
-        assert refused.response == {"response_action": "errors", "errors": {"note": "Say what was done"}}
+        assert refused.response == {
+            "response_action": "errors",
+            "errors": {"note": "Say what was done"},
+        }
         assert emu.open_views("U0SUPER1"), "errors keep the modal open"
-        done = emu.submit_view(modal["id"], "U0SUPER1", {"cause": {"cause": "people"}, "note": {"note": "called back"}})
+        done = emu.submit_view(
+            modal["id"], "U0SUPER1", {"cause": {"cause": "people"}, "note": {"note": "called back"}}
+        )
         assert done.ok and done.response is None and emu.open_views("U0SUPER1") == []
     finally:
         close_client(emu, handler.client)

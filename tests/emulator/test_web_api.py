@@ -1,4 +1,5 @@
 """The Web API through the real slack_sdk WebClient: auth, JSON and form bodies, messages, threads, Block Kit checks."""
+
 from __future__ import annotations
 
 import json
@@ -13,41 +14,72 @@ from tests.emulator import actions, button, section, slack_error, web
 def test_auth_test_answers_as_the_bot(emu):
     answer = web(emu).auth_test()
     assert answer["ok"] is True
-    assert (answer["team_id"], answer["user_id"], answer["bot_id"]) == ("T0LOOPBOT", "U0LOOPBOT", "B0LOOPBOT")
+    assert (answer["team_id"], answer["user_id"], answer["bot_id"]) == (
+        "T0LOOPBOT",
+        "U0LOOPBOT",
+        "B0LOOPBOT",
+    )
     assert answer["url"].startswith("https://")
 
 
 def test_tokens_are_checked_like_slack(emu):
     assert slack_error(lambda: web(emu, token="xoxb-wrong").auth_test())["error"] == "invalid_auth"
-    assert slack_error(lambda: web(emu, token=emu.app_token).chat_postMessage(channel="C0DELIVERY", text="x"))["error"] \
+    assert (
+        slack_error(
+            lambda: web(emu, token=emu.app_token).chat_postMessage(channel="C0DELIVERY", text="x")
+        )["error"]
         == "not_allowed_token_type"
-    assert slack_error(lambda: web(emu).apps_connections_open(app_token=emu.bot_token))["error"] == "not_allowed_token_type"
+    )
+    assert (
+        slack_error(lambda: web(emu).apps_connections_open(app_token=emu.bot_token))["error"]
+        == "not_allowed_token_type"
+    )
     answer = httpx.post(emu.api_url + "auth.test")
     assert (answer.status_code, answer.json()) == (200, {"ok": False, "error": "not_authed"})
 
 
 def test_unknown_method(emu):
-    assert slack_error(lambda: web(emu).api_call("chat.postMesage", json={"channel": "C0DELIVERY"}))["error"] == "unknown_method"
+    assert (
+        slack_error(lambda: web(emu).api_call("chat.postMesage", json={"channel": "C0DELIVERY"}))[
+            "error"
+        ]
+        == "unknown_method"
+    )
 
 
 def test_json_and_form_bodies_are_both_understood(emu):
     blocks = [section("*FB-1*")]
     as_json = web(emu).chat_postMessage(channel="C0DELIVERY", text="one", blocks=blocks)
     # A form body carries blocks as a JSON string and may carry the token as a field.
-    as_form = httpx.post(emu.api_url + "chat.postMessage",
-                         data={"token": emu.bot_token, "channel": "C0DELIVERY", "text": "two", "blocks": json.dumps(blocks)}).json()
+    as_form = httpx.post(
+        emu.api_url + "chat.postMessage",
+        data={
+            "token": emu.bot_token,
+            "channel": "C0DELIVERY",
+            "text": "two",
+            "blocks": json.dumps(blocks),
+        },
+    ).json()
     assert as_json["ok"] and as_form["ok"]
     posted = emu.messages("C0DELIVERY")
     assert [m["text"] for m in posted] == ["one", "two"]
     assert posted[1]["blocks"][0]["text"]["text"] == "*FB-1*"
     json_call, form_call = emu.calls_to("chat.postMessage")
-    assert json_call.content_type == "application/json" and form_call.content_type == "application/x-www-form-urlencoded"
-    assert form_call.args["blocks"] == json_call.args["blocks"][:1] and "token" not in form_call.args
+    assert (
+        json_call.content_type == "application/json"
+        and form_call.content_type == "application/x-www-form-urlencoded"
+    )
+    assert (
+        form_call.args["blocks"] == json_call.args["blocks"][:1] and "token" not in form_call.args
+    )
 
 
 def test_a_malformed_blocks_string_is_refused(emu):
-    answer = httpx.post(emu.api_url + "chat.postMessage", headers={"Authorization": f"Bearer {emu.bot_token}"},
-                        data={"channel": "C0DELIVERY", "blocks": "[{not json"}).json()
+    answer = httpx.post(
+        emu.api_url + "chat.postMessage",
+        headers={"Authorization": f"Bearer {emu.bot_token}"},
+        data={"channel": "C0DELIVERY", "blocks": "[{not json"},
+    ).json()
     assert answer == {"ok": False, "error": "invalid_blocks_format"}
 
 
@@ -63,20 +95,42 @@ def test_post_message_returns_increasing_unique_ts_and_the_message(emu):
 
 def test_channel_errors(emu):
     client = web(emu)
-    assert slack_error(lambda: client.chat_postMessage(channel="C0NOWHERE", text="x"))["error"] == "channel_not_found"
-    assert slack_error(lambda: client.chat_postMessage(channel="C0PRIVATE", text="x"))["error"] == "not_in_channel"
-    assert slack_error(lambda: client.api_call("chat.postMessage", json={"channel": "C0DELIVERY"}))["error"] == "no_text"
+    assert (
+        slack_error(lambda: client.chat_postMessage(channel="C0NOWHERE", text="x"))["error"]
+        == "channel_not_found"
+    )
+    assert (
+        slack_error(lambda: client.chat_postMessage(channel="C0PRIVATE", text="x"))["error"]
+        == "not_in_channel"
+    )
+    assert (
+        slack_error(lambda: client.api_call("chat.postMessage", json={"channel": "C0DELIVERY"}))[
+            "error"
+        ]
+        == "no_text"
+    )
     assert emu.messages("C0DELIVERY") == []
 
 
-@pytest.mark.parametrize(("blocks", "expected"), [
-    ([{"type": "divider"}] * 51, "blocks: must have at most 50 blocks (got 51)"),
-    ([{"type": "fancy"}], "blocks[0].type: unknown block type 'fancy'"),
-    ([{"type": "section", "txet": {"type": "mrkdwn", "text": "x"}}], "blocks[0].txet: unknown field for a section block"),
-    ([{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}], "blocks[0].text.text: must be at most 150 characters"),
-])
+@pytest.mark.parametrize(
+    ("blocks", "expected"),
+    [
+        ([{"type": "divider"}] * 51, "blocks: must have at most 50 blocks (got 51)"),
+        ([{"type": "fancy"}], "blocks[0].type: unknown block type 'fancy'"),
+        (
+            [{"type": "section", "txet": {"type": "mrkdwn", "text": "x"}}],
+            "blocks[0].txet: unknown field for a section block",
+        ),
+        (
+            [{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}],
+            "blocks[0].text.text: must be at most 150 characters",
+        ),
+    ],
+)
 def test_invalid_blocks_are_refused_with_the_reasons(emu, blocks, expected):
-    refused = slack_error(lambda: web(emu).chat_postMessage(channel="C0DELIVERY", text="x", blocks=blocks))
+    refused = slack_error(
+        lambda: web(emu).chat_postMessage(channel="C0DELIVERY", text="x", blocks=blocks)
+    )
     assert refused["error"] == "invalid_blocks"
     assert expected in refused["errors"]
     assert f"[ERROR] {expected}" in refused["response_metadata"]["messages"]
@@ -86,8 +140,12 @@ def test_invalid_blocks_are_refused_with_the_reasons(emu, blocks, expected):
 
 def test_update_replaces_in_place_and_keeps_ts(emu):
     client = web(emu)
-    posted = client.chat_postMessage(channel="C0DELIVERY", text="FB-1 open", blocks=[section("open"), actions(button("ack"))])
-    updated = client.chat_update(channel="C0DELIVERY", ts=posted["ts"], text="FB-1 acknowledged", blocks=[section("acked")])
+    posted = client.chat_postMessage(
+        channel="C0DELIVERY", text="FB-1 open", blocks=[section("open"), actions(button("ack"))]
+    )
+    updated = client.chat_update(
+        channel="C0DELIVERY", ts=posted["ts"], text="FB-1 acknowledged", blocks=[section("acked")]
+    )
     assert updated["ts"] == posted["ts"]
     [only] = emu.messages("C0DELIVERY")
     assert only["ts"] == posted["ts"] and only["text"] == "FB-1 acknowledged"
@@ -95,8 +153,17 @@ def test_update_replaces_in_place_and_keeps_ts(emu):
     # Fields left out of chat.update keep their value, as in Slack.
     client.chat_update(channel="C0DELIVERY", ts=posted["ts"], text="FB-1 acked by agent one")
     assert emu.message("C0DELIVERY", posted["ts"])["blocks"][0]["text"]["text"] == "acked"
-    assert slack_error(lambda: client.chat_update(channel="C0DELIVERY", ts="1.000001", text="x"))["error"] == "message_not_found"
-    bad = slack_error(lambda: client.chat_update(channel="C0DELIVERY", ts=posted["ts"], text="x", blocks=[{"type": "nope"}]))
+    assert (
+        slack_error(lambda: client.chat_update(channel="C0DELIVERY", ts="1.000001", text="x"))[
+            "error"
+        ]
+        == "message_not_found"
+    )
+    bad = slack_error(
+        lambda: client.chat_update(
+            channel="C0DELIVERY", ts=posted["ts"], text="x", blocks=[{"type": "nope"}]
+        )
+    )
     assert bad["error"] == "invalid_blocks"
 
 
@@ -109,10 +176,17 @@ def test_threads_record_replies_and_count_them_on_the_parent(emu):
     assert [m["text"] for m in emu.replies("C0DELIVERY", parent)] == ["acknowledged", "resolved"]
     assert all(m["thread_ts"] == parent for m in emu.replies("C0DELIVERY", parent))
     top = emu.message("C0DELIVERY", parent)
-    assert (top["reply_count"], top["latest_reply"]) == (2, emu.replies("C0DELIVERY", parent)[-1]["ts"])
+    assert (top["reply_count"], top["latest_reply"]) == (
+        2,
+        emu.replies("C0DELIVERY", parent)[-1]["ts"],
+    )
     assert [m["ts"] for m in emu.messages("C0DELIVERY")] == [parent]
-    assert slack_error(lambda: client.chat_postMessage(channel="C0DELIVERY", text="x", thread_ts="9.000009"))["error"] \
+    assert (
+        slack_error(
+            lambda: client.chat_postMessage(channel="C0DELIVERY", text="x", thread_ts="9.000009")
+        )["error"]
         == "thread_not_found"
+    )
 
 
 def test_ephemerals_are_kept_per_channel_and_user(emu):
@@ -123,8 +197,12 @@ def test_ephemerals_are_kept_per_channel_and_user(emu):
     [mine] = emu.ephemerals(channel="C0DELIVERY", user="U0AGENT1")
     assert mine["text"] == "only you" and mine["ts"] == answer["message_ts"]
     assert len(emu.ephemerals()) == 2 and emu.messages("C0DELIVERY") == []
-    assert slack_error(lambda: client.chat_postEphemeral(channel="C0DELIVERY", user="U0NOBODY", text="x"))["error"] \
+    assert (
+        slack_error(
+            lambda: client.chat_postEphemeral(channel="C0DELIVERY", user="U0NOBODY", text="x")
+        )["error"]
         == "user_not_found"
+    )
 
 
 def test_permalinks_point_at_the_message(emu):
@@ -132,24 +210,41 @@ def test_permalinks_point_at_the_message(emu):
     ts = client.chat_postMessage(channel="C0DELIVERY", text="FB-1")["ts"]
     link = client.chat_getPermalink(channel="C0DELIVERY", message_ts=ts)["permalink"]
     assert link.endswith(f"/archives/C0DELIVERY/p{ts.replace('.', '')}")
-    assert slack_error(lambda: client.chat_getPermalink(channel="C0DELIVERY", message_ts="1.000002"))["error"] == "message_not_found"
+    assert (
+        slack_error(lambda: client.chat_getPermalink(channel="C0DELIVERY", message_ts="1.000002"))[
+            "error"
+        ]
+        == "message_not_found"
+    )
 
 
 def test_users_and_conversations_come_from_the_configuration(emu):
     client = web(emu)
     agent = client.users_info(user="U0AGENT1")["user"]
-    assert (agent["real_name"], agent["name"], agent["is_bot"], agent["tz"]) == ("agent one", "agent.one", False, "UTC")
+    assert (agent["real_name"], agent["name"], agent["is_bot"], agent["tz"]) == (
+        "agent one",
+        "agent.one",
+        False,
+        "UTC",
+    )
     assert client.users_info(user="U0SUPER1")["user"]["tz"] == "America/New_York"
     assert slack_error(lambda: client.users_info(user="U0GHOST"))["error"] == "user_not_found"
     channel = client.conversations_info(channel="C0DELIVERY")["channel"]
     assert (channel["name"], channel["is_member"]) == ("delivery", True)
     assert client.conversations_info(channel="C0PRIVATE")["channel"]["is_member"] is False
-    assert slack_error(lambda: client.conversations_info(channel="C0GONE"))["error"] == "channel_not_found"
+    assert (
+        slack_error(lambda: client.conversations_info(channel="C0GONE"))["error"]
+        == "channel_not_found"
+    )
 
 
 def test_every_call_is_recorded_with_decoded_arguments(emu):
     client = web(emu)
-    client.chat_postMessage(channel="C0DELIVERY", text="x", metadata={"event_type": "case_opened", "event_payload": {"id": 1}})
+    client.chat_postMessage(
+        channel="C0DELIVERY",
+        text="x",
+        metadata={"event_type": "case_opened", "event_payload": {"id": 1}},
+    )
     with pytest.raises(SlackApiError):
         client.chat_postMessage(channel="C0NOWHERE", text="x")
     ok, failed = emu.calls_to("chat.postMessage")

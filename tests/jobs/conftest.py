@@ -1,4 +1,5 @@
 """A JobContext on the test database with a clock the test sets."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -30,9 +31,18 @@ def clock() -> Clock:
 @pytest.fixture
 def ctx(sessions, config, cases, clock) -> JobContext:  # noqa: ANN001
     notified: list[int] = []
-    context = JobContext(sessions=sessions, reads=sessions, config=config, digests=Digests(sessions, config),
-                         weekly=Weekly(sessions, config), thresholds=Thresholds(sessions, config, cases),
-                         escalations=Escalations(sessions, config, cases, leaders_post=leaders_post(config)), retention=Retention(sessions, config),
-                         notify=lambda: notified.append(1), clock=clock, replica="test")
+    context = JobContext(
+        sessions=sessions,
+        reads=sessions,
+        config=config,
+        digests=Digests(sessions, config),
+        weekly=Weekly(sessions, config),
+        thresholds=Thresholds(sessions, config, cases),
+        escalations=Escalations(sessions, config, cases, leaders_post=leaders_post(config)),
+        retention=Retention(sessions, config),
+        notify=lambda: notified.append(1),
+        clock=clock,
+        replica="test",
+    )
     context.notified = notified  # type: ignore[attr-defined]
     return context

@@ -1,4 +1,5 @@
 """A scheduled fire is claimed once: the first insert wins, every other replica's is a no-op."""
+
 from __future__ import annotations
 
 import threading
@@ -19,13 +20,17 @@ def test_first_claim_wins_and_the_rest_are_refused(sessions) -> None:  # noqa: A
         assert not claims.claim(s, job="huddle", scope="delivery", fire_at=FIRE, now=FIRE, by="b")
         # Another team, another time, another job: each its own fire.
         assert claims.claim(s, job="huddle", scope="support", fire_at=FIRE, now=FIRE, by="b")
-        assert claims.claim(s, job="huddle", scope="delivery", fire_at=FIRE + timedelta(days=1), now=FIRE, by="b")
+        assert claims.claim(
+            s, job="huddle", scope="delivery", fire_at=FIRE + timedelta(days=1), now=FIRE, by="b"
+        )
         assert claims.claim(s, job="weekly", scope="delivery", fire_at=FIRE, now=FIRE, by="b")
     with sessions.begin() as s:
         row = s.get(Claim, ("huddle", "delivery", FIRE))
         assert row is not None and row.claimed_by == "a"
         assert claims.claimed(s, job="huddle", scope="delivery", fire_at=FIRE)
-        assert not claims.claimed(s, job="huddle", scope="delivery", fire_at=FIRE + timedelta(days=2))
+        assert not claims.claimed(
+            s, job="huddle", scope="delivery", fire_at=FIRE + timedelta(days=2)
+        )
 
 
 def test_a_claim_rolled_back_with_its_work_leaves_the_fire_free(sessions) -> None:  # noqa: ANN001
@@ -65,7 +70,14 @@ def test_concurrent_claims_have_one_winner(sessions) -> None:  # noqa: ANN001
 def test_prune_forgets_only_old_fires(sessions) -> None:  # noqa: ANN001
     with sessions.begin() as s:
         for days in (40, 31, 29, 1):
-            claims.claim(s, job="huddle", scope="delivery", fire_at=FIRE - timedelta(days=days), now=FIRE, by="a")
+            claims.claim(
+                s,
+                job="huddle",
+                scope="delivery",
+                fire_at=FIRE - timedelta(days=days),
+                now=FIRE,
+                by="a",
+            )
     with sessions.begin() as s:
         assert claims.prune(s, FIRE - timedelta(days=30)) == 2
     with sessions.begin() as s:

@@ -1,5 +1,6 @@
 """The scheduled jobs on a fixed clock: a huddle is claimed and enqueued once, a missed one is caught up only
 when less than an hour late, the weekly summary goes to the leaders' channel, and failures stay isolated."""
+
 from __future__ import annotations
 
 import logging
@@ -13,18 +14,26 @@ from jobs import huddle, periodic
 from jobs.scheduler import Scheduler, isolated
 from storage.models import Claim, OutboxMessage
 
-NINE_NEW_YORK = datetime(2026, 3, 9, 13, 0, tzinfo=UTC)  # Monday 09:00 EDT, the delivery team's default huddle
+NINE_NEW_YORK = datetime(
+    2026, 3, 9, 13, 0, tzinfo=UTC
+)  # Monday 09:00 EDT, the delivery team's default huddle
 
 
 def posts(sessions, kind: str = "post") -> list[OutboxMessage]:  # noqa: ANN001
     with sessions.begin() as s:
-        return list(s.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)))
+        return list(
+            s.scalars(
+                select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
+            )
+        )
 
 
 def test_a_huddle_fire_is_claimed_and_its_digest_enqueued_once(ctx, sessions, clock) -> None:  # noqa: ANN001
     clock.at = NINE_NEW_YORK + timedelta(seconds=2)
     assert huddle.run(ctx, "delivery") is True
-    assert huddle.run(ctx, "delivery") is False  # a second replica, or the same fire after a restart
+    assert (
+        huddle.run(ctx, "delivery") is False
+    )  # a second replica, or the same fire after a restart
     [post] = posts(sessions)
     assert post.key == "huddle:delivery:2026-03-09T13:00Z"
     assert post.channel == "C0DELIVERY" and post.state == "pending"
@@ -35,7 +44,9 @@ def test_a_huddle_fire_is_claimed_and_its_digest_enqueued_once(ctx, sessions, cl
     assert ctx.notified == [1]
 
 
-def test_a_missed_huddle_is_posted_on_start_up_when_less_than_an_hour_late(ctx, sessions, clock) -> None:  # noqa: ANN001
+def test_a_missed_huddle_is_posted_on_start_up_when_less_than_an_hour_late(
+    ctx, sessions, clock
+) -> None:  # noqa: ANN001
     clock.at = NINE_NEW_YORK + timedelta(minutes=59)
     assert huddle.catch_up(ctx, "delivery") is True
     assert [p.key for p in posts(sessions)] == ["huddle:delivery:2026-03-09T13:00Z"]
@@ -43,35 +54,48 @@ def test_a_missed_huddle_is_posted_on_start_up_when_less_than_an_hour_late(ctx, 
     assert len(posts(sessions)) == 1
 
 
-def test_a_missed_huddle_an_hour_late_or_more_is_skipped_with_one_log_line(ctx, sessions, clock, caplog) -> None:  # noqa: ANN001
+def test_a_missed_huddle_an_hour_late_or_more_is_skipped_with_one_log_line(
+    ctx, sessions, clock, caplog
+) -> None:  # noqa: ANN001
     clock.at = NINE_NEW_YORK + timedelta(hours=1)
     with caplog.at_level(logging.INFO, logger="loopbot.jobs.huddle"):
         assert huddle.catch_up(ctx, "delivery") is False
-        assert huddle.catch_up(ctx, "delivery") is False  # a second start: the skip is not logged again
+        assert (
+            huddle.catch_up(ctx, "delivery") is False
+        )  # a second start: the skip is not logged again
     assert posts(sessions) == []
     skipped = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
     assert len(skipped) == 1 and "delivery" in skipped[0] and "60 min late" in skipped[0]
 
 
-def test_the_digest_covers_the_period_up_to_the_fire_even_when_posted_late(ctx, sessions, clock) -> None:  # noqa: ANN001
+def test_the_digest_covers_the_period_up_to_the_fire_even_when_posted_late(
+    ctx, sessions, clock
+) -> None:  # noqa: ANN001
     clock.at = NINE_NEW_YORK + timedelta(minutes=30)
     huddle.run(ctx, "delivery", NINE_NEW_YORK)
     [post] = posts(sessions)
     # Friday 09:00 EDT → Monday 09:00 EDT, shown in the team's time zone.
-    assert "Fri 6 Mar 09:00" in str(post.payload["blocks"]) and "Mon 9 Mar 09:00" in str(post.payload["blocks"])
+    assert "Fri 6 Mar 09:00" in str(post.payload["blocks"]) and "Mon 9 Mar 09:00" in str(
+        post.payload["blocks"]
+    )
 
 
-def test_weekly_summary_is_enqueued_once_to_the_leaders_channel(ctx, sessions, clock, config) -> None:  # noqa: ANN001
+def test_weekly_summary_is_enqueued_once_to_the_leaders_channel(
+    ctx, sessions, clock, config
+) -> None:  # noqa: ANN001
     ctx.config = config.model_copy(update={"weekly_summary": parse_cron("0 9 * * mon")})
     clock.at = datetime(2026, 3, 9, 9, 0, 5, tzinfo=UTC)
     assert periodic.weekly(ctx) is True
     assert periodic.weekly(ctx) is False
     [post] = posts(sessions)
     assert post.key == "weekly:2026-03-09T09:00Z" and post.channel == "C0LEADERS"
-    [chart] = posts(sessions, CHART_KIND)  # with the CSAT chart of all teams over the 4 weeks before the fire
+    [chart] = posts(
+        sessions, CHART_KIND
+    )  # with the CSAT chart of all teams over the 4 weeks before the fire
     assert chart.key == "weekly:2026-03-09T09:00Z:chart" and chart.channel == "C0LEADERS"
     assert ChartRequest.from_payload(chart.payload) == ChartRequest(
-        "csat", ("delivery", "support"), True, 28, "4w", datetime(2026, 3, 9, 9, tzinfo=UTC))
+        "csat", ("delivery", "support"), True, 28, "4w", datetime(2026, 3, 9, 9, tzinfo=UTC)
+    )
 
 
 def test_no_weekly_summary_without_a_schedule_or_a_leaders_channel(ctx, sessions, config) -> None:  # noqa: ANN001
@@ -98,7 +122,9 @@ def test_scheduler_registers_each_team_in_its_time_zone(ctx) -> None:  # noqa: A
     trigger = scheduler.aps.get_job("huddle:delivery").trigger
     after = datetime(2026, 3, 7, tzinfo=UTC)  # Saturday: the default huddle is mon-fri
     assert trigger.get_next_fire_time(None, after) == NINE_NEW_YORK
-    assert scheduler.aps.get_job("huddle:support").trigger.get_next_fire_time(None, after) == datetime(2026, 3, 9, 9, tzinfo=UTC)
+    assert scheduler.aps.get_job("huddle:support").trigger.get_next_fire_time(
+        None, after
+    ) == datetime(2026, 3, 9, 9, tzinfo=UTC)
 
 
 def test_a_failing_job_is_logged_and_does_not_raise(caplog) -> None:  # noqa: ANN001

@@ -1,4 +1,5 @@
 """Each chart's numbers on a real database against hand counts: local days across DST, gaps, boxes, Pareto, weekly SLA."""
+
 from __future__ import annotations
 
 import math
@@ -25,9 +26,16 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-def request(kind: str, days: int = 5, until: datetime = U, teams: tuple[str, ...] = ("delivery",),
-            all_teams: bool = False) -> ChartRequest:
-    return ChartRequest(kind=kind, teams=teams, all_teams=all_teams, days=days, period=f"{days}d", until=until)
+def request(
+    kind: str,
+    days: int = 5,
+    until: datetime = U,
+    teams: tuple[str, ...] = ("delivery",),
+    all_teams: bool = False,
+) -> ChartRequest:
+    return ChartRequest(
+        kind=kind, teams=teams, all_teams=all_teams, days=days, period=f"{days}d", until=until
+    )
 
 
 def csat_days(sessions) -> None:  # noqa: ANN001
@@ -51,7 +59,9 @@ def test_csat_per_local_day_with_a_gap(sessions, config) -> None:  # noqa: ANN00
     chart = Charts(sessions, sessions, config).build(request("csat"))
     assert isinstance(chart, ControlChart)
     assert chart.scope.tz == "America/New_York"
-    assert chart.scope.since == utc(2026, 3, 6, 5)  # local midnight starting the first of the 5 days
+    assert chart.scope.since == utc(
+        2026, 3, 6, 5
+    )  # local midnight starting the first of the 5 days
     assert chart.days == tuple(date(2026, 3, d) for d in range(6, 11))
     assert chart.n == (3, 2, 2, 0, 4)
     assert chart.value[3] is None  # 9 March: a gap, not a zero
@@ -67,7 +77,9 @@ def test_csat_per_local_day_with_a_gap(sessions, config) -> None:  # noqa: ANN00
 
 def test_all_teams_count_by_utc_day(sessions, config) -> None:  # noqa: ANN001
     csat_days(sessions)
-    chart = Charts(sessions, sessions, config).build(request("csat", all_teams=True, teams=("delivery", "support")))
+    chart = Charts(sessions, sessions, config).build(
+        request("csat", all_teams=True, teams=("delivery", "support"))
+    )
     assert chart.scope.tz == "UTC" and chart.scope.title == "All teams"
     assert chart.days == tuple(date(2026, 3, d) for d in range(6, 11))
     # UTC days: 6th: 3 (the one at 04:59:59 is in too); 7th: 1; 8th: 2; 9th: 1 + support's 1; 10th: 4
@@ -91,7 +103,9 @@ def test_nps_and_ces_series(sessions, config) -> None:  # noqa: ANN001
     up, down = 2 / 5, 1 / 5  # of the period's 5 responses, 2 promoters and 1 detractor
     assert nps.centre == pytest.approx(100 * (up - down))
     variance = (up + down) - (up - down) ** 2
-    assert nps.upper[0] == pytest.approx(min(100, 100 * (up - down) + 300 * math.sqrt(variance / 3)))
+    assert nps.upper[0] == pytest.approx(
+        min(100, 100 * (up - down) + 300 * math.sqrt(variance / 3))
+    )
     ces = charts.build(request("ces"))
     assert ces.n == (0, 3, 2, 0, 0)
     assert ces.value[1:3] == pytest.approx((2.0, 6.0))
@@ -114,7 +128,15 @@ def test_volume_counts_responses_and_cases(sessions, config) -> None:  # noqa: A
 
 
 def resolved(cases: Cases, case_id: int, at: datetime, cause: str = "other") -> None:
-    cases.resolve(case_id, outcome="fixed", root_cause=cause, action="Called back", actor=LEADER, source="modal", now=at)
+    cases.resolve(
+        case_id,
+        outcome="fixed",
+        root_cause=cause,
+        action="Called back",
+        actor=LEADER,
+        source="modal",
+        now=at,
+    )
 
 
 def test_ttr_boxes_use_linear_quartiles(sessions, config) -> None:  # noqa: ANN001
@@ -125,7 +147,9 @@ def test_ttr_boxes_use_linear_quartiles(sessions, config) -> None:  # noqa: ANN0
     for hours in (5, 7):
         resolved(cases, open_case(sessions, start - hours * H, team="support"), start)
     resolved(cases, open_case(sessions, U - 30 * DAY), U - 20 * DAY)  # resolved before the period
-    chart = Charts(sessions, sessions, config).build(request("ttr", all_teams=True, teams=("delivery", "support")))
+    chart = Charts(sessions, sessions, config).build(
+        request("ttr", all_teams=True, teams=("delivery", "support"))
+    )
     assert isinstance(chart, TtrChart)
     delivery, support = chart.boxes
     assert (delivery.n, delivery.q1, delivery.median, delivery.q3) == (5, 2.0, 3.0, 4.0)
@@ -138,11 +162,20 @@ def test_ttr_boxes_use_linear_quartiles(sessions, config) -> None:  # noqa: ANN0
 def test_pareto_counts_standing_resolutions(sessions, config) -> None:  # noqa: ANN001
     cases = Cases(sessions, config)
     at = U - 2 * DAY
-    for cause in ("late_delivery", "late_delivery", "app_error", "app_error", "rude_staff", "late_delivery"):
+    for cause in (
+        "late_delivery",
+        "late_delivery",
+        "app_error",
+        "app_error",
+        "rude_staff",
+        "late_delivery",
+    ):
         resolved(cases, open_case(sessions, at - H), at, cause)
     reopened = open_case(sessions, at - H)
     resolved(cases, reopened, at, "app_error")
-    cases.reopen(reopened, "customer called again", actor=LEADER, source="command", now=at + H)  # not resolved now
+    cases.reopen(
+        reopened, "customer called again", actor=LEADER, source="command", now=at + H
+    )  # not resolved now
     again = open_case(sessions, at - H)
     resolved(cases, again, at, "other")
     cases.reopen(again, "not fixed", actor=LEADER, source="command", now=at + H)
@@ -161,13 +194,23 @@ def test_sla_compliance_per_local_week(sessions, config) -> None:  # noqa: ANN00
     c1 = open_case(sessions, utc(2026, 3, 10, 10), team="support")
     cases.acknowledge(c1, actor=LEADER, source="button", now=utc(2026, 3, 10, 10, 20))  # met
     resolved(cases, c1, utc(2026, 3, 11, 10))  # met (due 12 March)
-    open_case(sessions, utc(2026, 3, 10, 11), team="support")  # never acknowledged: both missed, week of 9 March
-    c3 = open_case(sessions, utc(2026, 3, 15, 23, 50), team="support")  # Sunday night: due Monday 16 March
+    open_case(
+        sessions, utc(2026, 3, 10, 11), team="support"
+    )  # never acknowledged: both missed, week of 9 March
+    c3 = open_case(
+        sessions, utc(2026, 3, 15, 23, 50), team="support"
+    )  # Sunday night: due Monday 16 March
     cases.acknowledge(c3, actor=LEADER, source="button", now=utc(2026, 3, 16, 0, 10))  # met
     resolved(cases, c3, utc(2026, 3, 18, 1))  # due 17 March 23:50: missed
-    c4 = open_case(sessions, utc(2026, 3, 3, 12), team="support")  # ack due before the period: not counted
-    resolved(cases, c4, utc(2026, 3, 4))  # resolve due 5 March 12:00, in the period's first week: met
-    chart = Charts(sessions, sessions, config).build(request("sla", days=14, until=until, teams=("support",)))
+    c4 = open_case(
+        sessions, utc(2026, 3, 3, 12), team="support"
+    )  # ack due before the period: not counted
+    resolved(
+        cases, c4, utc(2026, 3, 4)
+    )  # resolve due 5 March 12:00, in the period's first week: met
+    chart = Charts(sessions, sessions, config).build(
+        request("sla", days=14, until=until, teams=("support",))
+    )
     assert isinstance(chart, SlaChart)
     assert chart.weeks == (date(2026, 3, 2), date(2026, 3, 9), date(2026, 3, 16))
     (support,) = chart.teams
@@ -184,11 +227,15 @@ def test_nothing_to_draw_is_none(sessions, config) -> None:  # noqa: ANN001
 
 def test_a_request_is_queued_once_per_key(sessions, config) -> None:  # noqa: ANN001
     charts = Charts(sessions, sessions, config)
-    req = ChartRequest(kind="csat", teams=("delivery",), all_teams=False, days=30, period="30d", until=U, user="U1")
+    req = ChartRequest(
+        kind="csat", teams=("delivery",), all_teams=False, days=30, period="30d", until=U, user="U1"
+    )
     charts.request(req, channel="C0DELIVERY", key="chart:T1")
     charts.request(req, channel="C0DELIVERY", key="chart:T1")
     with sessions.begin() as s:
-        rows = s.execute(select(OutboxMessage.kind, OutboxMessage.channel, OutboxMessage.payload)).all()
+        rows = s.execute(
+            select(OutboxMessage.kind, OutboxMessage.channel, OutboxMessage.payload)
+        ).all()
     assert len(rows) == 1
     kind, channel, payload = rows[0]
     assert (kind, channel) == (CHART_KIND, "C0DELIVERY")

@@ -1,5 +1,6 @@
 """The engine as storage.db sets it up: SQLite's WAL, foreign keys, read-only units beside the writer and writer lock;
 PostgreSQL's autocommit reads and pooled connections the server closed."""
+
 from __future__ import annotations
 
 import threading
@@ -25,7 +26,11 @@ def test_a_read_only_unit_reads_beside_an_open_write_unit_on_sqlite(engine):
         return
     writes, reads = make_sessions(engine), make_read_sessions(engine)
     with writes.begin() as w:
-        w.execute(text("INSERT INTO claims VALUES ('job', '*', '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', 'me')"))
+        w.execute(
+            text(
+                "INSERT INTO claims VALUES ('job', '*', '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', 'me')"
+            )
+        )
         # The writer holds SQLite's write lock; a read-only unit must neither wait for it nor see its rows.
         with reads.begin() as r:
             assert r.execute(text("SELECT count(*) FROM claims")).scalar() == 0
@@ -37,12 +42,20 @@ def test_a_failed_write_unit_gives_the_writer_lock_back(engine):
     # A leaked lock would make every later writer of this process wait out the 30 s busy timeout.
     writes = make_sessions(engine)
     with pytest.raises(ValueError), writes.begin() as w:
-        w.execute(text("INSERT INTO claims VALUES ('a', '*', '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', 'me')"))
+        w.execute(
+            text(
+                "INSERT INTO claims VALUES ('a', '*', '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', 'me')"
+            )
+        )
         raise ValueError("boom")
 
     def write() -> None:
         with writes.begin() as w:
-            w.execute(text("INSERT INTO claims VALUES ('b', '*', '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', 'me')"))
+            w.execute(
+                text(
+                    "INSERT INTO claims VALUES ('b', '*', '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', 'me')"
+                )
+            )
 
     other = threading.Thread(target=write)
     other.start()
@@ -59,7 +72,9 @@ def pg_engine():  # noqa: ANN201
 
 def _backend_state(engine, pid: int) -> str | None:  # noqa: ANN001
     with engine.connect() as other:
-        return other.execute(text("SELECT state FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).scalar()
+        return other.execute(
+            text("SELECT state FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+        ).scalar()
 
 
 def test_a_read_unit_holds_no_transaction_open_on_postgresql(pg_engine):
@@ -76,7 +91,9 @@ def test_a_read_unit_holds_no_transaction_open_on_postgresql(pg_engine):
 
 def test_a_pooled_connection_the_server_closed_is_replaced_at_checkout(pg_engine):
     # As after a restart or a terminated backend: the next unit gets a new connection, not an error.
-    engine = make_engine(pg_engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0)
+    engine = make_engine(
+        pg_engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0
+    )
     sessions = make_sessions(engine)
     try:
         with sessions.begin() as s:

@@ -1,4 +1,5 @@
 """The outbox's delivery side on a real database: claims taken once, retries, failures, storm grouping."""
+
 from __future__ import annotations
 
 import threading
@@ -43,7 +44,9 @@ def test_a_claimed_post_is_hidden_until_its_lease_runs_out_then_comes_back(inges
     [claim] = deliveries.claim(now)
     assert claim.attempts == 1 and claim.kind == "case.open"
     assert deliveries.claim(now + timedelta(seconds=59)) == []
-    [again] = deliveries.claim(now + timedelta(seconds=61))  # the worker died mid-post: nothing is lost
+    [again] = deliveries.claim(
+        now + timedelta(seconds=61)
+    )  # the worker died mid-post: nothing is lost
     assert again.id == claim.id and again.attempts == 2
 
 
@@ -62,9 +65,13 @@ def test_retry_failure_and_delivery_are_recorded(ingestor, sessions):
     assert deliveries.open_post_state(b.payload["case_id"]) == "failed"
 
 
-def test_the_eleventh_case_within_five_minutes_starts_a_storm_and_groups_are_five_minutes_apart(ingestor, sessions):
+def test_the_eleventh_case_within_five_minutes_starts_a_storm_and_groups_are_five_minutes_apart(
+    ingestor, sessions
+):
     open_cases(ingestor, STORM_SINGLES + 4)
-    open_cases(ingestor, 2, team="support")  # another channel's posts never count towards this one's storm
+    open_cases(
+        ingestor, 2, team="support"
+    )  # another channel's posts never count towards this one's storm
     deliveries, now = Deliveries(sessions), utcnow()
     claims = [c for c in deliveries.claim(now) if c.channel == "C0DELIVERY"]
     plans = [deliveries.plan(c, now) for c in claims]

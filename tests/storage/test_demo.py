@@ -1,4 +1,5 @@
 """The demo data: its config, the feedback generator's shape and drift, and a seeded history on a real database."""
+
 from __future__ import annotations
 
 import random
@@ -15,12 +16,22 @@ from bot.feedback.ingest import Preparer
 from bot.feedback.pii import mask
 from config.loader import parse_config
 from config.teams import LoopbotConfig
-from sandbox.demo.config import AGENT, DEMO_CONFIG, DEMO_ZONES, DISPLAY_NAMES, LEADER, PERSONAS, SUPERVISOR
+from sandbox.demo.config import (
+    AGENT,
+    DEMO_CONFIG,
+    DEMO_ZONES,
+    DISPLAY_NAMES,
+    LEADER,
+    PERSONAS,
+    SUPERVISOR,
+)
 from sandbox.demo.feedback import SCALES, history, live
 from sandbox.demo.seed import seed
 from storage.models import Case, CaseEvent, Feedback, OutboxMessage
 
-NOW = datetime(2026, 3, 18, 14, 37, 12, 345678, tzinfo=UTC)  # a Wednesday afternoon, with microseconds
+NOW = datetime(
+    2026, 3, 18, 14, 37, 12, 345678, tzinfo=UTC
+)  # a Wednesday afternoon, with microseconds
 DAY = timedelta(days=1)
 PII = re.compile(r"@|\+\d|\d{4} \d{4}")
 
@@ -45,9 +56,12 @@ def csat(scores: list[int]) -> float:
 
 # -- config -------------------------------------------------------------------------------------------------
 
+
 def test_demo_config_parses_and_names_its_personas(config):  # noqa: ANN001
     assert list(config.teams) == ["delivery", "support", "billing"]
-    assert {"late_delivery", "rude_staff", "app_error", "billing_error", "website_bug"} <= set(config.categories)
+    assert {"late_delivery", "rude_staff", "app_error", "billing_error", "website_bug"} <= set(
+        config.categories
+    )
     assert config.leaders == [LEADER.user_id] and config.leaders_channel == "C0LEADERS"
     assert config.weekly_summary is not None
     assert config.teams["delivery"].sla.ack == timedelta(minutes=15)
@@ -57,11 +71,14 @@ def test_demo_config_parses_and_names_its_personas(config):  # noqa: ANN001
     assert AGENT.user_id in config.teams[AGENT.team].members
     assert SUPERVISOR.user_id in config.teams[SUPERVISOR.team].supervisors
     assert [p.role for p in PERSONAS] == ["frontline", "supervisor", "leader"]
-    named = {u for t in config.teams.values() for u in (*t.members, *t.supervisors)} | set(config.leaders)
+    named = {u for t in config.teams.values() for u in (*t.members, *t.supervisors)} | set(
+        config.leaders
+    )
     assert named <= set(DISPLAY_NAMES)
 
 
 # -- the generator (no database) -------------------------------------------------------------------------------
+
 
 def test_history_is_ordered_inside_its_window_and_valid(config):  # noqa: ANN001
     got = items(7)
@@ -86,14 +103,23 @@ def test_scores_differ_by_team_and_drift_over_time():
 
     def week(team: str, first: bool) -> float:
         lo = start if first else NOW - 7 * DAY
-        return csat([i["score"] for i in got
-                     if i["team"] == team and i["metric"] == "csat" and lo <= at(i) < lo + 7 * DAY])
+        return csat(
+            [
+                i["score"]
+                for i in got
+                if i["team"] == team and i["metric"] == "csat" and lo <= at(i) < lo + 7 * DAY
+            ]
+        )
 
-    assert week("delivery", first=False) < week("delivery", first=True) - 8  # delivery got worse lately
+    assert (
+        week("delivery", first=False) < week("delivery", first=True) - 8
+    )  # delivery got worse lately
     assert week("billing", first=False) > week("billing", first=True) + 5  # billing improves
     first_month = [i for i in got if at(i) < start + 30 * DAY]
-    by_team = {t: csat([i["score"] for i in first_month if i["team"] == t and i["metric"] == "csat"])
-               for t in DEMO_ZONES}
+    by_team = {
+        t: csat([i["score"] for i in first_month if i["team"] == t and i["metric"] == "csat"])
+        for t in DEMO_ZONES
+    }
     assert by_team["support"] > by_team["billing"]
 
 
@@ -103,7 +129,10 @@ def test_volume_follows_the_teams_day_and_week():
         local = [at(i).astimezone(ZoneInfo(zone)) for i in got if i["team"] == team]
         day, night = sum(10 <= t.hour < 18 for t in local), sum(t.hour < 6 for t in local)
         assert day > 4 * night, (team, day, night)
-        weekday, weekend = sum(t.weekday() < 5 for t in local) / 20, sum(t.weekday() >= 5 for t in local) / 8
+        weekday, weekend = (
+            sum(t.weekday() < 5 for t in local) / 20,
+            sum(t.weekday() >= 5 for t in local) / 8,
+        )
         assert weekend < weekday, (team, weekday, weekend)
 
 
@@ -111,7 +140,11 @@ def test_comments_match_categories_and_some_hold_pii_or_nothing(config):  # noqa
     got = items(14)
     valid, _ = Preparer(config).validate(got, NOW)
     rows = Preparer(config).rows(valid, default_source="demo", now=NOW).rows
-    negative = [r for r in rows if config.teams[r["team"]].open_case_when.is_negative(r["metric"], r["score"])]
+    negative = [
+        r
+        for r in rows
+        if config.teams[r["team"]].open_case_when.is_negative(r["metric"], r["score"])
+    ]
     worded = [r for r in negative if r["comment"]]
     assert sum(r["category"] is not None for r in worded) > 0.7 * len(worded)
     assert len({r["category"] for r in worded} - {None}) == len(config.categories)
@@ -130,16 +163,25 @@ def test_generator_is_deterministic(config):  # noqa: ANN001
     assert trickle[:5] == [live(random.Random(s), teams=DEMO_ZONES, now=NOW) for s in range(5)]
     assert all(NOW - timedelta(seconds=1) < at(i) <= NOW for i in trickle)
     assert len({i["id"] for i in trickle}) == len(trickle)
-    negative = [i for i in trickle if config.teams[i["team"]].open_case_when.is_negative(i["metric"], i["score"])]
+    negative = [
+        i
+        for i in trickle
+        if config.teams[i["team"]].open_case_when.is_negative(i["metric"], i["score"])
+    ]
     assert 0 < len(negative) < 0.5 * len(trickle)
 
 
 # -- seeding (database) ----------------------------------------------------------------------------------------
 
+
 def test_seeded_history_has_worked_cases(sessions, config, cases, ingestor):  # noqa: ANN001
     summary = seed(sessions, config, cases, ingestor, now=NOW, days=7)
     expected = items(7)
-    negative = [i for i in expected if config.teams[i["team"]].open_case_when.is_negative(i["metric"], i["score"])]
+    negative = [
+        i
+        for i in expected
+        if config.teams[i["team"]].open_case_when.is_negative(i["metric"], i["score"])
+    ]
     # Every negative response opened its case: simulated time kept each one inside the case horizon.
     assert (summary.feedback, summary.cases) == (len(expected), len(negative))
     assert summary.resolved > 0.75 * summary.cases and summary.still_open > 0
@@ -154,7 +196,9 @@ def test_seeded_history_has_worked_cases(sessions, config, cases, ingestor):  # 
         posts = Counter(s.scalars(select(OutboxMessage.state)))
     assert {c.team for c in all_cases} == set(config.teams)
     assert posts == {"pending": len(all_cases) + sum(len(v) - 1 for v in timeline.values())}
-    assert not any(PII.search(c) for c in stored) and any("[phone]" in c or "[email]" in c for c in stored)
+    assert not any(PII.search(c) for c in stored) and any(
+        "[phone]" in c or "[email]" in c for c in stored
+    )
     late_acks = 0
     for case in all_cases:
         events = timeline[case.id]
@@ -170,12 +214,18 @@ def test_seeded_history_has_worked_cases(sessions, config, cases, ingestor):  # 
         if case.state == "resolved":
             resolution = [e for e in events if e.kind == "resolved"][-1]
             assert resolution.at > case.opened_at  # a positive TTR
-            assert resolution.details["root_cause"] in causes and resolution.details["outcome"] in OUTCOMES
+            assert (
+                resolution.details["root_cause"] in causes
+                and resolution.details["outcome"] in OUTCOMES
+            )
             assert resolution.actor in team.supervisors
     assert 0 < late_acks < 0.5 * summary.acknowledged
     # Root causes mostly confirm the category ingestion guessed.
     resolved = [c for c in all_cases if c.state == "resolved" and c.summary["category"]]
-    last_cause = {c.id: [e for e in timeline[c.id] if e.kind == "resolved"][-1].details["root_cause"] for c in resolved}
+    last_cause = {
+        c.id: [e for e in timeline[c.id] if e.kind == "resolved"][-1].details["root_cause"]
+        for c in resolved
+    }
     confirmed = sum(last_cause[c.id] == c.summary["category"] for c in resolved)
     assert confirmed > 0.6 * len(resolved)
 
@@ -184,8 +234,14 @@ def test_mark_posted_leaves_only_the_open_work_to_post(sessions, config, cases, 
     summary = seed(sessions, config, cases, ingestor, now=NOW, days=2, mark_posted=True)
     with sessions() as s:
         unresolved = set(s.scalars(select(Case.id).where(Case.state != "resolved")))
-        posts = s.execute(select(OutboxMessage.key, OutboxMessage.state, OutboxMessage.created_at,
-                                 OutboxMessage.delivered_at)).all()
+        posts = s.execute(
+            select(
+                OutboxMessage.key,
+                OutboxMessage.state,
+                OutboxMessage.created_at,
+                OutboxMessage.delivered_at,
+            )
+        ).all()
     assert len(unresolved) == summary.still_open > 0
     for key, state, created, delivered in posts:
         case_id = int(key.split(":")[1])
@@ -193,4 +249,6 @@ def test_mark_posted_leaves_only_the_open_work_to_post(sessions, config, cases, 
             assert state == "pending", key
         else:
             assert (state, delivered) == ("delivered", created), key
-    assert {int(k.split(":")[1]) for k, st, _, _ in posts if st == "pending" and k.endswith(":open")} == unresolved
+    assert {
+        int(k.split(":")[1]) for k, st, _, _ in posts if st == "pending" and k.endswith(":open")
+    } == unresolved

@@ -1,4 +1,5 @@
 """The huddle digest on a real database: every number against hand arithmetic, the period's edges, the queries' plans."""
+
 from __future__ import annotations
 
 import copy
@@ -20,7 +21,12 @@ from tests.conftest import CONFIG
 # Monday 2 March 2026, 07:30 in New York (EST, before the DST change of 8 March).
 S = datetime(2026, 3, 2, 12, 30, tzinfo=UTC)
 U = S + timedelta(days=1)
-H, MIN, DAY, US = timedelta(hours=1), timedelta(minutes=1), timedelta(days=1), timedelta(microseconds=1)
+H, MIN, DAY, US = (
+    timedelta(hours=1),
+    timedelta(minutes=1),
+    timedelta(days=1),
+    timedelta(microseconds=1),
+)
 AGENT, LEADER = "U0AGENT1", "U0LEADER1"
 _ids = itertools.count(1)
 
@@ -29,7 +35,11 @@ _ids = itertools.count(1)
 def config():  # noqa: ANN201
     """The shared config, with threshold rules and stricter-than-default negative limits for delivery."""
     raw = copy.deepcopy(CONFIG)
-    raw["teams"]["delivery"]["open_case_when"] = {"csat_at_most": 3, "nps_at_most": 5, "ces_at_least": 6}
+    raw["teams"]["delivery"]["open_case_when"] = {
+        "csat_at_most": 3,
+        "nps_at_most": 5,
+        "ces_at_least": 6,
+    }
     raw["teams"]["delivery"]["thresholds"] = [
         {"metric": "csat", "below": 80, "window": "24h", "min_responses": 20},
         {"metric": "ces", "above": 4.5, "window": "7d"},
@@ -39,28 +49,64 @@ def config():  # noqa: ANN201
     return parse_config(raw, "tests/storage/test_digest.py")
 
 
-def feedback(sessions, metric: str, score: int, at: datetime, comment: str | None = None,  # noqa: ANN001
-             category: str | None = None, team: str = "delivery") -> None:
+def feedback(
+    sessions,
+    metric: str,
+    score: int,
+    at: datetime,
+    comment: str | None = None,  # noqa: ANN001
+    category: str | None = None,
+    team: str = "delivery",
+) -> None:
     with sessions.begin() as s:
-        s.execute(insert(Feedback), {
-            "source": "test", "external_id": f"f-{next(_ids)}", "team": team, "metric": metric, "score": score,
-            "comment": comment, "category": category, "submitted_at": at, "received_at": at,
-        })
+        s.execute(
+            insert(Feedback),
+            {
+                "source": "test",
+                "external_id": f"f-{next(_ids)}",
+                "team": team,
+                "metric": metric,
+                "score": score,
+                "comment": comment,
+                "category": category,
+                "submitted_at": at,
+                "received_at": at,
+            },
+        )
 
 
 def open_case(sessions, at: datetime, team: str = "delivery") -> int:  # noqa: ANN001
     """A case opened at `at`, with its 'opened' event, as Cases.open_feedback_cases writes it."""
     with sessions.begin() as s:
-        case = Case(kind="feedback", team=team, state="open", version=1, severity="high", opened_at=at,
-                    summary={"metric": "csat", "score": 1})
+        case = Case(
+            kind="feedback",
+            team=team,
+            state="open",
+            version=1,
+            severity="high",
+            opened_at=at,
+            summary={"metric": "csat", "score": 1},
+        )
         s.add(case)
         s.flush()
-        s.add(CaseEvent(case_id=case.id, kind="opened", actor="loopbot", source="api", at=at, details={}))
+        s.add(
+            CaseEvent(
+                case_id=case.id, kind="opened", actor="loopbot", source="api", at=at, details={}
+            )
+        )
         return case.id
 
 
 def resolve(cases: Cases, case_id: int, at: datetime) -> None:
-    cases.resolve(case_id, outcome="fixed", root_cause="other", action="Refunded", actor=LEADER, source="modal", now=at)
+    cases.resolve(
+        case_id,
+        outcome="fixed",
+        root_cause="other",
+        action="Refunded",
+        actor=LEADER,
+        source="modal",
+        now=at,
+    )
 
 
 @contextmanager
@@ -89,12 +135,16 @@ def feedback_fixture(sessions) -> None:  # noqa: ANN001
     f("nps", 10, S + 5 * H, "Love it & more")
     f("nps", 9, S + 6 * H)
     f("nps", 9, S + 7 * H)
-    f("nps", 6, S + 8 * H, "meh", "rude_staff")  # negative by the defaults, not by delivery's limits
+    f(
+        "nps", 6, S + 8 * H, "meh", "rude_staff"
+    )  # negative by the defaults, not by delivery's limits
     f("nps", 3, S + 9 * H, "slow", "late_delivery")
     f("nps", 0, S + 10 * H, None, "billing")
     f("ces", 2, S + 11 * H, "easy")
     f("ces", 6, S + 12 * H, "app crashed", "app_error")
-    f("ces", 7, S + 13 * H, "   ", "late_delivery")  # a blank comment is no verbatim, but still a complaint
+    f(
+        "ces", 7, S + 13 * H, "   ", "late_delivery"
+    )  # a blank comment is no verbatim, but still a complaint
     f("ces", 5, S + 14 * H, None, "app_error")  # negative by the defaults, not by delivery's limits
     f("ces", 7, S + 15 * H, "crash again <@U1>", "app_error")
     f("nps", 10, S + 16 * H)
@@ -114,9 +164,13 @@ def test_digest_numbers(sessions, config):  # noqa: ANN001
     open_case(sessions, U - 3 * DAY)  # a: never acknowledged: overdue twice over, and the oldest
     open_case(sessions, U - 10 * MIN)  # b: its 15m ack deadline is still ahead
     c = open_case(sessions, U - 2 * H)
-    cases.acknowledge(c, actor=AGENT, source="button", now=U - 110 * MIN)  # within 15m; resolve due U + 22h
+    cases.acknowledge(
+        c, actor=AGENT, source="button", now=U - 110 * MIN
+    )  # within 15m; resolve due U + 22h
     d = open_case(sessions, U - 30 * H)
-    cases.acknowledge(d, actor=AGENT, source="button", now=U - 29 * H)  # acknowledged, but its 1d resolve deadline passed
+    cases.acknowledge(
+        d, actor=AGENT, source="button", now=U - 29 * H
+    )  # acknowledged, but its 1d resolve deadline passed
     e = open_case(sessions, S - 2 * H)
     resolve(cases, e, S + 2 * H)  # straight from open: TTR 4h
     f = open_case(sessions, S - DAY)
@@ -125,7 +179,9 @@ def test_digest_numbers(sessions, config):  # noqa: ANN001
     resolve(cases, f, S + 7 * H)  # …the last resolution counts: TTR 1d + 7h = 31h
     g = open_case(sessions, S + H)
     resolve(cases, g, S + 2 * H)
-    cases.reopen(g, "not fixed", actor=LEADER, source="command", now=S + 3 * H)  # open again: not resolved
+    cases.reopen(
+        g, "not fixed", actor=LEADER, source="command", now=S + 3 * H
+    )  # open again: not resolved
     h = open_case(sessions, S + 4 * H)
     cases.acknowledge(h, actor=AGENT, source="button", now=S + 5 * H)
     resolve(cases, h, S + 10 * H)  # TTR 6h
@@ -181,12 +237,17 @@ def test_digest_numbers(sessions, config):  # noqa: ANN001
 def test_lowest_and_praise_keep_apart_and_may_be_missing(sessions, config):  # noqa: ANN001
     feedback(sessions, "nps", 9, S + H, "fine")  # a promoter: praise, never among the lowest
     feedback(sessions, "ces", 4, S + 2 * H, "so-so")  # (4 - 1) / 6 = 1/2
-    feedback(sessions, "csat", 3, S + 3 * H, "could be better")  # (5 - 3) / 4 = 1/2: the same, and newer
+    feedback(
+        sessions, "csat", 3, S + 3 * H, "could be better"
+    )  # (5 - 3) / 4 = 1/2: the same, and newer
     feedback(sessions, "nps", 8, S + 4 * H, "")  # an empty comment is no verbatim
     with sessions() as s:
         dg = compose(s, config.teams["delivery"], since=S, until=U, now=U)
         quiet_praise = compose(s, config.teams["delivery"], since=S + 2 * H, until=U, now=U)
-    assert dg.lowest == (Verbatim("csat", 3, "could be better", S + 3 * H), Verbatim("ces", 4, "so-so", S + 2 * H))
+    assert dg.lowest == (
+        Verbatim("csat", 3, "could be better", S + 3 * H),
+        Verbatim("ces", 4, "so-so", S + 2 * H),
+    )
     assert dg.praise == Verbatim("nps", 9, "fine", S + H)
     assert quiet_praise.praise is None and len(quiet_praise.lowest) == 2
 
@@ -220,8 +281,15 @@ def test_for_team_covers_the_time_since_the_previous_huddle(sessions, config):  
     fri_0900 = datetime(2026, 2, 27, 14, 0, tzinfo=UTC)
     feedback(sessions, "csat", 5, mon_0900)  # in the Monday → Tuesday huddle
     feedback(sessions, "csat", 1, tue_0900)  # in the next one
-    at_fire = digests.for_team("delivery", tue_0900)  # fired at 09:00: the previous 09:00 → this one
-    assert (at_fire.since, at_fire.until, at_fire.responses, at_fire.csat.value) == (mon_0900, tue_0900, 1, 100.0)
+    at_fire = digests.for_team(
+        "delivery", tue_0900
+    )  # fired at 09:00: the previous 09:00 → this one
+    assert (at_fire.since, at_fire.until, at_fire.responses, at_fire.csat.value) == (
+        mon_0900,
+        tue_0900,
+        1,
+        100.0,
+    )
     assert digests.for_team("delivery", mon_0900).since == fri_0900  # over the weekend
     later = digests.for_team("delivery", tue_0900 + 90 * MIN)  # `/feedback digest` at 10:30
     assert (later.since, later.responses, later.csat.value) == (tue_0900, 1, 0.0)
@@ -230,7 +298,9 @@ def test_for_team_covers_the_time_since_the_previous_huddle(sessions, config):  
 
 
 def test_unknown_team_names_the_configured_ones(sessions, config):  # noqa: ANN001
-    with pytest.raises(NotFound, match=r"There is no team `ghost`\. Teams: `delivery`, `support`\.") as exc:
+    with pytest.raises(
+        NotFound, match=r"There is no team `ghost`\. Teams: `delivery`, `support`\."
+    ) as exc:
         Digests(sessions, config).for_team("ghost", U)
     assert exc.value.field == "team"
 

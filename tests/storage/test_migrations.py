@@ -1,4 +1,5 @@
 """Migrations build exactly the schema the models describe, on every backend, and re-run harmlessly."""
+
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
@@ -18,17 +19,25 @@ def test_migrated_schema_matches_models_and_upgrade_is_idempotent(engine):
     assert migrate.head_revision() == "0004"
     assert migrate.current_revision(engine) == migrate.head_revision()
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
     assert diff == []
     indexes = {i["name"] for i in inspect(engine).get_indexes("feedback")}
-    assert {"ix_feedback_team_metric_submitted_at_score", "ix_feedback_team_category_submitted_at"} <= indexes
-    assert "ix_cases_slack_channel_slack_ts" in {i["name"] for i in inspect(engine).get_indexes("cases")}
-
+    assert {
+        "ix_feedback_team_metric_submitted_at_score",
+        "ix_feedback_team_category_submitted_at",
+    } <= indexes
+    assert "ix_cases_slack_channel_slack_ts" in {
+        i["name"] for i in inspect(engine).get_indexes("cases")
+    }
 
 
 def test_window_aggregate_uses_the_covering_index(engine):
-    query = ("SELECT count(*), avg(score) FROM feedback WHERE team = 'delivery' AND metric = 'csat' "
-             "AND submitted_at >= '2026-01-01'")
+    query = (
+        "SELECT count(*), avg(score) FROM feedback WHERE team = 'delivery' AND metric = 'csat' "
+        "AND submitted_at >= '2026-01-01'"
+    )
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             plan = " ".join(str(r[-1]) for r in conn.execute(text("EXPLAIN QUERY PLAN " + query)))
@@ -48,7 +57,13 @@ def test_open_case_lists_read_the_partial_index_of_unresolved_cases(engine):
     event.listen(engine, "before_cursor_execute", seen)
     try:
         with Session(engine) as s:
-            list_cases(s, teams={"delivery": Sla(ack="15m", resolve="1d")}, filter="open", user=None, now=utcnow())
+            list_cases(
+                s,
+                teams={"delivery": Sla(ack="15m", resolve="1d")},
+                filter="open",
+                user=None,
+                now=utcnow(),
+            )
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     rows_query, params = statements[-1]  # the list is one statement
@@ -59,4 +74,3 @@ def test_open_case_lists_read_the_partial_index_of_unresolved_cases(engine):
         explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
         plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(explain + rows_query, params))
     assert "ix_cases_unresolved_team_opened_at" in plan
-

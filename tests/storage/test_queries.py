@@ -1,4 +1,5 @@
 """Case lists, App Home and headline metrics on a real database: filters, order, overdue per team SLA, numbers."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -24,7 +25,9 @@ def slas(config):  # noqa: ANN001, ANN201
 
 def open_case(ingestor, at: datetime, team: str = "delivery") -> int:  # noqa: ANN001
     """One negative response ingested at `at`: the case opens then."""
-    valid, errors = ingestor.validate([item(team=team, score=1, submitted_at=(at - MIN).isoformat())], at)
+    valid, errors = ingestor.validate(
+        [item(team=team, score=1, submitted_at=(at - MIN).isoformat())], at
+    )
     assert not errors
     refs = ingestor.store(valid, default_source="api", origin="api", now=at).cases
     assert len(refs) == 1
@@ -63,25 +66,53 @@ def test_open_and_all_filters_order_limit_and_total(ingestor, cases, sessions, s
     c3 = open_case(ingestor, T0 + 2 * MIN)
     c4 = open_case(ingestor, T0 + 3 * MIN)
     cases.acknowledge(c3, actor=AGENT, source="button", now=T0 + 5 * MIN)
-    cases.resolve(c4, outcome="fixed", root_cause="other", action="Refunded", actor=LEADER, source="modal", now=T0 + 6 * MIN)
+    cases.resolve(
+        c4,
+        outcome="fixed",
+        root_cause="other",
+        action="Refunded",
+        actor=LEADER,
+        source="modal",
+        now=T0 + 6 * MIN,
+    )
     now = T0 + 10 * MIN
     with sessions() as s:
         open_ = list_cases(s, teams=slas, filter="open", user=None, now=now)
         first_two = list_cases(s, teams=slas, filter="open", user=None, now=now, limit=2)
-        delivery = list_cases(s, teams={"delivery": slas["delivery"]}, filter="open", user=None, now=now)
+        delivery = list_cases(
+            s, teams={"delivery": slas["delivery"]}, filter="open", user=None, now=now
+        )
         everything = list_cases(s, teams=slas, filter="all", user=None, now=now)
         nothing = list_cases(s, teams={}, filter="all", user=None, now=now)
-    assert (ids(open_), open_.total) == ([c1, c2, c3], 3)  # oldest first; the resolved one is left out
+    assert (ids(open_), open_.total) == (
+        [c1, c2, c3],
+        3,
+    )  # oldest first; the resolved one is left out
     assert (ids(first_two), first_two.total) == ([c1, c2], 3)  # total counts past the limit
     assert (ids(delivery), delivery.total) == ([c1, c3], 2)
     assert (ids(everything), everything.total) == ([c4, c3, c2, c1], 4)  # newest first
     assert (nothing.rows, nothing.total) == ([], 0)
     by_id = {r.id: r for r in everything.rows}
-    assert [by_id[c].state for c in (c1, c2, c3, c4)] == ["open", "open", "acknowledged", "resolved"]
+    assert [by_id[c].state for c in (c1, c2, c3, c4)] == [
+        "open",
+        "open",
+        "acknowledged",
+        "resolved",
+    ]
     assert by_id[c1].acknowledged_at is None and by_id[c3].acknowledged_at == T0 + 5 * MIN
-    assert by_id[c4].acknowledged_at == T0 + 6 * MIN  # resolving from open counts as the acknowledgement
-    assert by_id[c1].ref == f"FB-{c1}" and by_id[c1].kind == "feedback" and by_id[c1].team == "delivery"
-    assert by_id[c1].severity == "high" and by_id[c1].summary["metric"] == "csat" and by_id[c1].summary["score"] == 1
+    assert (
+        by_id[c4].acknowledged_at == T0 + 6 * MIN
+    )  # resolving from open counts as the acknowledgement
+    assert (
+        by_id[c1].ref == f"FB-{c1}"
+        and by_id[c1].kind == "feedback"
+        and by_id[c1].team == "delivery"
+    )
+    assert (
+        by_id[c1].severity == "high"
+        and by_id[c1].summary["metric"] == "csat"
+        and by_id[c1].summary["score"] == 1
+    )
     assert by_id[c1].opened_at == T0 and by_id[c1].opened_at.tzinfo is not None
 
 
@@ -105,15 +136,38 @@ def test_overdue_per_team_sla_and_state(ingestor, cases, sessions, slas):
     for ref in (d_acked, s_acked):
         cases.acknowledge(ref, actor=LEADER, source="button", now=T0 + 5 * MIN)
     for ref in (d_resolved, d_reopened):
-        cases.resolve(ref, outcome="fixed", root_cause="other", action="Re-sent", actor=LEADER, source="modal", now=T0 + 5 * MIN)
-    cases.reopen(d_reopened, "customer wrote again", actor=LEADER, source="command", now=T0 + 10 * MIN)
+        cases.resolve(
+            ref,
+            outcome="fixed",
+            root_cause="other",
+            action="Re-sent",
+            actor=LEADER,
+            source="modal",
+            now=T0 + 5 * MIN,
+        )
+    cases.reopen(
+        d_reopened, "customer wrote again", actor=LEADER, source="command", now=T0 + 10 * MIN
+    )
 
     expected = {
         T0 + 15 * MIN: [],  # a deadline reached is not yet past
-        T0 + 16 * MIN: [d_open],  # delivery's 15m ack deadline; the reopened case was acknowledged (by its resolution)
+        T0 + 16 * MIN: [
+            d_open
+        ],  # delivery's 15m ack deadline; the reopened case was acknowledged (by its resolution)
         T0 + 31 * MIN: [d_open, s_open],  # support's 30m ack deadline
-        T0 + DAY + MIN: [d_open, s_open, d_acked, d_reopened],  # delivery's 1d resolve deadline, whatever the state
-        T0 + 2 * DAY + MIN: [d_open, s_open, d_acked, s_acked, d_reopened],  # support's 2d; resolved never is
+        T0 + DAY + MIN: [
+            d_open,
+            s_open,
+            d_acked,
+            d_reopened,
+        ],  # delivery's 1d resolve deadline, whatever the state
+        T0 + 2 * DAY + MIN: [
+            d_open,
+            s_open,
+            d_acked,
+            s_acked,
+            d_reopened,
+        ],  # support's 2d; resolved never is
     }
     for now, want in expected.items():
         with sessions() as s:
@@ -124,7 +178,9 @@ def test_overdue_per_team_sla_and_state(ingestor, cases, sessions, slas):
         assert sorted(r.id for r in everything.rows if r.overdue(now)) == sorted(want), now - T0
     assert d_resolved not in expected[T0 + 2 * DAY + MIN]
     with sessions() as s:
-        only_support = list_cases(s, teams={"support": slas["support"]}, filter="overdue", user=None, now=T0 + DAY + MIN)
+        only_support = list_cases(
+            s, teams={"support": slas["support"]}, filter="overdue", user=None, now=T0 + DAY + MIN
+        )
     assert (ids(only_support), only_support.total) == ([s_open], 1)
 
 
@@ -138,7 +194,15 @@ def test_mine_is_the_users_unresolved_cases(ingestor, cases, sessions, slas):
         cases.assign(ref, AGENT, actor=AGENT, source="button", now=T0 + 5 * MIN)
     cases.assign(c4, OTHER_AGENT, actor=OTHER_AGENT, source="button", now=T0 + 5 * MIN)
     cases.acknowledge(c1, actor=AGENT, source="button", now=T0 + 6 * MIN)
-    cases.resolve(c3, outcome="fixed", root_cause="other", action="Called", actor=LEADER, source="modal", now=T0 + 7 * MIN)
+    cases.resolve(
+        c3,
+        outcome="fixed",
+        root_cause="other",
+        action="Called",
+        actor=LEADER,
+        source="modal",
+        now=T0 + 7 * MIN,
+    )
     with sessions() as s:
         mine = list_cases(s, teams=slas, filter="mine", user=AGENT, now=T0 + 8 * MIN)
         theirs = list_cases(s, teams=slas, filter="mine", user=OTHER_AGENT, now=T0 + 8 * MIN)
@@ -152,38 +216,55 @@ def test_mine_is_the_users_unresolved_cases(ingestor, cases, sessions, slas):
 
 
 def test_list_is_one_query_whatever_the_number_of_cases(ingestor, cases, sessions, slas, engine):
-    refs = [open_case(ingestor, T0 + i * MIN, team=("delivery", "support")[i % 2]) for i in range(12)]
+    refs = [
+        open_case(ingestor, T0 + i * MIN, team=("delivery", "support")[i % 2]) for i in range(12)
+    ]
     for ref in refs[::3]:
         cases.acknowledge(ref, actor=LEADER, source="button", now=T0 + 20 * MIN)
     with sessions() as s, statements(engine) as seen:
         got = list_cases(s, teams=slas, filter="overdue", user=None, now=T0 + 45 * MIN, limit=5)
     # 8 of the 12 were never acknowledged; the last one opened at 11m, so support's 30m ack SLA has passed at 45m
     assert (len(got.rows), got.total) == (5, 8)
-    assert len([q for q in seen if q.lstrip().upper().startswith("SELECT")]) == 1  # the page, each row with the count
+    assert (
+        len([q for q in seen if q.lstrip().upper().startswith("SELECT")]) == 1
+    )  # the page, each row with the count
 
 
 def test_headlines_computed_per_team_and_metric(ingestor, sessions, engine):
     since, until = T0, T0 + 7 * DAY
     now = until + timedelta(hours=1)
-    ingest(ingestor, now,
-           ("delivery", "csat", 5, since),  # the window includes its start…
-           ("delivery", "csat", 4, T0 + DAY),
-           ("delivery", "csat", 2, T0 + 2 * DAY),
-           ("delivery", "csat", 1, until),  # …and excludes its end
-           ("delivery", "csat", 1, since - timedelta(microseconds=1)),
-           ("delivery", "nps", 10, T0 + DAY), ("delivery", "nps", 9, T0 + DAY),
-           ("delivery", "nps", 3, T0 + DAY), ("delivery", "nps", 7, T0 + DAY),
-           ("delivery", "ces", 2, T0 + 3 * DAY), ("delivery", "ces", 6, T0 + 3 * DAY),
-           ("support", "csat", 3, T0 + DAY),
-           ("support", "nps", 0, T0 + DAY), ("support", "nps", 6, T0 + DAY),
-           ("support", "ces", 7, T0 - DAY))  # outside the window: support has no CES
+    ingest(
+        ingestor,
+        now,
+        ("delivery", "csat", 5, since),  # the window includes its start…
+        ("delivery", "csat", 4, T0 + DAY),
+        ("delivery", "csat", 2, T0 + 2 * DAY),
+        ("delivery", "csat", 1, until),  # …and excludes its end
+        ("delivery", "csat", 1, since - timedelta(microseconds=1)),
+        ("delivery", "nps", 10, T0 + DAY),
+        ("delivery", "nps", 9, T0 + DAY),
+        ("delivery", "nps", 3, T0 + DAY),
+        ("delivery", "nps", 7, T0 + DAY),
+        ("delivery", "ces", 2, T0 + 3 * DAY),
+        ("delivery", "ces", 6, T0 + 3 * DAY),
+        ("support", "csat", 3, T0 + DAY),
+        ("support", "nps", 0, T0 + DAY),
+        ("support", "nps", 6, T0 + DAY),
+        ("support", "ces", 7, T0 - DAY),
+    )  # outside the window: support has no CES
     with sessions() as s, statements(engine) as seen:
         got = headlines(s, teams=["support", "delivery", "ghost"], since=since, until=until)
-    assert len([q for q in seen if q.lstrip().upper().startswith("SELECT")]) == 1  # one GROUP BY pass
+    assert (
+        len([q for q in seen if q.lstrip().upper().startswith("SELECT")]) == 1
+    )  # one GROUP BY pass
     assert [h.team for h in got] == ["support", "delivery", "ghost"]  # the order asked for
     support, delivery, ghost = got
     # delivery: csat 5, 4, 2 → 2 of 3 satisfied; nps 10, 9, 3, 7 → 2/4 promoters − 1/4 detractors; ces (2 + 6) / 2
-    assert delivery.csat == pytest.approx(100 * 2 / 3) and round(delivery.csat, 2) == 66.67 and delivery.csat_n == 3
+    assert (
+        delivery.csat == pytest.approx(100 * 2 / 3)
+        and round(delivery.csat, 2) == 66.67
+        and delivery.csat_n == 3
+    )
     assert delivery.nps == pytest.approx(50 - 25) and delivery.nps_n == 4
     assert delivery.ces == pytest.approx(4.0) and delivery.ces_n == 2
     # support: csat 3 is not satisfied; nps 0 and 6 are both detractors
@@ -198,11 +279,17 @@ def test_headlines_of_no_teams_is_empty(sessions):
         assert headlines(s, teams=[], since=T0, until=T0 + DAY) == []
 
 
-def test_home_data_lists_the_users_cases_the_teams_cases_and_last_weeks_headlines(ingestor, cases, sessions, slas):
+def test_home_data_lists_the_users_cases_the_teams_cases_and_last_weeks_headlines(
+    ingestor, cases, sessions, slas
+):
     now = T0 + 8 * DAY
-    ingest(ingestor, now,
-           ("delivery", "csat", 5, now - 2 * DAY), ("delivery", "csat", 3, now - 3 * DAY),
-           ("delivery", "csat", 1, now - 8 * DAY))  # older than the 7-day window
+    ingest(
+        ingestor,
+        now,
+        ("delivery", "csat", 5, now - 2 * DAY),
+        ("delivery", "csat", 3, now - 3 * DAY),
+        ("delivery", "csat", 1, now - 8 * DAY),
+    )  # older than the 7-day window
     d1 = open_case(ingestor, now - 3 * MIN)
     d2 = open_case(ingestor, now - 2 * MIN)
     s1 = open_case(ingestor, now - 1 * MIN, team="support")

@@ -1,4 +1,5 @@
 """`/feedback stats` on a real database: every number against hand arithmetic, the period's edges, one query per measure."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -11,9 +12,16 @@ from bot.reports.stats import Stats, percentile
 from bot.reports.weekly import Compliance
 from tests.storage.test_digest import feedback, open_case, resolve, statements
 
-U = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)  # `until`, and `now`: the stats command asks about the present
+U = datetime(
+    2026, 3, 31, 12, 0, tzinfo=UTC
+)  # `until`, and `now`: the stats command asks about the present
 P = U - timedelta(days=30)  # `since`
-H, MIN, DAY, US = timedelta(hours=1), timedelta(minutes=1), timedelta(days=1), timedelta(microseconds=1)
+H, MIN, DAY, US = (
+    timedelta(hours=1),
+    timedelta(minutes=1),
+    timedelta(days=1),
+    timedelta(microseconds=1),
+)
 AGENT, LEADER = "U0AGENT1", "U0LEADER1"
 
 
@@ -30,7 +38,10 @@ def scenario(sessions, config) -> None:  # noqa: ANN001
 
     cases = Cases(sessions, config)
     ack = lambda case_id, at: cases.acknowledge(case_id, actor=AGENT, source="button", now=at)  # noqa: E731
-    reopen = lambda case_id, at: cases.reopen(case_id, "again", actor=LEADER, source="command", now=at)  # noqa: E731
+
+    def reopen(case_id, at):  # noqa: ANN001, ANN202
+        return cases.reopen(case_id, "again", actor=LEADER, source="command", now=at)
+
     d1 = open_case(sessions, P - 2 * H)
     ack(d1, P - H)  # acknowledged before the period: no TTA
     resolve(cases, d1, P + H)  # TTR 3h
@@ -92,9 +103,13 @@ def test_stats_numbers(sessions, config, engine) -> None:  # noqa: ANN001
     # Unresolved at U: d5, d7, d8, d9, d10, d11, d12; overdue: d5, d10, d11 (resolve), d8 (ack: 20m > 15m)
     assert (delivery.open, delivery.overdue) == (7, 4)
     # Ack deadline (opened + 15m) in [P, U): d2, d3, d4, d5, d6, d8, d9, d10, d14; met: d2, d4, d9, d10, d14
-    assert delivery.ack == Compliance(due=9, met=5) and delivery.ack.percent == pytest.approx(100 * 5 / 9)
+    assert delivery.ack == Compliance(due=9, met=5) and delivery.ack.percent == pytest.approx(
+        100 * 5 / 9
+    )
     # Resolve deadline (opened + 1d) in [P, U): d1, d2, d3, d4, d5, d6, d10, d14; met: d1, d2, d3, d6, d14
-    assert delivery.resolve == Compliance(due=8, met=5) and delivery.resolve.percent == pytest.approx(100 * 5 / 8)
+    assert delivery.resolve == Compliance(
+        due=8, met=5
+    ) and delivery.resolve.percent == pytest.approx(100 * 5 / 8)
     h = delivery.headline
     # csat 5, 3 → 1 of 2; nps 9, 10, 3, 7 → (2 − 1) of 4; ces (2 + 5 + 6) / 3
     assert (h.csat, h.csat_n) == (pytest.approx(50.0), 2)
@@ -102,8 +117,19 @@ def test_stats_numbers(sessions, config, engine) -> None:  # noqa: ANN001
     assert (h.ces, h.ces_n) == (pytest.approx((2 + 5 + 6) / 3), 3)
 
     # support (ack 30m, resolve 2d): s1 acknowledged in 40m, resolved in 1d; s2 never touched, past both deadlines
-    assert (support.opened, support.resolved, support.open, support.overdue, support.acknowledged) == (2, 1, 1, 1, 1)
-    assert (support.tta_median, support.tta_p90, support.ttr_median, support.ttr_p90) == (40 * MIN, 40 * MIN, DAY, DAY)
+    assert (
+        support.opened,
+        support.resolved,
+        support.open,
+        support.overdue,
+        support.acknowledged,
+    ) == (2, 1, 1, 1, 1)
+    assert (support.tta_median, support.tta_p90, support.ttr_median, support.ttr_p90) == (
+        40 * MIN,
+        40 * MIN,
+        DAY,
+        DAY,
+    )
     assert (support.ack, support.resolve) == (Compliance(2, 0), Compliance(2, 1))
     assert (support.headline.csat, support.headline.nps_n, support.headline.ces) == (None, 0, None)
 
@@ -111,13 +137,24 @@ def test_stats_numbers(sessions, config, engine) -> None:  # noqa: ANN001
 def test_teams_in_the_order_asked_and_a_quiet_period(sessions, config) -> None:  # noqa: ANN001
     scenario(sessions, config)
     stats = Stats(sessions, config)
-    assert [t.team for t in stats.for_teams(["support", "delivery"], P, U, U)] == ["support", "delivery"]
+    assert [t.team for t in stats.for_teams(["support", "delivery"], P, U, U)] == [
+        "support",
+        "delivery",
+    ]
     assert stats.for_teams([], P, U, U) == []
     # A week before any of it: nothing opened, resolved or measured, compliance unknown — but the backlog is today's.
     [quiet] = stats.for_teams(["delivery"], P - 60 * DAY, P - 50 * DAY, U)
     assert (quiet.opened, quiet.resolved, quiet.acknowledged) == (0, 0, 0)
-    assert (quiet.tta_median, quiet.tta_p90, quiet.ttr_median, quiet.ttr_p90) == (None, None, None, None)
-    assert (quiet.ack, quiet.resolve) == (Compliance(0, 0), Compliance(0, 0)) and quiet.ack.percent is None
+    assert (quiet.tta_median, quiet.tta_p90, quiet.ttr_median, quiet.ttr_p90) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert (quiet.ack, quiet.resolve) == (
+        Compliance(0, 0),
+        Compliance(0, 0),
+    ) and quiet.ack.percent is None
     assert (quiet.open, quiet.overdue) == (7, 4)
     assert quiet.headline.csat_n == 0 and quiet.headline.csat is None
 
@@ -133,8 +170,12 @@ def test_unknown_team_and_empty_period(sessions, config) -> None:  # noqa: ANN00
 def test_percentile_is_nearest_rank() -> None:
     minutes = [timedelta(minutes=m) for m in range(10, 0, -1)]  # 10m … 1m, unsorted
     assert percentile(minutes, 90) == timedelta(minutes=9)  # ⌈0.9 · 10⌉ = 9th
-    assert percentile([*minutes, timedelta(minutes=11)], 90) == timedelta(minutes=10)  # ⌈9.9⌉ = 10th of 11
-    assert percentile(minutes, 50) == timedelta(minutes=5) and percentile(minutes, 100) == timedelta(minutes=10)
+    assert percentile([*minutes, timedelta(minutes=11)], 90) == timedelta(
+        minutes=10
+    )  # ⌈9.9⌉ = 10th of 11
+    assert percentile(minutes, 50) == timedelta(minutes=5) and percentile(
+        minutes, 100
+    ) == timedelta(minutes=10)
     assert percentile([timedelta(hours=3)], 90) == timedelta(hours=3)
     assert percentile([], 90) is None
     with pytest.raises(ValueError):

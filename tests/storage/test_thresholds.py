@@ -1,4 +1,5 @@
 """Threshold rules on a real database: readings against hand-computed values, breach → one case → recovery, races."""
+
 from __future__ import annotations
 
 import copy
@@ -23,7 +24,9 @@ HOUR, MIN = timedelta(hours=1), timedelta(minutes=1)
 _ids = itertools.count(1)
 
 
-def make_config(delivery: list[dict] | None = None, support: list[dict] | None = None, **support_extra) -> LoopbotConfig:  # noqa: ANN003
+def make_config(
+    delivery: list[dict] | None = None, support: list[dict] | None = None, **support_extra
+) -> LoopbotConfig:  # noqa: ANN003
     raw = copy.deepcopy(CONFIG)
     raw["teams"]["delivery"]["thresholds"] = delivery or []
     raw["teams"]["support"]["thresholds"] = support or []
@@ -38,19 +41,42 @@ def rule(metric: str, **kw) -> Threshold:  # noqa: ANN003
 def add(sessions, *rows: tuple, team: str = "delivery") -> None:  # noqa: ANN001
     """(metric, score, submitted_at[, category]) responses of `team`."""
     with sessions.begin() as s:
-        s.execute(insert(Feedback), [
-            {"source": "test", "external_id": f"f-{next(_ids)}", "team": team, "metric": r[0], "score": r[1],
-             "submitted_at": r[2], "received_at": r[2], "category": r[3] if len(r) > 3 else None}
-            for r in rows
-        ])
+        s.execute(
+            insert(Feedback),
+            [
+                {
+                    "source": "test",
+                    "external_id": f"f-{next(_ids)}",
+                    "team": team,
+                    "metric": r[0],
+                    "score": r[1],
+                    "submitted_at": r[2],
+                    "received_at": r[2],
+                    "category": r[3] if len(r) > 3 else None,
+                }
+                for r in rows
+            ],
+        )
 
 
 def add_case(sessions, at: datetime, team: str = "delivery", kind: str = "feedback") -> None:  # noqa: ANN001
     with sessions.begin() as s:
-        s.add(Case(kind=kind, team=team, state="open", version=1, severity="medium", opened_at=at, summary={}))
+        s.add(
+            Case(
+                kind=kind,
+                team=team,
+                state="open",
+                version=1,
+                severity="medium",
+                opened_at=at,
+                summary={},
+            )
+        )
 
 
-def reading(sessions, config: LoopbotConfig, r: Threshold, now: datetime = T0, team: str = "delivery") -> Reading:  # noqa: ANN001
+def reading(
+    sessions, config: LoopbotConfig, r: Threshold, now: datetime = T0, team: str = "delivery"
+) -> Reading:  # noqa: ANN001
     with sessions() as s:
         return read(s, config.teams[team], r, now)
 
@@ -62,51 +88,86 @@ def threshold_cases(sessions) -> list[Case]:  # noqa: ANN001
 
 def posts(sessions) -> list[tuple[str, str, str | None, dict]]:  # noqa: ANN001
     with sessions() as s:
-        return [(m.key, m.kind, m.channel, m.payload) for m in s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+        return [
+            (m.key, m.kind, m.channel, m.payload)
+            for m in s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        ]
 
 
 def events(sessions, case_id: int) -> list[CaseEvent]:  # noqa: ANN001
     with sessions() as s:
-        return list(s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)))
+        return list(
+            s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id))
+        )
 
 
 # -- readings ----------------------------------------------------------------------------------------------
 
+
 def test_survey_metric_readings_match_hand_computed_values(sessions, config):
     inside = T0 - 2 * HOUR
-    add(sessions, *[("csat", v, inside) for v in (5, 4, 3, 2, 1, 5)],  # 3 of 6 satisfied: 50
+    add(
+        sessions,
+        *[("csat", v, inside) for v in (5, 4, 3, 2, 1, 5)],  # 3 of 6 satisfied: 50
         *[("nps", v, inside) for v in (10, 9, 7, 6, 0)],  # 2 promoters, 2 detractors of 5: 0
         *[("ces", v, inside) for v in (2, 5, 7)],  # mean 14 / 3
-        ("csat", 1, T0 - 25 * HOUR), ("nps", 0, T0 + MIN))  # outside the window
-    add(sessions, ("csat", 1, inside), ("nps", 0, inside), ("ces", 7, inside), team="support")  # another team
+        ("csat", 1, T0 - 25 * HOUR),
+        ("nps", 0, T0 + MIN),
+    )  # outside the window
+    add(
+        sessions, ("csat", 1, inside), ("nps", 0, inside), ("ces", 7, inside), team="support"
+    )  # another team
     assert reading(sessions, config, rule("csat", below=80)) == Reading(50.0, 6, True, True)
-    assert reading(sessions, config, rule("csat", below=50)) == Reading(50.0, 6, True, False)  # not *below* 50
+    assert reading(sessions, config, rule("csat", below=50)) == Reading(
+        50.0, 6, True, False
+    )  # not *below* 50
     assert reading(sessions, config, rule("nps", below=0)) == Reading(0.0, 5, True, False)
     assert reading(sessions, config, rule("nps", below=0.5)) == Reading(0.0, 5, True, True)
     ces = reading(sessions, config, rule("ces", above=4.5))
-    assert ces.value == pytest.approx(14 / 3) and (ces.n, ces.readable, ces.breached) == (3, True, True)
+    assert ces.value == pytest.approx(14 / 3) and (ces.n, ces.readable, ces.breached) == (
+        3,
+        True,
+        True,
+    )
     assert reading(sessions, config, rule("ces", above=5)).breached is False
 
 
 def test_cases_reading_counts_the_teams_feedback_cases_opened_in_the_window(sessions, config):
     for minutes in (1, 20, 59, 60):
-        add_case(sessions, T0 - minutes * MIN)  # 60 minutes ago is the window's first instant: counted
+        add_case(
+            sessions, T0 - minutes * MIN
+        )  # 60 minutes ago is the window's first instant: counted
     add_case(sessions, T0 - 61 * MIN)  # before the window
     add_case(sessions, T0)  # the window ends before now
     add_case(sessions, T0 - 5 * MIN, team="support")
     add_case(sessions, T0 - 5 * MIN, kind="threshold")  # a breach must not feed a cases rule
-    add(sessions, *[("csat", 5, T0 - 10 * MIN)] * 3, ("nps", 9, T0 - 30 * MIN), ("ces", 1, T0 - 2 * HOUR))
+    add(
+        sessions,
+        *[("csat", 5, T0 - 10 * MIN)] * 3,
+        ("nps", 9, T0 - 30 * MIN),
+        ("ces", 1, T0 - 2 * HOUR),
+    )
     r = rule("cases", above=3, window="1h")
-    assert reading(sessions, config, r) == Reading(4, 4, True, True)  # n: the team's responses in the window
+    assert reading(sessions, config, r) == Reading(
+        4, 4, True, True
+    )  # n: the team's responses in the window
     assert reading(sessions, config, rule("cases", above=4, window="1h")).breached is False
 
 
 def test_complaints_reading_counts_negative_responses_of_the_category_by_the_teams_limits(sessions):
     config = make_config(open_case_when={"csat_at_most": 3, "nps_at_most": 4, "ces_at_least": 6})
     at = T0 - 30 * MIN
-    rows = [("csat", 2, at, "late_delivery"), ("csat", 3, at, "late_delivery"), ("nps", 6, at, "late_delivery"),
-            ("ces", 5, at, "late_delivery"), ("ces", 4, at, "late_delivery"), ("csat", 5, at, "late_delivery"),
-            ("csat", 1, at, "rude_staff"), ("csat", 1, at, None), ("csat", 1, T0 - 2 * HOUR, "late_delivery")]
+    rows = [
+        ("csat", 2, at, "late_delivery"),
+        ("csat", 3, at, "late_delivery"),
+        ("nps", 6, at, "late_delivery"),
+        ("ces", 5, at, "late_delivery"),
+        ("ces", 4, at, "late_delivery"),
+        ("csat", 5, at, "late_delivery"),
+        ("csat", 1, at, "rude_staff"),
+        ("csat", 1, at, None),
+        ("csat", 1, T0 - 2 * HOUR, "late_delivery"),
+    ]
     for team in ("delivery", "support"):
         add(sessions, *rows, team=team)
     r = rule("complaints", category="late_delivery", above=2, window="1h")
@@ -118,14 +179,27 @@ def test_complaints_reading_counts_negative_responses_of_the_category_by_the_tea
 
 def test_a_rule_under_min_responses_is_not_readable_and_never_breached(sessions, config):
     add(sessions, *[("csat", 1, T0 - HOUR)] * 6)
-    assert reading(sessions, config, rule("csat", below=80, min_responses=7)) == Reading(0.0, 6, False, False)
-    assert reading(sessions, config, rule("csat", below=80, min_responses=6)) == Reading(0.0, 6, True, True)
-    assert reading(sessions, config, rule("cases", above=0, min_responses=7)) == Reading(0, 6, False, False)
-    assert reading(sessions, config, rule("csat", below=80), now=T0 - 2 * HOUR) == Reading(None, 0, False, False)
+    assert reading(sessions, config, rule("csat", below=80, min_responses=7)) == Reading(
+        0.0, 6, False, False
+    )
+    assert reading(sessions, config, rule("csat", below=80, min_responses=6)) == Reading(
+        0.0, 6, True, True
+    )
+    assert reading(sessions, config, rule("cases", above=0, min_responses=7)) == Reading(
+        0, 6, False, False
+    )
+    assert reading(sessions, config, rule("csat", below=80), now=T0 - 2 * HOUR) == Reading(
+        None, 0, False, False
+    )
 
 
 def test_window_is_from_now_minus_window_inclusive_to_now_exclusive(sessions, config):
-    add(sessions, ("csat", 1, T0 - HOUR), ("csat", 1, T0 - HOUR - timedelta(microseconds=1)), ("csat", 1, T0))
+    add(
+        sessions,
+        ("csat", 1, T0 - HOUR),
+        ("csat", 1, T0 - HOUR - timedelta(microseconds=1)),
+        ("csat", 1, T0),
+    )
     assert reading(sessions, config, rule("csat", below=80, window="1h")).n == 1
 
 
@@ -133,11 +207,17 @@ def test_rule_keys_are_stable_and_distinct(config):
     team = config.teams["delivery"]
     # The window in its shortest spelling: 24h and 1d in the YAML are the same rule.
     assert rule_key(team, rule("csat", below=80)) == "delivery:csat:below:80:1d"
-    assert rule_key(team, rule("csat", below=80, window="1d")) == rule_key(team, rule("csat", below=80, window="24h"))
+    assert rule_key(team, rule("csat", below=80, window="1d")) == rule_key(
+        team, rule("csat", below=80, window="24h")
+    )
     assert rule_key(team, rule("ces", above=4.5, window="30m")) == "delivery:ces:above:4.5:30m"
-    assert rule_key(team, rule("complaints", above=5, window="1h", category="late_delivery")) == \
-        "delivery:complaints:above:5:1h:late_delivery"
-    assert rule_key(team, rule("csat", below=80, min_responses=30)) == rule_key(team, rule("csat", below=80))
+    assert (
+        rule_key(team, rule("complaints", above=5, window="1h", category="late_delivery"))
+        == "delivery:complaints:above:5:1h:late_delivery"
+    )
+    assert rule_key(team, rule("csat", below=80, min_responses=30)) == rule_key(
+        team, rule("csat", below=80)
+    )
 
 
 # -- breach, recovery, next breach ------------------------------------------------------------------------
@@ -146,7 +226,9 @@ CSAT_1H = {"metric": "csat", "below": 80, "window": "1h", "min_responses": 5}
 KEY = "delivery:csat:below:80:1h"
 
 
-def test_breach_opens_one_case_stays_quiet_then_recovers_and_the_next_breach_opens_another(sessions):
+def test_breach_opens_one_case_stays_quiet_then_recovers_and_the_next_breach_opens_another(
+    sessions,
+):
     config = make_config([CSAT_1H])
     thresholds = Thresholds(sessions, config, Cases(sessions, config))
     add(sessions, *[("csat", 1, T0 - 10 * MIN)] * 4)
@@ -156,12 +238,30 @@ def test_breach_opens_one_case_stays_quiet_then_recovers_and_the_next_breach_ope
     report = thresholds.evaluate(T0)
     (case,) = threshold_cases(sessions)
     assert [c.id for c in report.opened] == [case.id] and report.failed == {} and report.rules == 1
-    assert (case.kind, case.team, case.state, case.rule_key, case.active_rule) == ("threshold", "delivery", "open", KEY, KEY)
+    assert (case.kind, case.team, case.state, case.rule_key, case.active_rule) == (
+        "threshold",
+        "delivery",
+        "open",
+        KEY,
+        KEY,
+    )
     assert case.severity == "high"  # 20 is 60 points below 80
-    assert case.summary == {"metric": "csat", "category": None, "comparison": "below", "threshold": 80, "value": 20,
-                            "window": "1h", "n": 5, "rule": KEY}
-    assert [(e.kind, e.actor, e.source, e.at) for e in events(sessions, case.id)] == [("opened", "loopbot", "job", T0)]
-    assert posts(sessions) == [(f"case:{case.id}:open", "case.open", "C0DELIVERY", {"case_id": case.id})]
+    assert case.summary == {
+        "metric": "csat",
+        "category": None,
+        "comparison": "below",
+        "threshold": 80,
+        "value": 20,
+        "window": "1h",
+        "n": 5,
+        "rule": KEY,
+    }
+    assert [(e.kind, e.actor, e.source, e.at) for e in events(sessions, case.id)] == [
+        ("opened", "loopbot", "job", T0)
+    ]
+    assert posts(sessions) == [
+        (f"case:{case.id}:open", "case.open", "C0DELIVERY", {"case_id": case.id})
+    ]
 
     # Still breached a minute later: nothing new.
     again = thresholds.evaluate(T0 + MIN)
@@ -177,19 +277,33 @@ def test_breach_opens_one_case_stays_quiet_then_recovers_and_the_next_breach_ope
     recovery = thresholds.evaluate(T0 + 2 * HOUR)
     assert [c.id for c in recovery.recovered] == [case.id]
     (case,) = threshold_cases(sessions)
-    assert case.active_rule is None and case.state == "open"  # recovery frees the rule; a person still resolves
+    assert (
+        case.active_rule is None and case.state == "open"
+    )  # recovery frees the rule; a person still resolves
     recovered = events(sessions, case.id)[-1]
     assert (recovered.kind, recovered.actor, recovered.source, recovered.details) == (
-        "recovered", "loopbot", "job", {"value": 100, "n": 20, "threshold": 80})
-    assert posts(sessions)[-1] == (f"case:{case.id}:event:{recovered.id}", "case.event", "C0DELIVERY",
-                                   {"case_id": case.id, "event_id": recovered.id})
+        "recovered",
+        "loopbot",
+        "job",
+        {"value": 100, "n": 20, "threshold": 80},
+    )
+    assert posts(sessions)[-1] == (
+        f"case:{case.id}:event:{recovered.id}",
+        "case.event",
+        "C0DELIVERY",
+        {"case_id": case.id, "event_id": recovered.id},
+    )
     team = config.teams["delivery"]
     assert event_line(recovered, case, team) == (
-        ":chart_with_upwards_trend: Recovered at Mon 2 Mar 09:00 EST: CSAT 100, no longer below 80 over the last 1h (n=20)")
+        ":chart_with_upwards_trend: Recovered at Mon 2 Mar 09:00 EST: CSAT 100, no longer below 80 over the last 1h (n=20)"
+    )
     detail = Cases(sessions, config).get(case.id)
     message = case_message(detail, team, now=T0 + 2 * HOUR)
     assert message_errors(message["blocks"], message["text"]) == []
-    assert ":chart_with_upwards_trend: Recovered at Mon 2 Mar 09:00 EST" in message["blocks"][1]["elements"][0]["text"]
+    assert (
+        ":chart_with_upwards_trend: Recovered at Mon 2 Mar 09:00 EST"
+        in message["blocks"][1]["elements"][0]["text"]
+    )
     assert thresholds.evaluate(T0 + 2 * HOUR + MIN).recovered == []
     assert len(posts(sessions)) == 2
 
@@ -198,7 +312,12 @@ def test_breach_opens_one_case_stays_quiet_then_recovers_and_the_next_breach_ope
     assert len(thresholds.evaluate(T0 + 4 * HOUR).opened) == 1
     first, second = threshold_cases(sessions)
     assert first.id == case.id and first.active_rule is None and second.active_rule == KEY
-    assert posts(sessions)[-1] == (f"case:{second.id}:open", "case.open", "C0DELIVERY", {"case_id": second.id})
+    assert posts(sessions)[-1] == (
+        f"case:{second.id}:open",
+        "case.open",
+        "C0DELIVERY",
+        {"case_id": second.id},
+    )
 
 
 def test_a_threshold_case_does_not_feed_a_cases_rule(sessions):
@@ -213,9 +332,21 @@ def test_a_threshold_case_does_not_feed_a_cases_rule(sessions):
 
 
 def test_severity_grows_with_the_distance_past_the_threshold(sessions):
-    config = make_config([{"metric": "csat", "below": 80, "window": "1h", "min_responses": 1},
-                          {"metric": "complaints", "category": "late_delivery", "above": 3, "window": "1h", "min_responses": 1}])
-    add(sessions, *[("csat", 5, T0 - MIN)] * 3, *[("csat", 1, T0 - MIN, "late_delivery")] * 4)  # CSAT 42.9, 4 complaints
+    config = make_config(
+        [
+            {"metric": "csat", "below": 80, "window": "1h", "min_responses": 1},
+            {
+                "metric": "complaints",
+                "category": "late_delivery",
+                "above": 3,
+                "window": "1h",
+                "min_responses": 1,
+            },
+        ]
+    )
+    add(
+        sessions, *[("csat", 5, T0 - MIN)] * 3, *[("csat", 1, T0 - MIN, "late_delivery")] * 4
+    )  # CSAT 42.9, 4 complaints
     Thresholds(sessions, config, Cases(sessions, config)).evaluate(T0)
     by_metric = {c.summary["metric"]: c for c in threshold_cases(sessions)}
     assert by_metric["csat"].severity == "high" and by_metric["complaints"].severity == "medium"
@@ -225,20 +356,40 @@ def test_severity_grows_with_the_distance_past_the_threshold(sessions):
 
 # -- concurrency and failures ----------------------------------------------------------------------------
 
+
 def test_the_same_breach_opened_twice_from_a_stale_read_opens_one_case(sessions, config):
     cases = Cases(sessions, config)
 
     def open_it(now: datetime) -> Case | None:
         with sessions.begin() as s:
-            case = cases.open_threshold_case(s, team="delivery", rule_key=KEY, severity="high", summary={"rule": KEY},
-                                             source="job", now=now)
+            case = cases.open_threshold_case(
+                s,
+                team="delivery",
+                rule_key=KEY,
+                severity="high",
+                summary={"rule": KEY},
+                source="job",
+                now=now,
+            )
             # The rest of the unit of work survives a lost race (on PostgreSQL too, thanks to the savepoint).
-            s.add(Case(kind="feedback", team="delivery", state="open", version=1, severity="medium", opened_at=now, summary={}))
+            s.add(
+                Case(
+                    kind="feedback",
+                    team="delivery",
+                    state="open",
+                    version=1,
+                    severity="medium",
+                    opened_at=now,
+                    summary={},
+                )
+            )
         return case
 
     first = open_it(T0)
     assert first is not None and first.active_rule == KEY
-    assert open_it(T0 + MIN) is None  # as an evaluation that read "no active case" before the first committed would
+    assert (
+        open_it(T0 + MIN) is None
+    )  # as an evaluation that read "no active case" before the first committed would
     assert [c.id for c in threshold_cases(sessions)] == [first.id]
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Case).where(Case.kind == "feedback")) == 2
@@ -270,23 +421,37 @@ def test_two_evaluations_at_once_open_one_case(sessions, round_):
 def test_one_team_failing_does_not_stop_the_others(sessions, caplog):
     config = make_config([CSAT_1H])
     # A rule the evaluator cannot read (as from a config that bypassed validation): support fails first.
-    broken = Threshold.model_construct(metric="sentiment", below=1.0, above=None, window=HOUR, min_responses=1, category=None)
-    teams = {"support": config.teams["support"].model_copy(update={"thresholds": [broken]}),
-             "delivery": config.teams["delivery"]}
+    broken = Threshold.model_construct(
+        metric="sentiment", below=1.0, above=None, window=HOUR, min_responses=1, category=None
+    )
+    teams = {
+        "support": config.teams["support"].model_copy(update={"thresholds": [broken]}),
+        "delivery": config.teams["delivery"],
+    }
     config = config.model_copy(update={"teams": teams})
     add(sessions, *[("csat", 1, T0 - MIN)] * 5)
-    report = Thresholds(sessions, config, Cases(sessions, config)).evaluate(T0, ["support", "nowhere", "delivery"])
-    assert report.failed == {"support": "ValueError: unknown threshold metric 'sentiment'",
-                             "nowhere": "LookupError: team 'nowhere' is not configured"}
+    report = Thresholds(sessions, config, Cases(sessions, config)).evaluate(
+        T0, ["support", "nowhere", "delivery"]
+    )
+    assert report.failed == {
+        "support": "ValueError: unknown threshold metric 'sentiment'",
+        "nowhere": "LookupError: team 'nowhere' is not configured",
+    }
     assert [c.team for c in report.opened] == ["delivery"] and len(threshold_cases(sessions)) == 1
     assert "threshold evaluation failed for team support" in caplog.text
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # EXPLAIN QUERY PLAN is SQLite's
 def test_readings_are_served_by_indexes_on_sqlite(sessions, engine):
-    config = make_config([CSAT_1H, {"metric": "nps", "below": 0, "window": "7d"}, {"metric": "ces", "above": 5, "window": "1h"},
-                          {"metric": "cases", "above": 10, "window": "1h"},
-                          {"metric": "complaints", "category": "late_delivery", "above": 5, "window": "1h"}])
+    config = make_config(
+        [
+            CSAT_1H,
+            {"metric": "nps", "below": 0, "window": "7d"},
+            {"metric": "ces", "above": 5, "window": "1h"},
+            {"metric": "cases", "above": 10, "window": "1h"},
+            {"metric": "complaints", "category": "late_delivery", "above": 5, "window": "1h"},
+        ]
+    )
     add(sessions, *[("csat", 1, T0 - MIN, "late_delivery")] * 20)
     seen: list[tuple[str, object]] = []
 

@@ -1,4 +1,5 @@
 """The weekly summary on a real database: metrics, cases opened and resolved, median TTR and SLA compliance."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,12 @@ from tests.storage.test_digest import feedback, open_case, resolve
 
 W = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)  # Monday 09:00 UTC: the summary's `until`
 P = W - timedelta(days=7)  # its `since`
-H, MIN, DAY, US = timedelta(hours=1), timedelta(minutes=1), timedelta(days=1), timedelta(microseconds=1)
+H, MIN, DAY, US = (
+    timedelta(hours=1),
+    timedelta(minutes=1),
+    timedelta(days=1),
+    timedelta(microseconds=1),
+)
 AGENT, LEADER = "U0AGENT1", "U0LEADER1"
 
 
@@ -31,7 +37,10 @@ def test_weekly_numbers(sessions, config):  # noqa: ANN001
 
     cases = Cases(sessions, config)
     ack = lambda case_id, at: cases.acknowledge(case_id, actor=AGENT, source="button", now=at)  # noqa: E731
-    reopen = lambda case_id, at: cases.reopen(case_id, "again", actor=LEADER, source="command", now=at)  # noqa: E731
+
+    def reopen(case_id, at):  # noqa: ANN001, ANN202
+        return cases.reopen(case_id, "again", actor=LEADER, source="command", now=at)
+
     d1 = open_case(sessions, P - 20 * MIN)
     resolve(cases, d1, P + H)
     d2 = open_case(sessions, P - 10 * MIN)
@@ -83,9 +92,13 @@ def test_weekly_numbers(sessions, config):  # noqa: ANN001
     assert delivery.resolved == 7
     assert delivery.median_ttr == DAY  # 10m, 80m, 6h, [1d], 1d 1h, 1d 31m, 2d 10m
     # Ack deadline (opened + 15m) in [P, W): d2, d3, d4, d5, d6, d8, d9, d10, d12; met: d2, d4, d8, d9, d12
-    assert delivery.ack == Compliance(due=9, met=5) and delivery.ack.percent == pytest.approx(100 * 5 / 9)
+    assert delivery.ack == Compliance(due=9, met=5) and delivery.ack.percent == pytest.approx(
+        100 * 5 / 9
+    )
     # Resolve deadline (opened + 1d) in [P, W): d1, d2, d3, d4, d5, d6, d9, d12, d14; met: d1, d4, d6, d12
-    assert delivery.resolve == Compliance(due=9, met=4) and delivery.resolve.percent == pytest.approx(100 * 4 / 9)
+    assert delivery.resolve == Compliance(
+        due=9, met=4
+    ) and delivery.resolve.percent == pytest.approx(100 * 4 / 9)
 
     # support: nps 9, 9, 1 → 2 − 1 of 3; s1 acknowledged in 20m of 30m, unresolved at its 2d deadline
     assert (support.headline.csat, support.headline.csat_n, support.headline.ces) == (None, 0, None)
@@ -102,4 +115,6 @@ def test_compliance_of_a_quiet_week_is_unknown_not_zero(sessions, config):  # no
     assert got == {"delivery": (Compliance(0, 0), Compliance(0, 0))}
     assert got["delivery"][0].percent is None and nothing == {}
     summary = Weekly(sessions, config).compose(W)
-    assert [(t.opened, t.resolved, t.median_ttr, t.headline.csat) for t in summary.teams] == [(0, 0, None, None)] * 2
+    assert [(t.opened, t.resolved, t.median_ttr, t.headline.csat) for t in summary.teams] == [
+        (0, 0, None, None)
+    ] * 2

@@ -1,4 +1,5 @@
 """Shared material of the config tests: the SPEC §3 YAML and builders of broken variants."""
+
 from __future__ import annotations
 
 import re
@@ -52,7 +53,9 @@ def spec_with(*changes: tuple[str, Any]) -> dict[str, Any]:
     """The SPEC's YAML with values set (or DELETEd) at key paths such as `teams.delivery.thresholds[2].window`."""
     data = yaml.safe_load(SPEC_YAML)
     for path, value in changes:
-        *parents, last = [int(p[1:-1]) if p.startswith("[") else p for p in re.findall(r"\[\d+\]|[^.\[\]]+", path)]
+        *parents, last = [
+            int(p[1:-1]) if p.startswith("[") else p for p in re.findall(r"\[\d+\]|[^.\[\]]+", path)
+        ]
         node = data
         for part in parents:
             node = node[part]

@@ -1,4 +1,5 @@
 """The App Home view: assigned cases with a Show button, team cases, headline metrics, empty states, limits."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -20,23 +21,36 @@ def test_home_view_with_everything() -> None:
         user="U0AGENT1",
         assigned=[row(12, assignee="U0AGENT1")],
         team_open=[row(12, assignee="U0AGENT1"), row(13, team="support", severity="medium")],
-        headlines=[Headline("delivery", 82.5, 40, 31.4, 55, 3.21, 12), Headline("support", nps=-12.0, nps_n=7)],
+        headlines=[
+            Headline("delivery", 82.5, 40, 31.4, 55, 3.21, 12),
+            Headline("support", nps=-12.0, nps_n=7),
+        ],
     )
     view = home_view(data, teams(), now=NOW)
     assert_view(view)
     assert view["type"] == "home"
     assert _headers(view) == ["Assigned to you", "Open in your teams", "Last 7 days"]
     assigned = view["blocks"][1]
-    assert assigned["text"]["text"] == "• *FB-12* :red_circle: CSAT 1/5 · late_delivery · Delivery Ops · open 10m · <@U0AGENT1>"
+    assert (
+        assigned["text"]["text"]
+        == "• *FB-12* :red_circle: CSAT 1/5 · late_delivery · Delivery Ops · open 10m · <@U0AGENT1>"
+    )
     assert assigned["accessory"]["action_id"] == ActionId.SHOW
     assert CaseMeta.load(assigned["accessory"]["value"]) == CaseMeta(case_id=12)
-    metrics = next(b["text"]["text"] for b in view["blocks"] if "CSAT" in b.get("text", {}).get("text", "") and "n=" in b["text"]["text"])
+    metrics = next(
+        b["text"]["text"]
+        for b in view["blocks"]
+        if "CSAT" in b.get("text", {}).get("text", "") and "n=" in b["text"]["text"]
+    )
     assert metrics.split("\n") == [
         "*Delivery Ops* — CSAT 82.5 % (n=40) · NPS 31 (n=55) · CES 3.2 (n=12)",
         "*Support* — CSAT no responses · NPS -12 (n=7) · CES no responses",
     ]
     footer = view["blocks"][-1]["elements"][0]["text"]
-    assert footer == f"Updated <!date^{int(NOW.timestamp())}^{{date_short_pretty}} at {{time}}|2024-12-02 14:21 UTC>"
+    assert (
+        footer
+        == f"Updated <!date^{int(NOW.timestamp())}^{{date_short_pretty}} at {{time}}|2024-12-02 14:21 UTC>"
+    )
 
 
 def test_home_view_empty_states_say_what_to_do() -> None:
@@ -54,7 +68,8 @@ def test_home_view_empty_states_say_what_to_do() -> None:
 
 def test_headline_text_escapes_the_team_name() -> None:
     assert headline_text(Headline("x", 100.0, 1, 100.0, 1, 1.0, 1), "R&D <!here>") == (
-        "*R&amp;D &lt;!here&gt;* — CSAT 100 % (n=1) · NPS 100 (n=1) · CES 1 (n=1)")
+        "*R&amp;D &lt;!here&gt;* — CSAT 100 % (n=1) · NPS 100 (n=1) · CES 1 (n=1)"
+    )
 
 
 def test_a_leader_with_everything_stays_within_100_blocks() -> None:
@@ -70,5 +85,7 @@ def test_a_leader_with_everything_stays_within_100_blocks() -> None:
     no_foreign_markup(view)
     notes = [b["elements"][0]["text"] for b in view["blocks"] if b["type"] == "context"]
     assert notes[0] == "and 60 more — `/feedback list mine`"
-    assert notes[1].startswith("and ") and notes[1].endswith("more, oldest first — `/feedback list TEAM` shows them all")
+    assert notes[1].startswith("and ") and notes[1].endswith(
+        "more, oldest first — `/feedback list TEAM` shows them all"
+    )
     assert notes[2].startswith("and ") and notes[2].endswith("more teams — `/feedback stats all`")

@@ -1,4 +1,5 @@
 """Shared builders and Block Kit checks for the renderer tests, and proof that the checks catch bad payloads."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -38,30 +39,70 @@ def teams() -> dict[str, Team]:
 
 
 def feedback_case(**kw: Any) -> Case:
-    summary = {"metric": "csat", "score": 1, "category": "late_delivery", "segment": "gold",
-               "customer": "C-77", "submitted_at": (T0 - timedelta(minutes=2)).isoformat()}
+    summary = {
+        "metric": "csat",
+        "score": 1,
+        "category": "late_delivery",
+        "segment": "gold",
+        "customer": "C-77",
+        "submitted_at": (T0 - timedelta(minutes=2)).isoformat(),
+    }
     summary.update(kw.pop("summary", {}))
-    values: dict[str, Any] = {"id": 12, "kind": "feedback", "team": "delivery", "state": "open", "version": 1,
-                              "severity": "high", "opened_at": T0, "summary": summary, "feedback_id": 3}
+    values: dict[str, Any] = {
+        "id": 12,
+        "kind": "feedback",
+        "team": "delivery",
+        "state": "open",
+        "version": 1,
+        "severity": "high",
+        "opened_at": T0,
+        "summary": summary,
+        "feedback_id": 3,
+    }
     values.update(kw)
     return Case(**values)
 
 
 def threshold_case(**kw: Any) -> Case:
-    summary = {"metric": "csat", "value": 72.41, "comparison": "below", "threshold": 80.0, "window": "24h", "n": 31}
+    summary = {
+        "metric": "csat",
+        "value": 72.41,
+        "comparison": "below",
+        "threshold": 80.0,
+        "window": "24h",
+        "n": 31,
+    }
     summary.update(kw.pop("summary", {}))
-    values: dict[str, Any] = {"id": 14, "kind": "threshold", "team": "delivery", "state": "open", "version": 1,
-                              "severity": "medium", "opened_at": T0, "summary": summary, "feedback_id": None}
+    values: dict[str, Any] = {
+        "id": 14,
+        "kind": "threshold",
+        "team": "delivery",
+        "state": "open",
+        "version": 1,
+        "severity": "medium",
+        "opened_at": T0,
+        "summary": summary,
+        "feedback_id": None,
+    }
     values.update(kw)
     return Case(**values)
 
 
 def event(kind: str, actor: str, minutes: float, event_id: int = 1, **details: Any) -> CaseEvent:
-    return CaseEvent(id=event_id, case_id=12, kind=kind, actor=actor, source="button",
-                     at=T0 + timedelta(minutes=minutes), details=details)
+    return CaseEvent(
+        id=event_id,
+        case_id=12,
+        kind=kind,
+        actor=actor,
+        source="button",
+        at=T0 + timedelta(minutes=minutes),
+        details=details,
+    )
 
 
-def detail(case: Case, events: list[CaseEvent] | None = None, comment: str | None = "Parcel arrived late") -> CaseDetail:
+def detail(
+    case: Case, events: list[CaseEvent] | None = None, comment: str | None = "Parcel arrived late"
+) -> CaseDetail:
     events = events if events is not None else [event("opened", "loopbot", 0)]
     timings = derive(case.opened_at, case.state, ((e.kind, e.at) for e in events), delivery().sla)
     return CaseDetail(case, events, comment, timings)
@@ -69,9 +110,17 @@ def detail(case: Case, events: list[CaseEvent] | None = None, comment: str | Non
 
 def row(case_id: int, **kw: Any) -> CaseRow:
     values: dict[str, Any] = {
-        "id": case_id, "kind": "feedback", "team": "delivery", "state": "open", "severity": "high", "opened_at": T0,
-        "assignee": None, "summary": {"metric": "csat", "score": 1, "category": "late_delivery"},
-        "acknowledged_at": None, "ack_due": T0 + timedelta(minutes=15), "resolve_due": T0 + timedelta(days=1),
+        "id": case_id,
+        "kind": "feedback",
+        "team": "delivery",
+        "state": "open",
+        "severity": "high",
+        "opened_at": T0,
+        "assignee": None,
+        "summary": {"metric": "csat", "score": 1, "category": "late_delivery"},
+        "acknowledged_at": None,
+        "ack_due": T0 + timedelta(minutes=15),
+        "resolve_due": T0 + timedelta(days=1),
     }
     values.update(kw)
     return CaseRow(**values)
@@ -135,15 +184,23 @@ def buttons(msg: dict[str, Any]) -> list[tuple[str, str, str | None, str]]:
     """(label, action_id, style, value) of every button in actions blocks."""
     return [
         (e["text"]["text"], e["action_id"], e.get("style"), e["value"])
-        for b in msg["blocks"] if b["type"] == "actions" for e in b["elements"]
+        for b in msg["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
     ]
 
 
 # -- the checks themselves must be able to fail ------------------------------------------------------
 
+
 def test_checks_refuse_an_overlong_section() -> None:
     with pytest.raises(Exception, match="3000"):
-        assert_message({"text": "x", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]})
+        assert_message(
+            {
+                "text": "x",
+                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}],
+            }
+        )
 
 
 def test_checks_refuse_51_blocks_and_unknown_types() -> None:
@@ -154,8 +211,11 @@ def test_checks_refuse_51_blocks_and_unknown_types() -> None:
 
 
 def test_checks_refuse_a_long_modal_title() -> None:
-    view = {"type": "modal", "title": {"type": "plain_text", "text": "Resolve FB-1234567890123456"},
-            "blocks": [{"type": "divider"}]}
+    view = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Resolve FB-1234567890123456"},
+        "blocks": [{"type": "divider"}],
+    }
     with pytest.raises(Exception, match="24"):
         assert_view(view)
 

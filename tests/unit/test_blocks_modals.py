@@ -1,4 +1,5 @@
 """The resolve and reopen modals: ids, options, preselection, metadata and Slack's limits."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,7 +21,11 @@ def test_resolve_modal_shape() -> None:
     assert_view(view)
     assert view["type"] == "modal"
     assert view["callback_id"] == CallbackId.RESOLVE == "case_resolve_modal"
-    assert (view["title"]["text"], view["submit"]["text"], view["close"]["text"]) == ("Resolve FB-12", "Resolve", "Cancel")
+    assert (view["title"]["text"], view["submit"]["text"], view["close"]["text"]) == (
+        "Resolve FB-12",
+        "Resolve",
+        "Cancel",
+    )
     assert CaseMeta.load(view["private_metadata"]) == META
     inputs = _inputs(view)
     assert list(inputs) == [BlockId.OUTCOME, BlockId.ROOT_CAUSE, BlockId.ACTION, BlockId.RATIONALE]
@@ -28,11 +33,19 @@ def test_resolve_modal_shape() -> None:
     assert all(block["element"]["action_id"] == block_id for block_id, block in inputs.items())
     outcome = inputs["outcome"]["element"]
     assert [(o["value"], o["text"]["text"]) for o in outcome["options"]] == [
-        ("fixed", "Fixed"), ("workaround", "Workaround"), ("no_action", "No action"), ("duplicate", "Duplicate")]
+        ("fixed", "Fixed"),
+        ("workaround", "Workaround"),
+        ("no_action", "No action"),
+        ("duplicate", "Duplicate"),
+    ]
     assert "initial_option" not in outcome
     cause = inputs["root_cause"]["element"]
     assert [(o["value"], o["text"]["text"]) for o in cause["options"]] == [
-        ("late_delivery", "Late delivery"), ("rude_staff", "Rude staff"), ("app_error", "App error"), ("other", "Other")]
+        ("late_delivery", "Late delivery"),
+        ("rude_staff", "Rude staff"),
+        ("app_error", "App error"),
+        ("other", "Other"),
+    ]
     action = inputs["action"]
     assert action["label"]["text"] == "What was done for the customer"
     assert action["element"]["multiline"] is True and action["element"]["max_length"] == 3000
@@ -44,16 +57,22 @@ def test_resolve_modal_shape() -> None:
 
 
 def test_resolve_modal_preselects_what_the_command_gave() -> None:
-    view = resolve_modal(feedback_case(), causes=CAUSES, meta=META, cause="rude_staff", outcome="no_action")
+    view = resolve_modal(
+        feedback_case(), causes=CAUSES, meta=META, cause="rude_staff", outcome="no_action"
+    )
     assert_view(view)
     inputs = _inputs(view)
     assert inputs["outcome"]["element"]["initial_option"] == {
-        "text": {"type": "plain_text", "text": "No action", "emoji": True}, "value": "no_action"}
+        "text": {"type": "plain_text", "text": "No action", "emoji": True},
+        "value": "no_action",
+    }
     assert inputs["root_cause"]["element"]["initial_option"]["value"] == "rude_staff"
 
 
 def test_unknown_preselection_is_ignored_not_sent_to_slack() -> None:
-    view = resolve_modal(feedback_case(), causes=CAUSES, meta=META, cause="weather", outcome="shrug")
+    view = resolve_modal(
+        feedback_case(), causes=CAUSES, meta=META, cause="weather", outcome="shrug"
+    )
     assert_view(view)
     inputs = _inputs(view)
     assert "initial_option" not in inputs["outcome"]["element"]
@@ -62,7 +81,11 @@ def test_unknown_preselection_is_ignored_not_sent_to_slack() -> None:
 
 def test_long_ids_long_labels_and_many_causes_stay_within_limits() -> None:
     causes = [f"cause_{i}_" + "x" * 90 for i in range(150)] + ["other"]
-    view = resolve_modal(feedback_case(id=123456789012345678), causes=causes, meta=CaseMeta(case_id=123456789012345678))
+    view = resolve_modal(
+        feedback_case(id=123456789012345678),
+        causes=causes,
+        meta=CaseMeta(case_id=123456789012345678),
+    )
     assert_view(view)
     assert view["title"]["text"] == "Resolve case"
     element = _inputs(view)["root_cause"]["element"]
@@ -76,7 +99,11 @@ def test_reopen_modal() -> None:
     case = feedback_case(state="resolved")
     view = reopen_modal(case, meta=META)
     assert_view(view)
-    assert (view["callback_id"], view["title"]["text"], view["submit"]["text"]) == ("case_reopen_modal", "Reopen FB-12", "Reopen")
+    assert (view["callback_id"], view["title"]["text"], view["submit"]["text"]) == (
+        "case_reopen_modal",
+        "Reopen FB-12",
+        "Reopen",
+    )
     assert CaseMeta.load(view["private_metadata"]) == META
     inputs = _inputs(view)
     assert list(inputs) == ["reason"]

@@ -1,4 +1,5 @@
 """The `/feedback stats` message: one team's fields, the all-teams table, escaping, many teams within 50 blocks."""
+
 from __future__ import annotations
 
 import copy
@@ -20,20 +21,51 @@ H, MIN, DAY = timedelta(hours=1), timedelta(minutes=1), timedelta(days=1)
 
 
 def delivery() -> TeamStats:  # the numbers of tests/storage/test_stats.py
-    return TeamStats(team="delivery", since=P, until=U, opened=9, resolved=6, open=7, overdue=4, acknowledged=9,
-                     tta_median=15 * MIN, tta_p90=42 * DAY, ttr_median=4 * H + 30 * MIN, ttr_p90=2 * DAY,
-                     ack=Compliance(9, 5), resolve=Compliance(8, 5),
-                     headline=Headline("delivery", 50.0, 2, 25.0, 4, 13 / 3, 3))
+    return TeamStats(
+        team="delivery",
+        since=P,
+        until=U,
+        opened=9,
+        resolved=6,
+        open=7,
+        overdue=4,
+        acknowledged=9,
+        tta_median=15 * MIN,
+        tta_p90=42 * DAY,
+        ttr_median=4 * H + 30 * MIN,
+        ttr_p90=2 * DAY,
+        ack=Compliance(9, 5),
+        resolve=Compliance(8, 5),
+        headline=Headline("delivery", 50.0, 2, 25.0, 4, 13 / 3, 3),
+    )
 
 
 def support() -> TeamStats:
-    return TeamStats(team="support", since=P, until=U, opened=2, resolved=0, open=1, overdue=1, acknowledged=0,
-                     tta_median=None, tta_p90=None, ttr_median=None, ttr_p90=None,
-                     ack=Compliance(2, 0), resolve=Compliance(0, 0), headline=Headline("support", nps=-100 / 3, nps_n=3))
+    return TeamStats(
+        team="support",
+        since=P,
+        until=U,
+        opened=2,
+        resolved=0,
+        open=1,
+        overdue=1,
+        acknowledged=0,
+        tta_median=None,
+        tta_p90=None,
+        ttr_median=None,
+        ttr_p90=None,
+        ack=Compliance(2, 0),
+        resolve=Compliance(0, 0),
+        headline=Headline("support", nps=-100 / 3, nps_n=3),
+    )
 
 
 def tables(msg: dict) -> list[str]:
-    return [b["text"]["text"] for b in msg["blocks"] if b["type"] == "section" and b["text"]["text"].startswith("```")]
+    return [
+        b["text"]["text"]
+        for b in msg["blocks"]
+        if b["type"] == "section" and b["text"]["text"].startswith("```")
+    ]
 
 
 def test_one_team() -> None:
@@ -41,7 +73,10 @@ def test_one_team() -> None:
     assert_message(msg)
     no_foreign_markup(msg)
     assert message_errors(msg["blocks"], msg["text"]) == []
-    assert msg["text"] == "Stats for Delivery Ops, last 30 days: 9 opened · 6 resolved · 7 open now (4 overdue)"
+    assert (
+        msg["text"]
+        == "Stats for Delivery Ops, last 30 days: 9 opened · 6 resolved · 7 open now (4 overdue)"
+    )
     assert msg["blocks"][0]["text"]["text"] == "Stats"
     assert msg["blocks"][1]["elements"][0]["text"] == "last 30 days · 1 team"
     [fields] = [b for b in msg["blocks"] if "fields" in b]
@@ -57,7 +92,9 @@ def test_one_team() -> None:
         "*NPS*\n25 (4)",
         "*CES*\n4.3 (3)",  # 13 / 3
     ]
-    assert "nearest rank" in msg["blocks"][-1]["elements"][0]["text"]  # the legend says what p90 and SLA % mean
+    assert (
+        "nearest rank" in msg["blocks"][-1]["elements"][0]["text"]
+    )  # the legend says what p90 and SLA % mean
 
 
 def test_one_team_without_measurements() -> None:
@@ -65,29 +102,41 @@ def test_one_team_without_measurements() -> None:
     assert_message(msg)
     [fields] = [b for b in msg["blocks"] if "fields" in b]
     texts = [f["text"] for f in fields["fields"]]
-    assert texts[2:6] == ["*Time to acknowledge*\n— (no cases)", "*Time to resolve*\n— (no cases)",
-                          "*Acknowledged within SLA*\n0 % (0 of 2)",
-                          "*Resolved within SLA*\n— (no deadline fell in the period)"]
+    assert texts[2:6] == [
+        "*Time to acknowledge*\n— (no cases)",
+        "*Time to resolve*\n— (no cases)",
+        "*Acknowledged within SLA*\n0 % (0 of 2)",
+        "*Resolved within SLA*\n— (no deadline fell in the period)",
+    ]
     assert texts[6:] == ["*CSAT*\n—", "*NPS*\n-33 (3)", "*CES*\n—"]
 
 
 def test_all_teams_table() -> None:
-    msg = stats_message([delivery(), support()], teams(), period_label="last 30 days", all_teams=True)
+    msg = stats_message(
+        [delivery(), support()], teams(), period_label="last 30 days", all_teams=True
+    )
     assert_message(msg)
     no_foreign_markup(msg)
     assert message_errors(msg["blocks"], msg["text"]) == []
-    assert msg["text"] == "Stats for 2 teams, last 30 days: 11 opened · 6 resolved · 8 open now (5 overdue)"
+    assert (
+        msg["text"]
+        == "Stats for 2 teams, last 30 days: 11 opened · 6 resolved · 8 open now (5 overdue)"
+    )
     assert msg["blocks"][0]["text"]["text"] == "Stats · all teams"
-    assert tables(msg) == ["\n".join([
-        "```",
-        "Team          Open  Overdue  Opened  Resolved  TTA p50  TTA p90  TTR p50  TTR p90  Ack SLA  Res SLA"
-        "  CSAT (n)  NPS (n)  CES (n)",
-        "Delivery Ops     7        4       9         6      15m      42d   4h 30m       2d     56 %     62 %"
-        "  50 % (2)   25 (4)  4.3 (3)",
-        "Support          1        1       2         0        —        —        —        —      0 %        —"
-        "         —  -33 (3)        —",
-        "```",
-    ])]
+    assert tables(msg) == [
+        "\n".join(
+            [
+                "```",
+                "Team          Open  Overdue  Opened  Resolved  TTA p50  TTA p90  TTR p50  TTR p90  Ack SLA  Res SLA"
+                "  CSAT (n)  NPS (n)  CES (n)",
+                "Delivery Ops     7        4       9         6      15m      42d   4h 30m       2d     56 %     62 %"
+                "  50 % (2)   25 (4)  4.3 (3)",
+                "Support          1        1       2         0        —        —        —        —      0 %        —"
+                "         —  -33 (3)        —",
+                "```",
+            ]
+        )
+    ]
 
 
 def test_team_names_are_escaped_and_cannot_close_the_code_block() -> None:
@@ -109,7 +158,9 @@ def test_many_teams_stay_within_fifty_blocks() -> None:
     assert_message(msg)
     assert message_errors(msg["blocks"], msg["text"]) == []
     assert len(msg["blocks"]) <= 50
-    shown = sum(t.count("\n") - 2 for t in tables(msg))  # rows between the fences and the column names
+    shown = sum(
+        t.count("\n") - 2 for t in tables(msg)
+    )  # rows between the fences and the column names
     assert 0 < shown <= 400
     if shown < 400:
         assert f"and {400 - shown} more teams" in msg["blocks"][-2]["elements"][0]["text"]
@@ -119,10 +170,15 @@ def test_many_teams_stay_within_fifty_blocks() -> None:
 
 
 def test_several_named_teams_without_all_and_no_teams() -> None:
-    msg = stats_message([delivery(), support()], teams(), period_label="last 30 days", all_teams=False)
+    msg = stats_message(
+        [delivery(), support()], teams(), period_label="last 30 days", all_teams=False
+    )
     assert_message(msg)
     assert msg["blocks"][0]["text"]["text"] == "Stats"
-    assert [b["text"]["text"] for b in msg["blocks"] if "fields" in b] == ["*Delivery Ops*", "*Support*"]
+    assert [b["text"]["text"] for b in msg["blocks"] if "fields" in b] == [
+        "*Delivery Ops*",
+        "*Support*",
+    ]
     assert [b["type"] for b in msg["blocks"]].count("divider") == 1
     empty = stats_message([], teams(), period_label="last 30 days", all_teams=True)
     assert_message(empty)

@@ -1,4 +1,5 @@
 """Escaping, truncation, durations and times for Slack mrkdwn; and the ids and metadata of bot.slack.ids."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,16 @@ import pytest
 import bot.cases.checks
 import bot.cases.lifecycle
 from bot.errors import InvalidInput
-from bot.slack.blocks.text import clip, escape, fmt_duration, fmt_number, fmt_time, pack_lines, truncate, who
+from bot.slack.blocks.text import (
+    clip,
+    escape,
+    fmt_duration,
+    fmt_number,
+    fmt_time,
+    pack_lines,
+    truncate,
+    who,
+)
 from bot.slack.ids import ActionId, BlockId, CallbackId, CaseMeta
 from tests.unit.test_blocks_kit import ATTACK
 
@@ -20,7 +30,10 @@ NY = ZoneInfo("America/New_York")
 
 
 def test_escape_makes_mentions_and_links_inert() -> None:
-    assert escape(ATTACK) == "&lt;!channel&gt; &lt;@U123&gt; &lt;https://evil.example|click&gt; &amp; jane@…"
+    assert (
+        escape(ATTACK)
+        == "&lt;!channel&gt; &lt;@U123&gt; &lt;https://evil.example|click&gt; &amp; jane@…"
+    )
     assert escape("&amp;") == "&amp;amp;"  # already-escaped text from a customer stays literal
 
 
@@ -48,14 +61,17 @@ def test_who_mentions_only_user_ids() -> None:
     assert who("<!channel>") == "&lt;!channel&gt;"
 
 
-@pytest.mark.parametrize(("td", "text"), [
-    (timedelta(seconds=30), "<1m"),
-    (timedelta(minutes=4, seconds=59), "4m"),
-    (timedelta(hours=1, minutes=20), "1h 20m"),
-    (timedelta(hours=2), "2h"),
-    (timedelta(days=2, hours=3, minutes=10), "2d 3h"),
-    (timedelta(days=1), "1d"),
-])
+@pytest.mark.parametrize(
+    ("td", "text"),
+    [
+        (timedelta(seconds=30), "<1m"),
+        (timedelta(minutes=4, seconds=59), "4m"),
+        (timedelta(hours=1, minutes=20), "1h 20m"),
+        (timedelta(hours=2), "2h"),
+        (timedelta(days=2, hours=3, minutes=10), "2d 3h"),
+        (timedelta(days=1), "1d"),
+    ],
+)
 def test_fmt_duration(td: timedelta, text: str) -> None:
     assert fmt_duration(td) == text
 
@@ -79,16 +95,28 @@ def test_pack_lines_keeps_order_and_limit() -> None:
 
 # -- ids -----------------------------------------------------------------------------------------------
 
+
 def test_ids_have_the_agreed_values() -> None:
-    assert [a.value for a in ActionId] == ["case_ack", "case_resolve", "case_assign_me", "case_reopen",
-                                           "cases_list_open", "case_show"]
+    assert [a.value for a in ActionId] == [
+        "case_ack",
+        "case_resolve",
+        "case_assign_me",
+        "case_reopen",
+        "cases_list_open",
+        "case_show",
+    ]
     assert [c.value for c in CallbackId] == ["case_resolve_modal", "case_reopen_modal"]
 
 
 def test_input_block_ids_are_the_core_field_names() -> None:
     # The fields the core names in InvalidInput for resolve/reopen, read from its source.
-    source = "".join(Path(m.__file__).read_text(encoding="utf-8") for m in (bot.cases.lifecycle, bot.cases.checks))
-    fields = set(re.findall(r'field="(\w+)"', source)) | set(re.findall(r'required_text\(\w+, "(\w+)"', source))
+    source = "".join(
+        Path(m.__file__).read_text(encoding="utf-8")
+        for m in (bot.cases.lifecycle, bot.cases.checks)
+    )
+    fields = set(re.findall(r'field="(\w+)"', source)) | set(
+        re.findall(r'required_text\(\w+, "(\w+)"', source)
+    )
     form_fields = fields - {"case", "note"}
     assert form_fields == {"outcome", "root_cause", "action", "rationale", "reason"}
     assert form_fields <= {b.value for b in BlockId}
@@ -104,8 +132,19 @@ def test_case_meta_round_trips_compactly() -> None:
     assert len(big) <= 2000 and json.loads(big)["case_id"] == 10**18
 
 
-@pytest.mark.parametrize("garbage", [None, "", "12", "not json", '{"case_id": "x"}', '{"case_id": 0}',
-                                     '{"case_id": 1, "extra": 2}', '{"channel": "C1"}'])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        None,
+        "",
+        "12",
+        "not json",
+        '{"case_id": "x"}',
+        '{"case_id": 0}',
+        '{"case_id": 1, "extra": 2}',
+        '{"channel": "C1"}',
+    ],
+)
 def test_case_meta_refuses_garbage_with_a_user_facing_error(garbage: str | None) -> None:
     with pytest.raises(InvalidInput, match="older version of Loopbot.*`/feedback show FB-n`"):
         CaseMeta.load(garbage)

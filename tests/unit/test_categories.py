@@ -1,4 +1,5 @@
 """Keyword categorisation: whole words, case, phrases, literal keywords, first configured wins."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -71,7 +72,10 @@ def test_no_comment_has_no_category(categorizer, text):
 def test_the_first_configured_category_wins_not_the_first_keyword_in_the_text(categorizer):
     text = "The driver was rude and the app showed an error, and on top of it all it was late."
     assert categorizer.categorize(text) == "late_delivery"
-    assert Categorizer({"app_error": ["error"], "rude_staff": ["rude"]}).categorize(text) == "app_error"
+    assert (
+        Categorizer({"app_error": ["error"], "rude_staff": ["rude"]}).categorize(text)
+        == "app_error"
+    )
 
 
 def test_a_later_category_matches_when_earlier_ones_do_not(categorizer):
@@ -94,7 +98,11 @@ def test_a_later_category_matches_when_earlier_ones_do_not(categorizer):
         ("$5 fee", "a $5 fee, really?", "hit"),
         ("$5 fee", "a $50 fee", None),
         ("24/7", "not 24/7 at all", "hit"),
-        ("  never   arrived ", "never arrived", "hit"),  # surrounding blanks in the config are ignored
+        (
+            "  never   arrived ",
+            "never arrived",
+            "hit",
+        ),  # surrounding blanks in the config are ignored
     ],
 )
 def test_keywords_are_literal_text(keyword, text, expected):

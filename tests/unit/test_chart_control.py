@@ -1,4 +1,5 @@
 """Control limits against hand arithmetic: p-chart, NPS trinomial and X̄ with pooled sigma, each day's own n."""
+
 from __future__ import annotations
 
 import math

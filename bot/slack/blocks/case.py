@@ -1,4 +1,5 @@
 """The case message (posted, then updated in place), its thread lines, and the grouped alert-storm message."""
+
 from __future__ import annotations
 
 import re
@@ -43,7 +44,11 @@ MAX_MESSAGE_BLOCKS = 50  # Slack: at most 50 blocks in a message
 GROUP_MAX_LINES = 100  # beyond this a grouped message stops being readable; the rest are counted
 LEADER_LEVELS = {"ack_leaders", "resolve_leaders"}
 _CHANNEL = re.compile(r"[CG][A-Z0-9]{2,}")
-_STATE_KINDS = {"open": ("opened", "reopened"), "acknowledged": ("acknowledged",), "resolved": ("resolved",)}
+_STATE_KINDS = {
+    "open": ("opened", "reopened"),
+    "acknowledged": ("acknowledged",),
+    "resolved": ("resolved",),
+}
 
 
 def section(text: str, **extra: Any) -> Block:
@@ -55,14 +60,19 @@ def context(text: str) -> Block:
 
 
 def button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
-    out: Block = {"type": "button", "text": {"type": "plain_text", "text": text, "emoji": True},
-                  "action_id": str(action_id), "value": value}
+    out: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text, "emoji": True},
+        "action_id": str(action_id),
+        "value": value,
+    }
     if style:
         out["style"] = style
     return out
 
 
 # -- the case message ------------------------------------------------------------------------------------
+
 
 def case_message(detail: CaseDetail, team: Team, *, now: datetime) -> dict[str, Any]:
     """The payload for chat.postMessage / chat.update: fallback text, case blocks and the buttons of its state."""
@@ -75,7 +85,9 @@ def case_fallback(detail: CaseDetail, team: Team) -> str:
     """One escaped line for notifications: FB-12 · high · CSAT 1/5 · Delivery Ops · open: "comment…"."""
     case = detail.case
     what = case_what(case.kind, case.summary or {})
-    text = f"{case.ref} · {label(case.severity)} · {what} · {label(team.name)} · {label(case.state)}"
+    text = (
+        f"{case.ref} · {label(case.severity)} · {what} · {label(team.name)} · {label(case.state)}"
+    )
     comment = one_line(detail.comment or "")
     if comment:
         text += f': "{clip(comment, 120)}"'
@@ -98,7 +110,10 @@ def case_blocks(detail: CaseDetail, team: Team, *, now: datetime) -> list[Block]
     else:
         blocks.append(section(f"{head}\n*{score_text(summary)}*"))
         blocks.append(section(_verbatim(detail)))
-        facts = [f"Category: *{label(summary.get('category'))}*", f"Segment: *{label(summary.get('segment'))}*"]
+        facts = [
+            f"Category: *{label(summary.get('category'))}*",
+            f"Segment: *{label(summary.get('segment'))}*",
+        ]
         submitted = parse_time(summary.get("submitted_at"))
         if submitted is not None:
             facts.append(f"Submitted {fmt_time(submitted, team.tz)}")
@@ -130,7 +145,9 @@ def _sla(detail: CaseDetail, team: Team, now: datetime) -> str:
     levels = {str((e.details or {}).get("level")) for e in detail.events if e.kind == "escalated"}
     escalated = ""
     if levels:
-        escalated = " · :rotating_light: escalated" + (" to leaders" if levels & LEADER_LEVELS else "")
+        escalated = " · :rotating_light: escalated" + (
+            " to leaders" if levels & LEADER_LEVELS else ""
+        )
     return f":stopwatch: {ack} · {resolve}{escalated}"
 
 
@@ -148,16 +165,24 @@ def _status(detail: CaseDetail, team: Team) -> list[Block]:
     if case.state == "resolved":
         ttr = f"TTR {fmt_duration(t.ttr)}" if t.ttr is not None else ""
         details = last.details if last else {}
-        text = f"*Status:* :white_check_mark: Resolved{by}{at}" + (f" · {ttr}" if ttr else "") + (f" ({tta})" if tta else "")
+        text = (
+            f"*Status:* :white_check_mark: Resolved{by}{at}"
+            + (f" · {ttr}" if ttr else "")
+            + (f" ({tta})" if tta else "")
+        )
         text += f"\n*Outcome:* {outcome_label(details.get('outcome'))} · *Root cause:* {label(details.get('root_cause'))}"
         for key, name in (("action", "Action taken"), ("rationale", "Rationale")):
             if details.get(key):
-                extra.append(section(f"*{name}:* {clip(str(details[key]), 2_500, SECTION_LIMIT - 50)}"))
+                extra.append(
+                    section(f"*{name}:* {clip(str(details[key]), 2_500, SECTION_LIMIT - 50)}")
+                )
     elif case.state == "acknowledged":
         text = f"*Status:* :eyes: Acknowledged{by}{at}" + (f" ({tta})" if tta else "")
     elif last is not None and last.kind == "reopened":
         reason = clip(str(last.details.get("reason") or ""), 1_000, 2_000)
-        text = f"*Status:* :arrows_counterclockwise: Reopened{by}{at}" + (f": {reason}" if reason else "")
+        text = f"*Status:* :arrows_counterclockwise: Reopened{by}{at}" + (
+            f": {reason}" if reason else ""
+        )
     else:
         text = f"*Status:* :new: Open since {fmt_time(case.opened_at, team.tz)}"
     if case.assignee and case.state != "resolved":
@@ -169,16 +194,23 @@ def case_actions(case: Case) -> Block:
     """The buttons that apply in the case's state; the others disappear (SPEC §5)."""
     value = CaseMeta(case_id=case.id).dump()
     if case.state == "open":
-        buttons = [button("Acknowledge", ActionId.ACK, value, "primary"), button("Resolve…", ActionId.RESOLVE, value),
-                   button("Assign to me", ActionId.ASSIGN_ME, value)]
+        buttons = [
+            button("Acknowledge", ActionId.ACK, value, "primary"),
+            button("Resolve…", ActionId.RESOLVE, value),
+            button("Assign to me", ActionId.ASSIGN_ME, value),
+        ]
     elif case.state == "acknowledged":
-        buttons = [button("Resolve…", ActionId.RESOLVE, value, "primary"), button("Assign to me", ActionId.ASSIGN_ME, value)]
+        buttons = [
+            button("Resolve…", ActionId.RESOLVE, value, "primary"),
+            button("Assign to me", ActionId.ASSIGN_ME, value),
+        ]
     else:
         buttons = [button("Reopen…", ActionId.REOPEN, value)]
     return {"type": "actions", "block_id": str(BlockId.CASE_ACTIONS), "elements": buttons}
 
 
 # -- thread lines ----------------------------------------------------------------------------------------
+
 
 def event_line(event: CaseEvent, case: Case, team: Team) -> str:
     """One mrkdwn line of the case timeline; stays within a section's 3,000 characters."""
@@ -191,9 +223,13 @@ def event_line(event: CaseEvent, case: Case, team: Team) -> str:
         return f":eyes: Acknowledged by {by} at {at} (TTA {since})"
     if event.kind == "assigned":
         was = f" (was {who(details['previous'])})" if details.get("previous") else ""
-        return f":bust_in_silhouette: Assigned to {who(details.get('assignee'))} by {by} at {at}{was}"
+        return (
+            f":bust_in_silhouette: Assigned to {who(details.get('assignee'))} by {by} at {at}{was}"
+        )
     if event.kind == "note":
-        return f":memo: Note from {by} at {at}: {clip(str(details.get('text') or ''), 2_500, 2_700)}"
+        return (
+            f":memo: Note from {by} at {at}: {clip(str(details.get('text') or ''), 2_500, 2_700)}"
+        )
     if event.kind == "resolved":
         outcome = outcome_label(details.get("outcome")).lower()
         line = f":white_check_mark: Resolved by {by} at {at} — outcome {outcome}, root cause {label(details.get('root_cause'))}"
@@ -209,7 +245,9 @@ def event_line(event: CaseEvent, case: Case, team: Team) -> str:
     if event.kind == "recovered":
         return f":chart_with_upwards_trend: Recovered at {at}: {recovery_text(case.summary or {}, details)}"
     # Kinds added later (escalations, recoveries) still get a readable line rather than an error.
-    return f":small_blue_diamond: {label(event.kind.replace('_', ' ')).capitalize()} by {by} at {at}"
+    return (
+        f":small_blue_diamond: {label(event.kind.replace('_', ' ')).capitalize()} by {by} at {at}"
+    )
 
 
 def _escalated_line(details: dict[str, Any], at: str, team: Team) -> str:
@@ -227,7 +265,10 @@ def _escalated_line(details: dict[str, Any], at: str, team: Team) -> str:
 
 # -- alert storms ----------------------------------------------------------------------------------------
 
-def group_message(cases: list[CaseRow], team: Team, *, now: datetime, command: str = "/feedback") -> dict[str, Any]:
+
+def group_message(
+    cases: list[CaseRow], team: Team, *, now: datetime, command: str = "/feedback"
+) -> dict[str, Any]:
     """One message for a burst of cases (SPEC §5: > 10 in 5 minutes): a line per case, within Slack's limits."""
     name = label(team.name)
     head = f":rotating_light: {plural(len(cases), 'more case')} for {name} in 5 minutes"
@@ -241,8 +282,13 @@ def group_message(cases: list[CaseRow], team: Team, *, now: datetime, command: s
     blocks.extend(section("\n".join(group)) for group in groups)
     if len(cases) > listed:
         blocks.append(context(f"and {len(cases) - listed} more — `{command} list {team.key}`"))
-    blocks.append({"type": "actions", "elements": [
-        button("List open cases", ActionId.LIST_OPEN, team.key, "primary"),
-    ]})
+    blocks.append(
+        {
+            "type": "actions",
+            "elements": [
+                button("List open cases", ActionId.LIST_OPEN, team.key, "primary"),
+            ],
+        }
+    )
     refs = ", ".join(row.ref for row in cases[:20]) + (", …" if len(cases) > 20 else "")
     return {"text": f"{plural(len(cases), 'more case')} for {name}: {refs}", "blocks": blocks}

@@ -1,4 +1,5 @@
 """Short mrkdwn descriptions of a case shared by every surface: severity, what was measured, one list line."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -6,12 +7,31 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.reports.queries import CaseRow
-from bot.slack.blocks.text import clip, fmt_duration, fmt_number, fmt_time, one_line, parse_time, who
+from bot.slack.blocks.text import (
+    clip,
+    fmt_duration,
+    fmt_number,
+    fmt_time,
+    one_line,
+    parse_time,
+    who,
+)
 
 SCALES = {"csat": 5, "nps": 10, "ces": 7}
-METRIC_NAMES = {"csat": "CSAT", "nps": "NPS", "ces": "CES", "cases": "Cases", "complaints": "Complaints"}
+METRIC_NAMES = {
+    "csat": "CSAT",
+    "nps": "NPS",
+    "ces": "CES",
+    "cases": "Cases",
+    "complaints": "Complaints",
+}
 SEVERITY_EMOJI = {"high": ":red_circle:", "medium": ":large_orange_circle:"}
-OUTCOME_LABELS = {"fixed": "Fixed", "workaround": "Workaround", "no_action": "No action", "duplicate": "Duplicate"}
+OUTCOME_LABELS = {
+    "fixed": "Fixed",
+    "workaround": "Workaround",
+    "no_action": "No action",
+    "duplicate": "Duplicate",
+}
 STATE_LABELS = {"open": "open", "acknowledged": "acknowledged", "resolved": "resolved"}
 # Names from the YAML or a customer are short in practice; these keep one odd value from crowding a line.
 _NAME_LIMIT = 80
@@ -61,7 +81,13 @@ def _breach_parts(summary: dict[str, Any]) -> tuple[str, str, str, str, str]:
     comparison = "above" if summary.get("comparison") == "above" else "below"
     n = summary.get("n")
     count = f" (n={n})" if isinstance(n, int) else ""
-    return metric, shown, comparison, limit, f"over the last {_window(summary.get('window'))}{count}"
+    return (
+        metric,
+        shown,
+        comparison,
+        limit,
+        f"over the last {_window(summary.get('window'))}{count}",
+    )
 
 
 def breach_text(summary: dict[str, Any]) -> str:
@@ -73,13 +99,18 @@ def breach_text(summary: dict[str, Any]) -> str:
 def recovery_text(summary: dict[str, Any], reading: dict[str, Any]) -> str:
     """CSAT 84.2, no longer below 80 over the last 24h (n=40): the rule from the case, the values of `reading`."""
     metric, shown, comparison, limit, window = _breach_parts(
-        {**summary, **{k: reading[k] for k in ("value", "threshold", "n") if k in reading}})
+        {**summary, **{k: reading[k] for k in ("value", "threshold", "n") if k in reading}}
+    )
     return f"{metric} {shown}, no longer {comparison} {limit} {window}"
 
 
 # level: (what did not happen, how many times the SLA has passed)
-ESCALATION_LEVELS = {"ack": ("acknowledged", 1), "ack_leaders": ("acknowledged", 2),
-                     "resolve": ("resolved", 1), "resolve_leaders": ("resolved", 2)}
+ESCALATION_LEVELS = {
+    "ack": ("acknowledged", 1),
+    "ack_leaders": ("acknowledged", 2),
+    "resolve": ("resolved", 1),
+    "resolve_leaders": ("resolved", 2),
+}
 
 
 def missed_sla(details: dict[str, Any], tz: tzinfo) -> str:
@@ -108,7 +139,9 @@ def row_line(row: CaseRow, team_name: str | None, now: datetime, *, show_team: b
         parts.append(label(row.summary["category"]))
     if show_team:
         parts.append(label(team_name or row.team))
-    parts.append(f"{STATE_LABELS.get(row.state, label(row.state))} {fmt_duration(now - row.opened_at)}")
+    parts.append(
+        f"{STATE_LABELS.get(row.state, label(row.state))} {fmt_duration(now - row.opened_at)}"
+    )
     if row.assignee:
         parts.append(who(row.assignee))
     if row.overdue(now):

@@ -1,4 +1,5 @@
 """The huddle digest message: a team's numbers since the last huddle, its backlog, and a few verbatims."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -29,7 +30,9 @@ def digest_message(d: Digest, team: Team, *, now: datetime) -> dict[str, Any]:
     blocks: list[Block] = [
         # A section rather than a header: a header's plain text cannot carry an escaped name.
         section(f":sunrise: *Huddle digest · {label(team.name)}*"),
-        context(f"{fmt_time(d.since, tz)} → {fmt_time(d.until, tz)} · {plural(d.responses, 'response')}"),
+        context(
+            f"{fmt_time(d.since, tz)} → {fmt_time(d.until, tz)} · {plural(d.responses, 'response')}"
+        ),
     ]
     if d.quiet:
         blocks.append(section(":zzz: *Quiet period* — no feedback since the last huddle."))
@@ -45,7 +48,9 @@ def digest_message(d: Digest, team: Team, *, now: datetime) -> dict[str, Any]:
             blocks.extend(section(verbatim_text(v, team)) for v in d.lowest)
         if d.praise is not None:
             blocks.append(section(f":star: *Praise*\n{verbatim_text(d.praise, team)}"))
-    blocks.append({"type": "actions", "elements": [button("List open cases", ActionId.LIST_OPEN, team.key)]})
+    blocks.append(
+        {"type": "actions", "elements": [button("List open cases", ActionId.LIST_OPEN, team.key)]}
+    )
     return {"text": fallback(d, team), "blocks": blocks}
 
 
@@ -54,7 +59,11 @@ def fallback(d: Digest, team: Team) -> str:
     backlog = f"{plural(d.open, 'open case')} ({d.overdue} overdue)"
     if d.quiet:
         return f"Huddle digest for {label(team.name)}: quiet period, no feedback · {backlog}"
-    shown = [f"{metric_name(m.metric)} {value_text(m.metric, m.value)}" for m in d.metrics if m.value is not None]
+    shown = [
+        f"{metric_name(m.metric)} {value_text(m.metric, m.value)}"
+        for m in d.metrics
+        if m.value is not None
+    ]
     return f"Huddle digest for {label(team.name)}: {plural(d.responses, 'response')} · {' · '.join(shown)} · {backlog}"
 
 
@@ -77,9 +86,16 @@ def change_text(m: MetricDigest) -> str:
 def metric_line(m: MetricDigest) -> str:
     """*CSAT* 75 % (n=4) · ▲ 25 vs 50 % · alert below 80 over 1d :warning:"""
     name = f"*{metric_name(m.metric)}*"
-    limits = " · ".join(f"alert {t.comparison} {fmt_number(t.value)} over {fmt_duration(t.window)}" for t in m.thresholds)
+    limits = " · ".join(
+        f"alert {t.comparison} {fmt_number(t.value)} over {fmt_duration(t.window)}"
+        for t in m.thresholds
+    )
     if m.value is None:
-        before = f" (before: {value_text(m.metric, m.previous)}, n={m.previous_n})" if m.previous is not None else ""
+        before = (
+            f" (before: {value_text(m.metric, m.previous)}, n={m.previous_n})"
+            if m.previous is not None
+            else ""
+        )
         line = f"{name} no responses{before}"
     else:
         line = f"{name} {value_text(m.metric, m.value)} (n={m.n}) · {change_text(m)}"
@@ -93,7 +109,9 @@ def metric_line(m: MetricDigest) -> str:
 def cases_text(d: Digest) -> str:
     """The backlog as it stood when the digest was composed, and the period's resolutions."""
     if d.open:
-        oldest = f" · oldest {fmt_duration(d.oldest_open_age)}" if d.oldest_open_age is not None else ""
+        oldest = (
+            f" · oldest {fmt_duration(d.oldest_open_age)}" if d.oldest_open_age is not None else ""
+        )
         overdue = f":warning: *{d.overdue} overdue*" if d.overdue else "0 overdue"
         backlog = f"*Cases:* {d.open} open · {d.unacknowledged} unacknowledged · {overdue}{oldest}"
     else:

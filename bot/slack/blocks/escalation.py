@@ -1,4 +1,5 @@
 """The leaders' channel post of a case escalated past twice its SLA: the case, its age, the SLA missed, the leaders."""
+
 from __future__ import annotations
 
 import functools
@@ -14,7 +15,13 @@ from storage.models import Case
 
 
 def leaders_message(
-    case: Case, team: Team, details: dict[str, Any], *, leaders: Sequence[str], now: datetime, command: str = "/feedback",
+    case: Case,
+    team: Team,
+    details: dict[str, Any],
+    *,
+    leaders: Sequence[str],
+    now: datetime,
+    command: str = "/feedback",
 ) -> dict[str, Any]:
     """chat.postMessage payload; `details` are the `escalated` event's (level, sla, deadline)."""
     summary = case.summary or {}
@@ -24,9 +31,14 @@ def leaders_message(
     missed = missed_sla(details, team.tz)
     age = fmt_duration(now - case.opened_at)
     blocks = [
-        section(f":rotating_light: *Escalation:* {severity_emoji(case.severity)} *{case.ref}* · {label(team.name)}\n*{what}*"),
-        context(f"{missed[0].upper()}{missed[1:]} · open {age} (since {fmt_time(case.opened_at, team.tz)}) · "
-                f"status: {label(case.state)}" + (f" · assigned to {mentions([case.assignee])}" if case.assignee else "")),
+        section(
+            f":rotating_light: *Escalation:* {severity_emoji(case.severity)} *{case.ref}* · {label(team.name)}\n*{what}*"
+        ),
+        context(
+            f"{missed[0].upper()}{missed[1:]} · open {age} (since {fmt_time(case.opened_at, team.tz)}) · "
+            f"status: {label(case.state)}"
+            + (f" · assigned to {mentions([case.assignee])}" if case.assignee else "")
+        ),
     ]
     if leaders:
         blocks.append(section(f"{mentions(leaders)}: please follow up with {label(team.name)}."))
@@ -36,6 +48,8 @@ def leaders_message(
     return {"text": text, "blocks": blocks}
 
 
-def leaders_post(config: LoopbotConfig, command: str = "/feedback") -> Callable[..., dict[str, Any]]:
+def leaders_post(
+    config: LoopbotConfig, command: str = "/feedback"
+) -> Callable[..., dict[str, Any]]:
     """The renderer bot.alerts.escalations.Escalations takes for the leaders' channel post."""
     return functools.partial(leaders_message, leaders=config.leaders, command=command)

@@ -1,4 +1,5 @@
 """The App Home tab: the user's cases, their teams' open cases and headline metrics of the last 7 days."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ def _header(text: str) -> Block:
 
 def headline_text(h: Headline, team_name: str) -> str:
     """*Delivery Ops* — CSAT 82.5 % (n=40) · NPS 31 (n=55) · CES 3.2 (n=12)"""
+
     def part(name: str, value: float | None, n: int, shown: str) -> str:
         return f"{name} no responses" if value is None else f"{name} {shown} (n={n})"
 
@@ -34,20 +36,33 @@ def headline_text(h: Headline, team_name: str) -> str:
     return f"*{label(team_name)}* — {csat} · {nps} · {ces}"
 
 
-def home_view(data: HomeData, teams: dict[str, Team], *, now: datetime, command: str = "/feedback") -> dict[str, Any]:
+def home_view(
+    data: HomeData, teams: dict[str, Team], *, now: datetime, command: str = "/feedback"
+) -> dict[str, Any]:
     """A `home` view for views.publish; every section says what to do when it is empty."""
+
     def team_name(key: str) -> str:
         return teams[key].name if key in teams else key
 
     blocks: list[Block] = [_header("Assigned to you")]
     for row in data.assigned[:ASSIGNED_MAX]:
-        blocks.append(section(row_line(row, team_name(row.team), now),
-                              accessory=button("Show", ActionId.SHOW, CaseMeta(case_id=row.id).dump())))
+        blocks.append(
+            section(
+                row_line(row, team_name(row.team), now),
+                accessory=button("Show", ActionId.SHOW, CaseMeta(case_id=row.id).dump()),
+            )
+        )
     if len(data.assigned) > ASSIGNED_MAX:
-        blocks.append(context(f"and {len(data.assigned) - ASSIGNED_MAX} more — `{command} list mine`"))
+        blocks.append(
+            context(f"and {len(data.assigned) - ASSIGNED_MAX} more — `{command} list mine`")
+        )
     if not data.assigned:
-        blocks.append(section("Nothing is assigned to you. Press *Assign to me* on a case in your team's channel, "
-                              f"or type `{command} assign FB-n me`."))
+        blocks.append(
+            section(
+                "Nothing is assigned to you. Press *Assign to me* on a case in your team's channel, "
+                f"or type `{command} assign FB-n me`."
+            )
+        )
 
     blocks += [{"type": "divider"}, _header("Open in your teams")]
     lines = [row_line(row, team_name(row.team), now) for row in data.team_open[:TEAM_OPEN_MAX]]
@@ -55,7 +70,11 @@ def home_view(data: HomeData, teams: dict[str, Team], *, now: datetime, command:
     blocks.extend(section("\n".join(group)) for group in groups)
     shown = sum(len(group) for group in groups)
     if len(data.team_open) > shown:
-        blocks.append(context(f"and {len(data.team_open) - shown} more, oldest first — `{command} list TEAM` shows them all"))
+        blocks.append(
+            context(
+                f"and {len(data.team_open) - shown} more, oldest first — `{command} list TEAM` shows them all"
+            )
+        )
     if not data.team_open:
         blocks.append(section("No open cases in your teams. :tada:"))
 
@@ -69,9 +88,17 @@ def home_view(data: HomeData, teams: dict[str, Team], *, now: datetime, command:
         left = sum(len(group) for group in metric_groups[room:])
         blocks.append(context(f"and {left} more teams — `{command} stats all`"))
     if not data.headlines:
-        blocks.append(section("Your teams' metrics show here once you are a member or supervisor of a team "
-                              "in Loopbot's config; ask your admin to add you."))
+        blocks.append(
+            section(
+                "Your teams' metrics show here once you are a member or supervisor of a team "
+                "in Loopbot's config; ask your admin to add you."
+            )
+        )
     # <!date^…> shows the time in each viewer's own zone; the text after | is for clients that cannot.
     stamp = int(now.timestamp())
-    blocks.append(context(f"Updated <!date^{stamp}^{{date_short_pretty}} at {{time}}|{now.astimezone(UTC):%Y-%m-%d %H:%M} UTC>"))
+    blocks.append(
+        context(
+            f"Updated <!date^{stamp}^{{date_short_pretty}} at {{time}}|{now.astimezone(UTC):%Y-%m-%d %H:%M} UTC>"
+        )
+    )
     return {"type": "home", "blocks": blocks}

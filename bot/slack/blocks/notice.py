@@ -1,11 +1,15 @@
 """Small replies: a one-line ephemeral message, and a modal that only says what happened."""
+
 from __future__ import annotations
 
 from typing import Any
 
 
 def notice(text: str) -> dict[str, Any]:
-    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]}
+    return {
+        "text": text,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}],
+    }
 
 
 def notice_view(title: str, text: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
 """A Block Kit message as plain text for a terminal (`loopbot digest` without --post)."""
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,11 @@ def plain_text(message: dict[str, Any]) -> str:
         elif kind == "context":
             lines.append("  ".join(_plain(e.get("text", "")) for e in block.get("elements") or []))
         elif kind == "actions":
-            lines.append("  ".join(f"[{e['text']['text']}]" for e in block.get("elements") or [] if e.get("text")))
+            lines.append(
+                "  ".join(
+                    f"[{e['text']['text']}]" for e in block.get("elements") or [] if e.get("text")
+                )
+            )
     return "\n".join(lines) if lines else _plain(message.get("text") or "")
 
 

@@ -1,4 +1,5 @@
 """The `/feedback stats` answer: one team as labelled fields, `all` as a monospace table with one row per team."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,26 +9,60 @@ from bot.reports.stats import TeamStats
 from bot.reports.weekly import Compliance
 from bot.slack.blocks.case import MAX_MESSAGE_BLOCKS, SECTION_LIMIT, context, section
 from bot.slack.blocks.table import duration_cell, metric_cell, percent_cell, table_line
-from bot.slack.blocks.text import clip, escape, fmt_duration, fmt_number, one_line, pack_lines, plural, truncate
+from bot.slack.blocks.text import (
+    clip,
+    escape,
+    fmt_duration,
+    fmt_number,
+    one_line,
+    pack_lines,
+    plural,
+    truncate,
+)
 from config.teams import Team
 
 Block = dict[str, Any]
 
-DETAIL_MAX = 5  # beyond this many teams the fields would be a wall of numbers: the table reads better
+DETAIL_MAX = (
+    5  # beyond this many teams the fields would be a wall of numbers: the table reads better
+)
 TEAM_WIDTH = 22  # longer names are cut: the table must stay narrow enough not to wrap
-COLUMNS = ("Team", "Open", "Overdue", "Opened", "Resolved", "TTA p50", "TTA p90", "TTR p50", "TTR p90",
-           "Ack SLA", "Res SLA", "CSAT (n)", "NPS (n)", "CES (n)")
+COLUMNS = (
+    "Team",
+    "Open",
+    "Overdue",
+    "Opened",
+    "Resolved",
+    "TTA p50",
+    "TTA p90",
+    "TTR p50",
+    "TTR p90",
+    "Ack SLA",
+    "Res SLA",
+    "CSAT (n)",
+    "NPS (n)",
+    "CES (n)",
+)
 _FENCE = "```"
-_NAME_LIMIT = 150  # a team name in the fields view; names are short, this only bounds a pathological one
+_NAME_LIMIT = (
+    150  # a team name in the fields view; names are short, this only bounds a pathological one
+)
 # Header, period, legend and "and N more" around the table sections.
 _FIXED_BLOCKS = 4
-LEGEND = ("Open and overdue: now. TTA / TTR: median (p50) and 90th percentile (nearest rank) over the cases first "
-          "acknowledged / resolved in the period. Ack / Res SLA: share of the cases whose acknowledge / resolve "
-          "deadline fell in the period that met it.")
+LEGEND = (
+    "Open and overdue: now. TTA / TTR: median (p50) and 90th percentile (nearest rank) over the cases first "
+    "acknowledged / resolved in the period. Ack / Res SLA: share of the cases whose acknowledge / resolve "
+    "deadline fell in the period that met it."
+)
 
 
 def stats_message(
-    stats: list[TeamStats], teams: dict[str, Team], *, period_label: str, all_teams: bool, command: str = "/feedback",
+    stats: list[TeamStats],
+    teams: dict[str, Team],
+    *,
+    period_label: str,
+    all_teams: bool,
+    command: str = "/feedback",
 ) -> dict[str, Any]:
     """chat.postMessage / response payload. `period_label` is how the period reads, e.g. "last 30 days"."""
     detailed = not all_teams and 0 < len(stats) <= DETAIL_MAX
@@ -47,15 +82,28 @@ def stats_message(
     else:
         blocks.extend(_table(stats, teams, command))
     blocks.append(context(LEGEND))
-    return {"text": fallback(stats, teams, period_label=period_label, all_teams=all_teams), "blocks": blocks}
+    return {
+        "text": fallback(stats, teams, period_label=period_label, all_teams=all_teams),
+        "blocks": blocks,
+    }
 
 
-def fallback(stats: list[TeamStats], teams: dict[str, Team], *, period_label: str, all_teams: bool) -> str:
-    who = _name(stats[0].team, teams) if len(stats) == 1 and not all_teams else plural(len(stats), "team")
+def fallback(
+    stats: list[TeamStats], teams: dict[str, Team], *, period_label: str, all_teams: bool
+) -> str:
+    who = (
+        _name(stats[0].team, teams)
+        if len(stats) == 1 and not all_teams
+        else plural(len(stats), "team")
+    )
     opened, resolved = sum(t.opened for t in stats), sum(t.resolved for t in stats)
     open_, overdue = sum(t.open for t in stats), sum(t.overdue for t in stats)
-    return escape(one_line(f"Stats for {who}, {period_label}: {opened} opened · {resolved} resolved · "
-                           f"{open_} open now ({overdue} overdue)"))
+    return escape(
+        one_line(
+            f"Stats for {who}, {period_label}: {opened} opened · {resolved} resolved · "
+            f"{open_} open now ({overdue} overdue)"
+        )
+    )
 
 
 def _team_section(t: TeamStats, teams: dict[str, Team]) -> Block:
@@ -71,7 +119,10 @@ def _team_section(t: TeamStats, teams: dict[str, Team]) -> Block:
         f"*NPS*\n{metric_cell(h.nps, h.nps_n, 0)}",
         f"*CES*\n{metric_cell(h.ces, h.ces_n, 1)}",
     ]  # Slack: at most 10 fields of 2,000 characters
-    return section(f"*{clip(one_line(_name(t.team, teams)), _NAME_LIMIT)}*", fields=[{"type": "mrkdwn", "text": f} for f in fields])
+    return section(
+        f"*{clip(one_line(_name(t.team, teams)), _NAME_LIMIT)}*",
+        fields=[{"type": "mrkdwn", "text": f} for f in fields],
+    )
 
 
 def _spread(median: timedelta | None, p90: timedelta | None, n: int) -> str:
@@ -84,7 +135,6 @@ def _compliance(c: Compliance) -> str:
     if c.percent is None:
         return "— (no deadline fell in the period)"
     return f"{fmt_number(c.percent, 0)} % ({c.met} of {c.due})"
-
 
 
 def _name(key: str, teams: dict[str, Team]) -> str:
@@ -100,17 +150,38 @@ def _table(stats: list[TeamStats], teams: dict[str, Team], command: str) -> list
     room = SECTION_LIMIT - len(head) - 2 * len(_FENCE) - 3
     groups = pack_lines([table_line(cells, widths) for cells in rows], room)
     budget = MAX_MESSAGE_BLOCKS - _FIXED_BLOCKS
-    blocks = [section(f"{_FENCE}\n{head}\n" + "\n".join(group) + f"\n{_FENCE}") for group in groups[:budget]]
+    blocks = [
+        section(f"{_FENCE}\n{head}\n" + "\n".join(group) + f"\n{_FENCE}")
+        for group in groups[:budget]
+    ]
     shown = sum(len(group) for group in groups[:budget])
     if len(rows) > shown:
-        blocks.append(context(f"and {plural(len(rows) - shown, 'more team')}; `{command} stats TEAM` shows any team"))
+        blocks.append(
+            context(
+                f"and {plural(len(rows) - shown, 'more team')}; `{command} stats TEAM` shows any team"
+            )
+        )
     return blocks
 
 
 def _cells(t: TeamStats, teams: dict[str, Team]) -> tuple[str, ...]:
-    name = truncate(one_line(_name(t.team, teams)), TEAM_WIDTH).replace("`", "'")  # a backtick would end the code block
+    name = truncate(one_line(_name(t.team, teams)), TEAM_WIDTH).replace(
+        "`", "'"
+    )  # a backtick would end the code block
     h = t.headline
-    return (name, str(t.open), str(t.overdue), str(t.opened), str(t.resolved),
-            duration_cell(t.tta_median), duration_cell(t.tta_p90), duration_cell(t.ttr_median), duration_cell(t.ttr_p90),
-            percent_cell(t.ack), percent_cell(t.resolve),
-            metric_cell(h.csat, h.csat_n, 1, " %"), metric_cell(h.nps, h.nps_n, 0), metric_cell(h.ces, h.ces_n, 1))
+    return (
+        name,
+        str(t.open),
+        str(t.overdue),
+        str(t.opened),
+        str(t.resolved),
+        duration_cell(t.tta_median),
+        duration_cell(t.tta_p90),
+        duration_cell(t.ttr_median),
+        duration_cell(t.ttr_p90),
+        percent_cell(t.ack),
+        percent_cell(t.resolve),
+        metric_cell(h.csat, h.csat_n, 1, " %"),
+        metric_cell(h.nps, h.nps_n, 0),
+        metric_cell(h.ces, h.ces_n, 1),
+    )

@@ -1,4 +1,5 @@
 """Cells and lines of the monospace per-team tables (weekly summary, stats for all teams)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -24,4 +25,8 @@ def percent_cell(c: Compliance) -> str:
 def table_line(cells: tuple[str, ...], widths: list[int]) -> str:
     # Padded on the raw text, escaped after: Slack shows &amp; as one character, even inside a code block.
     first, *rest = cells
-    return escape(first.ljust(widths[0])) + "  " + "  ".join(c.rjust(w) for c, w in zip(rest, widths[1:]))
+    return (
+        escape(first.ljust(widths[0]))
+        + "  "
+        + "  ".join(c.rjust(w) for c, w in zip(rest, widths[1:]))
+    )

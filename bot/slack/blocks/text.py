@@ -1,4 +1,5 @@
 """Text for Slack mrkdwn: escaping, truncation that respects Slack's limits, durations and team-local times."""
+
 from __future__ import annotations
 
 import re
@@ -113,7 +114,9 @@ def pack_lines(lines: list[str], limit: int = 3_000) -> list[list[str]]:
     groups: list[list[str]] = []
     size = 0
     for line in lines:
-        line = line if len(line) <= limit else line[: limit - 1] + ELLIPSIS  # callers keep lines shorter
+        line = (
+            line if len(line) <= limit else line[: limit - 1] + ELLIPSIS
+        )  # callers keep lines shorter
         if groups and size + 1 + len(line) <= limit:
             groups[-1].append(line)
             size += 1 + len(line)

@@ -1,4 +1,5 @@
 """The weekly summary message for the leaders' channel: one monospace table row per team."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,14 +14,27 @@ from config.teams import LoopbotConfig
 Block = dict[str, Any]
 
 TEAM_WIDTH = 22  # longer names are cut: the table must stay narrow enough not to wrap
-COLUMNS = ("Team", "CSAT (n)", "NPS (n)", "CES (n)", "Opened", "Resolved", "Med TTR", "Ack SLA", "Res SLA")
+COLUMNS = (
+    "Team",
+    "CSAT (n)",
+    "NPS (n)",
+    "CES (n)",
+    "Opened",
+    "Resolved",
+    "Med TTR",
+    "Ack SLA",
+    "Res SLA",
+)
 _FENCE = "```"
 # Header, period, legend and "and N more" around the table sections.
 _FIXED_BLOCKS = 4
 
 
 def weekly_message(
-    w: WeeklySummary, config: LoopbotConfig, *, command: str = "/feedback",
+    w: WeeklySummary,
+    config: LoopbotConfig,
+    *,
+    command: str = "/feedback",
 ) -> dict[str, Any]:
     """chat.postMessage payload; the CSAT chart follows as an upload of its own (bot.reports.weekly.weekly_chart)."""
     tz = _zone(config)
@@ -33,17 +47,30 @@ def weekly_message(
     budget = MAX_MESSAGE_BLOCKS - _FIXED_BLOCKS
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Weekly summary", "emoji": True}},
-        context(f"{fmt_time(w.since, tz)} → {fmt_time(w.until, tz)} · {plural(len(w.teams), 'team')}"),
+        context(
+            f"{fmt_time(w.since, tz)} → {fmt_time(w.until, tz)} · {plural(len(w.teams), 'team')}"
+        ),
     ]
-    blocks.extend(section(f"{_FENCE}\n{head}\n" + "\n".join(group) + f"\n{_FENCE}") for group in groups[:budget])
+    blocks.extend(
+        section(f"{_FENCE}\n{head}\n" + "\n".join(group) + f"\n{_FENCE}")
+        for group in groups[:budget]
+    )
     shown = sum(len(group) for group in groups[:budget])
     if len(rows) > shown:
-        blocks.append(context(f"and {plural(len(rows) - shown, 'more team')}; `{command} stats TEAM 7d` shows any team"))
+        blocks.append(
+            context(
+                f"and {plural(len(rows) - shown, 'more team')}; `{command} stats TEAM 7d` shows any team"
+            )
+        )
     if not rows:
         blocks.append(section("No teams are configured."))
-    blocks.append(context("Med TTR: median time to resolve of the cases resolved this week. "
-                          "Ack SLA / Res SLA: share of the cases whose acknowledge / resolve deadline fell this week "
-                          "that met it. The CSAT chart of the last four weeks follows."))
+    blocks.append(
+        context(
+            "Med TTR: median time to resolve of the cases resolved this week. "
+            "Ack SLA / Res SLA: share of the cases whose acknowledge / resolve deadline fell this week "
+            "that met it. The CSAT chart of the last four weeks follows."
+        )
+    )
     return {"text": fallback(w, config), "blocks": blocks}
 
 
@@ -51,17 +78,32 @@ def fallback(w: WeeklySummary, config: LoopbotConfig) -> str:
     tz = _zone(config)
     opened = sum(t.opened for t in w.teams)
     resolved = sum(t.resolved for t in w.teams)
-    return (f"Weekly summary {fmt_time(w.since, tz)} → {fmt_time(w.until, tz)}: {plural(len(w.teams), 'team')} · "
-            f"{plural(opened, 'case')} opened · {resolved} resolved")
+    return (
+        f"Weekly summary {fmt_time(w.since, tz)} → {fmt_time(w.until, tz)}: {plural(len(w.teams), 'team')} · "
+        f"{plural(opened, 'case')} opened · {resolved} resolved"
+    )
 
 
 def _zone(config: LoopbotConfig) -> ZoneInfo:
-    return ZoneInfo(config.defaults.timezone)  # SPEC §3: the weekly summary's cron runs in defaults.timezone
+    return ZoneInfo(
+        config.defaults.timezone
+    )  # SPEC §3: the weekly summary's cron runs in defaults.timezone
 
 
 def _cells(t: TeamWeek, config: LoopbotConfig) -> tuple[str, ...]:
     team = config.teams.get(t.team)
-    name = truncate(one_line(team.name if team else t.team), TEAM_WIDTH).replace("`", "'")  # a backtick would end the code block
+    name = truncate(one_line(team.name if team else t.team), TEAM_WIDTH).replace(
+        "`", "'"
+    )  # a backtick would end the code block
     h = t.headline
-    return (name, metric_cell(h.csat, h.csat_n, 1, " %"), metric_cell(h.nps, h.nps_n, 0), metric_cell(h.ces, h.ces_n, 1),
-            str(t.opened), str(t.resolved), duration_cell(t.median_ttr), percent_cell(t.ack), percent_cell(t.resolve))
+    return (
+        name,
+        metric_cell(h.csat, h.csat_n, 1, " %"),
+        metric_cell(h.nps, h.nps_n, 0),
+        metric_cell(h.ces, h.ces_n, 1),
+        str(t.opened),
+        str(t.resolved),
+        duration_cell(t.median_ttr),
+        percent_cell(t.ack),
+        percent_cell(t.resolve),
+    )
