@@ -37,7 +37,7 @@ def png_size(content: bytes) -> tuple[int, int]:
 
 def test_a_chart_is_acknowledged_at_once_then_shared_in_the_channel(bot: Bot) -> None:
     now = datetime.now(UTC)
-    bot.feedback.ingest(
+    bot.ingest(
         *(
             item(score=s, submitted_at=(now - timedelta(days=d)).isoformat())
             for d, s in [(1, 5), (1, 4), (2, 2), (3, 5), (3, 5), (9, 1), (10, 4)]
@@ -61,7 +61,7 @@ def test_a_chart_is_acknowledged_at_once_then_shared_in_the_channel(bot: Bot) ->
 
 
 def test_leaders_chart_all_teams_and_an_empty_period_gets_a_friendly_note(bot: Bot) -> None:
-    bot.feedback.ingest(
+    bot.ingest(
         item(score=1, comment="late again")
     )  # a case, never resolved: no Pareto to draw
     bot.emu.slash_command("chart pareto all 7d", LEADER, CH)
@@ -91,7 +91,7 @@ def test_mistakes_and_permissions_get_usage_and_nothing_is_drawn(bot: Bot) -> No
 
 
 def test_a_slow_chart_does_not_hold_up_other_commands(bot: Bot) -> None:
-    bot.feedback.ingest(item(score=2))
+    bot.ingest(item(score=2))
     bot.emu.hang("files.getUploadURLExternal", seconds=6)
     bot.emu.slash_command("chart csat", SUPER, CH)
     ephemeral_for(bot, SUPER, "Drawing the csat chart")

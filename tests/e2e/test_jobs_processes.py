@@ -117,10 +117,10 @@ def test_429s_then_500s_then_a_hang_delay_posts_but_every_one_arrives_once_and_a
     ) as bot:
         refs: list[str] = []
         emu.rate_limit("chat.postMessage", times=None, fraction=0.5, retry_after=1)
-        refs += bot.feedback.ingest(
+        refs += bot.ingest(
             *[item(score=1, comment=f"rate limited {i}") for i in range(5)]
         )["cases"]
-        gone = bot.feedback.ingest(item(score=1, team="support", comment="to a deleted channel"))[
+        gone = bot.ingest(item(score=1, team="support", comment="to a deleted channel"))[
             "cases"
         ]
         emu.wait_for(
@@ -128,7 +128,7 @@ def test_429s_then_500s_then_a_hang_delay_posts_but_every_one_arrives_once_and_a
         )
         emu.clear_faults()
         emu.server_error("chat.postMessage", times=3)
-        refs += bot.feedback.ingest(
+        refs += bot.ingest(
             *[item(score=1, comment=f"server errors {i}") for i in range(3)]
         )["cases"]
         emu.wait_for(
@@ -136,7 +136,7 @@ def test_429s_then_500s_then_a_hang_delay_posts_but_every_one_arrives_once_and_a
         )
         # Longer than the client's 10 s timeout: Slack posts it after the bot gave up on the call.
         emu.hang("chat.postMessage", seconds=12, times=1)
-        refs += bot.feedback.ingest(item(score=1, comment="hung"))["cases"]
+        refs += bot.ingest(item(score=1, comment="hung"))["cases"]
         emu.wait_for(
             lambda: set(refs) <= set(_refs_posted(emu, DELIVERY)), timeout=30, interval=0.2
         )

@@ -29,7 +29,7 @@ def test_breach_opens_one_threshold_case_and_recovery_is_told_in_place_and_in_th
         emu=emu,
         config_data=config,
     ) as bot:
-        bot.feedback.ingest(
+        bot.ingest(
             *[item(score=2, comment=f"bad {i}") for i in range(5)]
         )  # CSAT 0 % over 5 responses
 
@@ -37,13 +37,13 @@ def test_breach_opens_one_threshold_case_and_recovery_is_told_in_place_and_in_th
             return [m for m in emu.messages(CH) if "CSAT 0 below 80" in json.dumps(m)]
 
         emu.wait_for(lambda: len(breach_messages()) == 1, timeout=20)
-        bot.feedback.ingest(
+        bot.ingest(
             *[item(score=1) for _ in range(3)]
         )  # still breached: nothing more is posted
         [message] = breach_messages()
         assert "over the last 1h" in json.dumps(message) and "n=5" in json.dumps(message)
 
-        bot.feedback.ingest(
+        bot.ingest(
             *[item(score=5) for _ in range(32)]
         )  # 32 of 40 satisfied: CSAT 80, no longer below 80
         emu.wait_for(
@@ -60,7 +60,7 @@ def test_feedback_digest_answers_the_asker_with_the_channels_team_digest(
     with running_bot(
         tmp_path, f"sqlite:///{tmp_path / 'digest.db'}", socket_mode=False, emu=emu
     ) as bot:
-        bot.feedback.ingest(
+        bot.ingest(
             item(score=1, comment="The parcel was late"), item(score=5, comment="Lovely courier")
         )
         answer = emu.slash_command("digest", SUPER, CH)

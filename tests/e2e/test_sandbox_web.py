@@ -123,7 +123,7 @@ def test_a_case_is_acknowledged_listed_resolved_in_the_modal_and_charted(
     sandbox: tuple[Bot, Page],
 ) -> None:
     bot, page = sandbox
-    [ref] = bot.feedback.ingest(item(score=1, comment="The parcel was late again"))["cases"]
+    [ref] = bot.ingest(item(score=1, comment="The parcel was late again"))["cases"]
     case = page.until(AGENT.user_id, with_text(ref), what="the case message")
     assert ActionId.ACK in buttons(case) and not case.get("reply_count")
     ts = case["ts"]
@@ -239,7 +239,7 @@ def test_a_case_is_acknowledged_listed_resolved_in_the_modal_and_charted(
 
 def test_app_home_is_published_and_its_buttons_work(sandbox: tuple[Bot, Page]) -> None:
     bot, page = sandbox
-    [ref] = bot.feedback.ingest(item(score=1, comment="Courier was rude"))["cases"]
+    [ref] = bot.ingest(item(score=1, comment="Courier was rude"))["cases"]
     ts = page.until(AGENT.user_id, with_text(ref), what="the case message")["ts"]
     assert page.post("click", user=AGENT.user_id, channel=CH, ts=ts, action_id=ActionId.ASSIGN_ME)[
         "ok"

@@ -30,7 +30,7 @@ def bot(tmp_path, emu) -> Iterator[Bot]:  # noqa: ANN001
 
 
 def new_case(bot: Bot, **fields) -> tuple[str, str]:
-    [ref] = bot.feedback.ingest(item(score=1, **fields))["cases"]
+    [ref] = bot.ingest(item(score=1, **fields))["cases"]
     return ref, bot.case_message(ref)["ts"]
 
 
@@ -158,7 +158,7 @@ def test_a_double_click_and_a_slack_retry_change_the_case_once(bot):
 
 def test_rate_limited_posts_are_delayed_but_never_lost_or_duplicated(bot):
     bot.emu.rate_limit("chat.postMessage", times=4, retry_after=1)
-    refs = bot.feedback.ingest(*[item(score=1, comment=f"case number {i}") for i in range(3)])[
+    refs = bot.ingest(*[item(score=1, comment=f"case number {i}") for i in range(3)])[
         "cases"
     ]
     for ref in refs:
@@ -222,7 +222,7 @@ def test_stats_for_the_channels_team_all_teams_for_leaders_and_what_others_are_t
 
 def test_app_home_shows_the_persons_cases_and_their_teams_last_seven_days(bot):
     ref, ts = new_case(bot)
-    bot.feedback.ingest(item(score=5), item(score=4), item(metric="nps", score=10))
+    bot.ingest(item(score=5), item(score=4), item(metric="nps", score=10))
     bot.emu.click(CH, ts, "case_assign_me", AGENT)
     wait_shows(bot, ts, f"<@{AGENT}>")
     assert bot.emu.open_app_home(AGENT).ok
@@ -256,7 +256,7 @@ def test_a_channel_slack_refuses_fails_that_post_only(tmp_path):
         database_url("sqlite", tmp_path) as url,
         running_bot(tmp_path, url, socket_mode=False, emu=emu) as bot,
     ):
-        bot.feedback.ingest(item(team="support", score=1))
+        bot.ingest(item(team="support", score=1))
         ref, _ = new_case(bot)
         bot.emu.wait_for(
             lambda: "loopbot_slack_posts_failed_total" in httpx.get(f"{bot.url}/metrics").text,
@@ -272,7 +272,7 @@ def test_a_channel_slack_refuses_fails_that_post_only(tmp_path):
 
 
 def test_an_alert_storm_posts_ten_cases_then_one_grouped_message(bot):
-    refs = bot.feedback.ingest(*[item(score=1, comment=f"storm {i}") for i in range(13)])["cases"]
+    refs = bot.ingest(*[item(score=1, comment=f"storm {i}") for i in range(13)])["cases"]
     assert len(refs) == 13
     group = bot.emu.wait_for(
         lambda: next(

@@ -66,7 +66,7 @@ def ephemeral_for(bot: Bot, user: str, text: str) -> dict:
 
 
 def test_feedback_to_case_to_acknowledge_resolve_reopen_and_modal_resolve(bot):
-    result = bot.feedback.ingest(item(score=1, comment="The parcel was late again"))
+    result = bot.ingest(item(score=1, comment="The parcel was late again"))
     [ref] = result["cases"]
     message = bot.case_message(ref)
     ts = message["ts"]
@@ -145,11 +145,11 @@ def socket_bot(tmp_path, emu) -> Iterator[Bot]:  # noqa: ANN001
 
 def test_socket_mode_reconnects_after_slack_asks_it_to_and_keeps_working(socket_bot):
     bot = socket_bot
-    [ref] = bot.feedback.ingest(item(score=2))["cases"]
+    [ref] = bot.ingest(item(score=2))["cases"]
     ts = bot.case_message(ref)["ts"]
     bot.emu.socket_disconnect()
     assert bot.emu.wait_socket(timeout=30, connections=2)
     assert bot.emu.click(CH, ts, "case_ack", AGENT).ok
     wait_shows(bot, ts, "Acknowledged by <@U0AGENT1>")
     # The HTTP server keeps serving the API and health beside the WebSocket.
-    assert bot.feedback.ingest(item(score=5))["accepted"] == 1
+    assert bot.ingest(item(score=5))["accepted"] == 1
