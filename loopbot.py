@@ -1,91 +1,16 @@
-"""The `loopbot` command: builds settings and config once, wires the parts, runs a subcommand."""
+"""The `loopbot` command: parses the arguments and dispatches to the subcommand; wiring.py builds the parts."""
 
 from __future__ import annotations
 
 import argparse
-import gc
-import logging
 import os
-import signal
 import sys
-import threading
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
-
-from bot.cases.lifecycle import Cases, Observer
-from bot.feedback.ingest import Ingestor
+import wiring
 from config.loader import ConfigError, load_config
 from config.settings import Settings, SettingsError, load_settings
 from config.teams import LoopbotConfig
-from storage import migrate
-from storage.db import make_engine, make_read_sessions, make_sessions
-
-if TYPE_CHECKING:
-    import uvicorn
-    from fastapi import APIRouter
-
-    from bot.reports.digest import Digests
-    from jobs.context import JobContext
-
-log = logging.getLogger("loopbot")
-
-
-@dataclass
-class Core:
-    engine: Engine
-    sessions: sessionmaker[Session]
-    reads: sessionmaker[Session]  # units that only read: no write lock on SQLite
-    cases: Cases
-    ingestor: Ingestor
-
-
-def build_core(settings: Settings, config: LoopbotConfig, observer: Observer | None = None) -> Core:
-    engine = make_engine(settings.database_url)
-    sessions, reads = make_sessions(engine), make_read_sessions(engine)
-    cases = Cases(sessions, config, observer, reads=reads)
-    return Core(engine, sessions, reads, cases, Ingestor(sessions, config, cases))
-
-
-def job_context(
-    core: Core,
-    config: LoopbotConfig,
-    notify: Callable[[], None] = lambda: None,
-    digests: Digests | None = None,
-    command: str = "/feedback",
-    opened: Callable[[str, str], None] = lambda team, kind: None,
-) -> JobContext:
-    from bot.alerts.escalations import Escalations
-    from bot.alerts.thresholds import Thresholds
-    from bot.delivery.retention import Retention
-    from bot.reports.digest import Digests
-    from bot.reports.weekly import Weekly
-    from bot.slack.blocks.escalation import leaders_post
-    from jobs.context import JobContext
-
-    return JobContext(
-        sessions=core.sessions,
-        reads=core.reads,
-        config=config,
-        digests=digests or Digests(core.reads, config),
-        weekly=Weekly(core.reads, config),
-        thresholds=Thresholds(core.sessions, config, core.cases),
-        escalations=Escalations(
-            core.sessions,
-            config,
-            core.cases,
-            leaders_post=leaders_post(config, command),
-            reads=core.reads,
-        ),
-        retention=Retention(core.sessions, config),
-        notify=notify,
-        opened=opened,
-    )
 
 
 def _load() -> tuple[Settings, LoopbotConfig]:
@@ -117,41 +42,30 @@ def cmd_check_config(_args: argparse.Namespace) -> int:
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
     slack = "Slack tokens set" if settings.slack_bot_token else "no Slack token (ingestion only)"
     if settings.slack_bot_token is not None:
-        from bot.slack.client import make_client
-        from bot.slack.preflight import check_slack
-
-        found = check_slack(make_client(settings), config, settings.slack_api_url)
+        found = wiring.check_slack(settings, config)
         if found.errors:
             print("\n".join(found.errors), file=sys.stderr)
             return 2
         for line in found.warnings:
             print(line, file=sys.stderr)
         slack = found.summary or slack
-    print(
-        f"{settings.config_path}: OK — {len(config.teams)} team(s): {', '.join(config.teams)}; {slack}; {mode}"
-    )
+    teams = f"{len(config.teams)} team(s): {', '.join(config.teams)}"
+    print(f"{settings.config_path}: OK — {teams}; {slack}; {mode}")
     return 0
 
 
 def cmd_db_upgrade(_args: argparse.Namespace) -> int:
-    settings = _load_settings_only()
-    engine = make_engine(settings.database_url)
-    migrate.upgrade(engine)
-    print(f"database at revision {migrate.current_revision(engine)}")
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"database at revision {wiring.upgrade_database(settings)}")
     return 0
 
 
-def _load_settings_only() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        print(exc, file=sys.stderr)
-        raise SystemExit(2) from None
-
-
 def cmd_import(args: argparse.Namespace) -> int:
-    from bot.feedback.importer import CsvImport, ImportFailed
-    from bot.feedback.progress import ProgressBar
+    from bot.feedback.importer import ImportFailed
 
     settings, config = _load()
     try:
@@ -161,29 +75,25 @@ def cmd_import(args: argparse.Namespace) -> int:
         constants = dict(
             _pair(p, "--set", "FIELD=VALUE", "metric=csat", right=False) for p in args.set
         )
-    except ValueError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    core = build_core(settings, config)
-    migrate.upgrade(core.engine)
-    try:
-        job = CsvImport(
-            core.ingestor,
+        report = wiring.import_csv(
+            settings,
+            config,
+            Path(args.file),
             source=args.source,
             mapping=mapping,
             constants=constants,
             timezone=args.timezone,
             encoding=args.encoding,
-            progress=ProgressBar(),
+            dry_run=args.dry_run,
         )
-        report = job.run(Path(args.file), dry_run=args.dry_run)
-    except ImportFailed as exc:
+    except (ValueError, ImportFailed) as exc:
         print(exc, file=sys.stderr)
         return 2
     verb = "would store" if args.dry_run else "stored"
     print(
-        f"{args.file}: {report.rows:,} rows read, {verb} {report.stored:,}, {report.duplicates:,} duplicates, "
-        f"{report.rejected:,} rejected, {len(report.cases):,} cases opened"
+        f"{args.file}: {report.rows:,} rows read, {verb} {report.stored:,}, "
+        f"{report.duplicates:,} duplicates, {report.rejected:,} rejected, "
+        f"{len(report.cases):,} cases opened"
     )
     if report.ignored_columns:
         print(f"ignored columns: {', '.join(report.ignored_columns)}")
@@ -207,235 +117,40 @@ def cmd_run(_args: argparse.Namespace) -> int:
 
     settings, config = _load()
     configure(settings.log_format)
-    return serve(settings, config)
-
-
-def serve(
-    settings: Settings,
-    config: LoopbotConfig,
-    *,
-    routers: Sequence[APIRouter] = (),
-    started: Callable[[Core], None] | None = None,
-) -> int:
-    """`loopbot run`: the core, Slack, the scheduler and the HTTP server, until SIGTERM or Ctrl-C.
-
-    `loopbot sandbox` runs the same, with its page's routes and its live trickle (`started`) added.
-    """
-    import uvicorn
-
-    from bot.api.app import create_api
-    from bot.charts.service import Charts
-    from bot.delivery.deliveries import Deliveries
-    from bot.prometheus import Metrics
-    from bot.reports.digest import Digests
-    from bot.reports.overview import Overview
-    from bot.reports.stats import Stats
-    from jobs.scheduler import Scheduler
-
-    metrics = Metrics()
-    core = build_core(settings, config, observer=metrics.case_changed)
-    migrate.upgrade(core.engine)
-    deliveries = Deliveries(core.sessions, core.reads)
-    metrics.watch_outbox(deliveries.counts)
-    digests = Digests(core.reads, config)
-    slack = None
-    if settings.slack_bot_token is not None:
-        from bot.slack.runtime import SlackRuntime
-
-        slack = SlackRuntime.build(
-            settings,
-            config,
-            core.cases,
-            Overview(core.reads, config),
-            deliveries,
-            metrics,
-            digests,
-            Stats(core.reads, config),
-            Charts(core.sessions, core.reads, config),
-        )
-    else:
-        log.warning(
-            "SLACK_BOT_TOKEN is not set: ingestion only; cases wait in the outbox until a token is set"
-        )
-    scheduler = Scheduler(
-        job_context(
-            core,
-            config,
-            notify=slack.notifier.wake if slack is not None else lambda: None,
-            digests=digests,
-            command=settings.command,
-            opened=lambda team, kind: metrics.cases_opened.labels(team, kind).inc(),
-        )
-    )
-    core.ingestor.on_stored = scheduler.after_ingest
-    slack_routes = [slack.router] if slack is not None and slack.router is not None else []
-    api = create_api(
-        settings,
-        core.engine,
-        core.ingestor,
-        metrics,
-        failed_posts=deliveries.recently_failed,
-        routers=[*slack_routes, *routers],
-    )
-    if settings.ingest_token is None:
-        log.warning("LOOPBOT_INGEST_TOKEN is not set: POST /api/feedback answers 503 until it is")
-    if slack is not None:
-        slack.start()
-    scheduler.start()
-    mode = "Socket Mode" if settings.socket_mode else "HTTP mode, Slack requests at /slack/events"
-    log.info(
-        "Loopbot serving %d team(s) on http://%s:%d (%s)",
-        len(config.teams),
-        settings.host,
-        settings.port,
-        mode if slack is not None else "no Slack",
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            api, host=settings.host, port=settings.port, log_config=None, access_log=False
-        )
-    )
-    if started is not None:
-        # Once the port is open: a page opened at the sandbox's announcement must not be refused.
-        threading.Thread(
-            target=_once_listening,
-            args=(server, lambda: started(core)),
-            name="loopbot-started",
-            daemon=True,
-        ).start()
-    # uvicorn handles SIGTERM/SIGINT: stops accepting, finishes in-flight requests, then restores the
-    # previous handler and re-raises the signal. With this no-op as the previous handler, a clean stop
-    # ends in exit status 0 instead of death by signal.
-    signal.signal(signal.SIGTERM, lambda *_: None)
-    # What start-up built lives as long as the process: frozen out of the collector's sight, an oldest-
-    # generation collection under load takes a few ms instead of stalling every request for ~100 ms.
-    gc.collect()
-    gc.freeze()
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        scheduler.stop()
-        if slack is not None:
-            slack.stop()
-    if (
-        not server.started
-    ):  # stopped before serving (uvicorn.run exits 3 here too); a taken port exits inside run()
-        log.error("Loopbot stopped before serving on http://%s:%d", settings.host, settings.port)
-        return 3
-    log.info("Loopbot stopped")
-    return 0
-
-
-def _once_listening(server: uvicorn.Server, then: Callable[[], None]) -> None:
-    while not server.started:
-        if server.should_exit:
-            return
-        time.sleep(0.05)
-    then()
+    return wiring.serve(settings, config)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    """Everything on this machine, no Slack workspace: the emulator, demo data, a live trickle, and a web page."""
-    import tempfile
+    """Everything on this machine, no Slack workspace: the emulator, demo data, a live trickle, a page."""
+    from sandbox.run import serve_sandbox
 
-    from bot.logs import configure
-    from sandbox import run as sandbox
-    from sandbox.demo.config import DISPLAY_NAMES, PERSONAS
-    from sandbox.web import sandbox_router
-
-    configure("text")
-    trickles: list[sandbox.Trickle] = []
-
-    def started(core: Core) -> None:
-        sandbox.post_digests(core.sessions, core.reads, box.config)
-        trickles.append(sandbox.Trickle(core.ingestor, box.config))
-        trickles[-1].start()
-        print(f"Loopbot sandbox: open http://{args.host}:{args.port}/sandbox", flush=True)
-
-    with tempfile.TemporaryDirectory(prefix="loopbot-sandbox-") as data:
-        box = sandbox.prepare(Path(data), args.port, args.host)
-        try:
-            print(
-                "Loopbot sandbox: generating 60 days of demo feedback (a few seconds)…", flush=True
-            )
-            seeded = sandbox.seed_history(box)
-            log.info(
-                "sandbox: %s responses, %s cases seeded",
-                f"{seeded.feedback:,}",
-                f"{seeded.cases:,}",
-            )
-            router = sandbox_router(
-                box.emulator, personas=PERSONAS, channels=box.channels, display_names=DISPLAY_NAMES
-            )
-            return serve(box.settings, box.config, routers=[router], started=started)
-        finally:
-            for trickle in trickles:
-                trickle.stop()
-            box.emulator.stop()
+    return serve_sandbox(args.host, args.port)
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
     """Print a team's huddle digest now; with --post, put it in the team's channel through the outbox."""
-    from bot.clock import utcnow
-    from bot.delivery import outbox
     from bot.errors import NotFound
-    from bot.reports.digest import Digests
-    from bot.slack.blocks.digest import digest_message
-    from bot.slack.blocks.plain import plain_text
 
     settings, config = _load()
-    core = build_core(settings, config)
-    migrate.upgrade(core.engine)
-    digests, now = Digests(core.reads, config), utcnow()
-    try:
-        team = digests.team(args.team)
-    except NotFound as exc:
-        print(exc.message.replace("`", ""), file=sys.stderr)
-        return 2
-    message = digest_message(digests.for_team(team.key, now), team, now=now)
-    if not args.post:
-        print(plain_text(message))
-        return 0
-    if settings.slack_bot_token is None:
+    if args.post and settings.slack_bot_token is None:
         print(
             "--post needs SLACK_BOT_TOKEN (and SLACK_API_URL for anything but Slack itself)",
             file=sys.stderr,
         )
         return 2
-    key = f"digest:{team.key}:{now.isoformat()}"
-    with core.sessions.begin() as s:
-        outbox.enqueue(s, key=key, kind="post", channel=team.channel, payload=message, now=now)
-    return _deliver(settings, config, core, key)
-
-
-def _deliver(
-    settings: Settings, config: LoopbotConfig, core: Core, key: str, timeout_s: float = 60
-) -> int:
-    """Deliver the outbox until the post `key` is in Slack (a running `loopbot run` may deliver it first)."""
-    import time
-
-    from bot.delivery.deliveries import Deliveries
-    from bot.slack.client import make_client
-    from bot.slack.notifier import Notifier
-
-    deliveries = Deliveries(core.sessions, core.reads)
-    notifier = Notifier(deliveries, core.cases, config, make_client(settings))
-    deadline = time.monotonic() + timeout_s
-    while (state := deliveries.post_state(key)) not in (
-        "delivered",
-        "failed",
-    ) and time.monotonic() < deadline:
-        if notifier.deliver_due() == 0:
-            time.sleep(0.25)
+    try:
+        if not args.post:
+            print(wiring.digest_text(settings, config, args.team))
+            return 0
+        state, error = wiring.post_digest(settings, config, args.team)
+    except NotFound as exc:
+        print(exc.message.replace("`", ""), file=sys.stderr)
+        return 2
     if state == "delivered":
-        print(f"posted to {config.teams[key.split(':')[1]].channel}")
+        print(f"posted to {config.teams[args.team].channel}")
         return 0
-    print(
-        f"not posted ({state}): {deliveries.post_error(key) or 'Slack did not answer in time; it stays in the outbox'}",
-        file=sys.stderr,
-    )
+    why = error or "Slack did not answer in time; it stays in the outbox"
+    print(f"not posted ({state}): {why}", file=sys.stderr)
     return 1
 
 

@@ -91,10 +91,10 @@ def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) ->
     from bot.slack.blocks.digest import digest_message
     from bot.slack.blocks.weekly import weekly_message
     from config.loader import load_config
-    from loopbot import Core, job_context
     from storage.db import make_engine, make_read_sessions, make_sessions
+    from wiring import Core, job_context
 
-    # The core as loopbot.build_core builds it, and the jobs as `loopbot run` wires them (job_context: e.g. the
+    # The core as wiring.build_core builds it, and the jobs as `loopbot run` wires them (job_context: e.g. the
     # escalations' renderer of the leaders' channel post), so the benchmark follows the product's wiring.
     config = load_config(config_path)
     engine = make_engine(f"sqlite:///{db}")

@@ -27,7 +27,7 @@ _DURATION_BUCKETS = (
 )
 
 
-class Metrics:
+class Prometheus:
     def __init__(self, registry: CollectorRegistry | None = None):
         self.registry = registry or CollectorRegistry()
         r = self.registry

@@ -178,3 +178,44 @@ class Trickle:
 
 def _channel_name(team_name: str) -> str:
     return "-".join(team_name.lower().split())
+
+
+def serve_sandbox(host: str, port: int) -> int:
+    """`loopbot sandbox`: the emulator, 60 days of demo data, Loopbot on them over Socket Mode, a live trickle
+    and the page, until Ctrl-C."""
+    import tempfile
+
+    import wiring
+    from bot.logs import configure
+    from sandbox.demo.config import PERSONAS
+    from sandbox.web import sandbox_router
+
+    configure("text")
+    trickles: list[Trickle] = []
+
+    def started(core: wiring.Core) -> None:
+        post_digests(core.sessions, core.reads, box.config)
+        trickles.append(Trickle(core.ingestor, box.config))
+        trickles[-1].start()
+        print(f"Loopbot sandbox: open http://{host}:{port}/sandbox", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="loopbot-sandbox-") as data:
+        box = prepare(Path(data), port, host)
+        try:
+            print(
+                "Loopbot sandbox: generating 60 days of demo feedback (a few seconds)…", flush=True
+            )
+            seeded = seed_history(box)
+            log.info(
+                "sandbox: %s responses, %s cases seeded",
+                f"{seeded.feedback:,}",
+                f"{seeded.cases:,}",
+            )
+            router = sandbox_router(
+                box.emulator, personas=PERSONAS, channels=box.channels, display_names=DISPLAY_NAMES
+            )
+            return wiring.serve(box.settings, box.config, routers=[router], started=started)
+        finally:
+            for trickle in trickles:
+                trickle.stop()
+            box.emulator.stop()

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.api import feedback
 from bot.feedback.ingest import Ingestor
-from bot.prometheus import Metrics
+from bot.prometheus import Prometheus
 from config.settings import Settings
 from storage.db import ping
 
@@ -22,7 +22,7 @@ def create_api(
     settings: Settings,
     engine: Engine,
     ingestor: Ingestor,
-    metrics: Metrics,
+    prometheus: Prometheus,
     routers: Sequence[APIRouter] = (),
     failed_posts: Callable[[], list[tuple[str | None, str, int]]] | None = None,
 ) -> FastAPI:
@@ -33,7 +33,7 @@ def create_api(
         docs_url=None,
         redoc_url=None,
     )
-    app.include_router(feedback.router(settings, ingestor, metrics))
+    app.include_router(feedback.router(settings, ingestor, prometheus))
     for extra in routers:  # Slack's HTTP mode: POST /slack/events
         app.include_router(extra)
 
@@ -59,6 +59,6 @@ def create_api(
 
     @app.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def prometheus() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(prometheus.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -15,7 +15,7 @@ from bot.api.docs import REQUEST_BODY, RESPONSES
 from bot.clock import utcnow
 from bot.feedback.ingest import Ingestor
 from bot.feedback.schema import MAX_BATCH
-from bot.prometheus import Metrics
+from bot.prometheus import Prometheus
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -25,17 +25,17 @@ class _TooLarge(Exception):
     pass
 
 
-def router(settings: Settings, ingestor: Ingestor, metrics: Metrics) -> APIRouter:
+def router(settings: Settings, ingestor: Ingestor, prometheus: Prometheus) -> APIRouter:
     api = APIRouter()
     token = settings.ingest_token.get_secret_value().encode() if settings.ingest_token else None
     limit = settings.max_body_bytes
 
     def refuse(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-        metrics.feedback_rejected.labels(str(status)).inc()
+        prometheus.feedback_rejected.labels(str(status)).inc()
         return JSONResponse({"error": message}, status, headers=headers)
 
     def item_errors(status: int, errors: list[dict]) -> JSONResponse:
-        metrics.feedback_rejected.labels(str(status)).inc()
+        prometheus.feedback_rejected.labels(str(status)).inc()
         return JSONResponse({"errors": errors}, status)
 
     @api.post(
@@ -118,10 +118,10 @@ def router(settings: Settings, ingestor: Ingestor, metrics: Metrics) -> APIRoute
             )
 
         for team, n in result.accepted_by_team.items():
-            metrics.feedback_accepted.labels(team).inc(n)
+            prometheus.feedback_accepted.labels(team).inc(n)
         for team, n in result.cases_by_team.items():
-            metrics.cases_opened.labels(team, "feedback").inc(n)
-        metrics.feedback_duplicates.inc(result.duplicates)
+            prometheus.cases_opened.labels(team, "feedback").inc(n)
+        prometheus.feedback_duplicates.inc(result.duplicates)
         return JSONResponse(
             {"accepted": result.accepted, "duplicates": result.duplicates, "cases": result.cases}
         )

@@ -41,11 +41,9 @@ class SlackServices:
     draw: Callable[[], None]  # tell the chart worker a chart is waiting in the outbox
 
 
-def create_app(settings: Settings, services: SlackServices, client: WebClient) -> App:
-    # Imported here: handlers import bot.slack, and bot.slack.app must not import them at module level.
-    from handlers import actions, commands, home, views
-
-    app = App(
+def create_app(settings: Settings, client: WebClient) -> App:
+    """The App without listeners: the composition root (wiring.py) has each handler module register its own."""
+    return App(
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value()
         if settings.slack_signing_secret
@@ -61,9 +59,6 @@ def create_app(settings: Settings, services: SlackServices, client: WebClient) -
         raise_error_for_unhandled_request=False,
         logger=logging.getLogger("loopbot.bolt"),
     )
-    for module in (commands, actions, views, home):
-        module.register(app, services)
-    return app
 
 
 def guarded(listener: Callable[..., None]) -> Callable[[Args], None]:

@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 
 from bot.api.app import create_api
-from bot.prometheus import Metrics
+from bot.prometheus import Prometheus
 from config.settings import Settings
 
 TOKEN = "s3cret-ingest-token"
@@ -25,7 +25,7 @@ def free_port() -> int:
 
 
 class Running:
-    def __init__(self, url: str, metrics: Metrics):
+    def __init__(self, url: str, metrics: Prometheus):
         self.url, self.metrics = url, metrics
 
     def client(self, token: str | None = TOKEN) -> httpx.Client:
@@ -39,7 +39,7 @@ def serve() -> Iterator[Callable[..., Running]]:
 
     def start(engine, ingestor, **settings) -> Running:  # noqa: ANN001
         settings.setdefault("LOOPBOT_INGEST_TOKEN", TOKEN)
-        metrics = Metrics()
+        metrics = Prometheus()
         app = create_api(Settings(**settings), engine, ingestor, metrics)
         port = free_port()
         server = uvicorn.Server(

@@ -1,0 +1,385 @@
+"""The composition root: builds the core, the Slack app, the jobs and the HTTP server from settings and the YAML.
+
+`loopbot` (the CLI), `loopbot sandbox` and the benchmarks build through here; nothing else wires parts together.
+Imports run one way (docs/architecture.md): this module may import every layer, and none imports it but those.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.cases.lifecycle import Cases, Observer
+from bot.feedback.ingest import Ingestor
+from config.settings import Settings
+from config.teams import LoopbotConfig
+from storage import migrate
+from storage.db import make_engine, make_read_sessions, make_sessions
+
+if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import APIRouter
+    from slack_bolt import App
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.delivery.deliveries import Deliveries
+    from bot.prometheus import Prometheus
+    from bot.reports.digest import Digests
+    from bot.slack.charts import ChartPoster
+    from bot.slack.notifier import Notifier
+    from jobs.context import JobContext
+
+log = logging.getLogger("loopbot")
+
+
+@dataclass
+class Core:
+    engine: Engine
+    sessions: sessionmaker[Session]
+    reads: sessionmaker[Session]  # units that only read: no write lock on SQLite
+    cases: Cases
+    ingestor: Ingestor
+
+
+def build_core(settings: Settings, config: LoopbotConfig, observer: Observer | None = None) -> Core:
+    engine = make_engine(settings.database_url)
+    sessions, reads = make_sessions(engine), make_read_sessions(engine)
+    cases = Cases(sessions, config, observer, reads=reads)
+    return Core(engine, sessions, reads, cases, Ingestor(sessions, config, cases))
+
+
+def job_context(
+    core: Core,
+    config: LoopbotConfig,
+    notify: Callable[[], None] = lambda: None,
+    digests: Digests | None = None,
+    command: str = "/feedback",
+    opened: Callable[[str, str], None] = lambda team, kind: None,
+) -> JobContext:
+    from bot.alerts.escalations import Escalations
+    from bot.alerts.thresholds import Thresholds
+    from bot.delivery.retention import Retention
+    from bot.reports.digest import Digests
+    from bot.reports.weekly import Weekly
+    from bot.slack.blocks.escalation import leaders_post
+    from jobs.context import JobContext
+
+    return JobContext(
+        sessions=core.sessions,
+        reads=core.reads,
+        config=config,
+        digests=digests or Digests(core.reads, config),
+        weekly=Weekly(core.reads, config),
+        thresholds=Thresholds(core.sessions, config, core.cases),
+        escalations=Escalations(
+            core.sessions,
+            config,
+            core.cases,
+            leaders_post=leaders_post(config, command),
+            reads=core.reads,
+        ),
+        retention=Retention(core.sessions, config),
+        notify=notify,
+        opened=opened,
+    )
+
+
+@dataclass
+class Slack:
+    """Loopbot in Slack: the App with every handler registered, the outbox's workers, and the connection."""
+
+    app: App
+    notifier: Notifier
+    chart_poster: ChartPoster
+    router: APIRouter | None  # HTTP mode: POST /slack/events
+    app_token: str | None = None  # Socket Mode
+    socket_handler: SocketModeHandler | None = None
+
+    def start(self) -> None:
+        from slack_sdk.errors import SlackApiError
+
+        from bot.slack import socket
+
+        try:
+            who = self.app.client.auth_test()
+            log.info("connected to Slack as %s in %s", who.get("user"), who.get("team"))
+        except (SlackApiError, OSError) as exc:
+            # Keep running: ingestion works and the outbox delivers once Slack answers again.
+            log.warning(
+                "Slack auth.test failed (%s); posts wait in the outbox until it answers", exc
+            )
+        self.notifier.start()
+        self.chart_poster.renderer.warm()  # the worker process imports matplotlib now, not at a chart
+        self.chart_poster.start()
+        if self.app_token is not None:
+            self.socket_handler = socket.connect(self.app, self.app_token)
+            log.info("Socket Mode connected")
+
+    def stop(self) -> None:
+        """Stop taking new Slack requests, then let the workers finish the post in hand."""
+        if self.socket_handler is not None:
+            self.socket_handler.close()
+        self.notifier.stop()
+        self.chart_poster.stop()
+        self.chart_poster.renderer.close()
+
+
+def build_slack(
+    settings: Settings,
+    config: LoopbotConfig,
+    core: Core,
+    deliveries: Deliveries,
+    prometheus: Prometheus,
+    digests: Digests,
+) -> Slack:
+    from bot.charts.service import Charts
+    from bot.charts.worker import Renderer
+    from bot.reports.overview import Overview
+    from bot.reports.stats import Stats
+    from bot.slack.app import SlackServices, create_app
+    from bot.slack.charts import ChartPoster
+    from bot.slack.client import make_client
+    from bot.slack.http import slack_router
+    from bot.slack.notifier import Notifier
+    from handlers import actions, commands, home, views
+
+    client = make_client(settings, on_error=prometheus.slack_error)
+
+    def failed(kind: str) -> None:
+        prometheus.posts_failed.labels(kind).inc()
+
+    notifier = Notifier(deliveries, core.cases, config, client, on_failed=failed)
+    charts = Charts(core.sessions, core.reads, config)
+    # Charts wait for a wake-up from the command that asks for one; polling is only the fallback.
+    chart_poster = ChartPoster(
+        deliveries,
+        core.cases,
+        config,
+        client,
+        charts=charts,
+        renderer=Renderer(),
+        poll_s=2,
+        on_failed=failed,
+    )
+    services = SlackServices(
+        config=config,
+        cases=core.cases,
+        overview=Overview(core.reads, config),
+        command=settings.command,
+        notify=notifier.wake,
+        digests=digests,
+        stats=Stats(core.reads, config),
+        charts=charts,
+        draw=chart_poster.wake,
+    )
+    app = create_app(settings, client)
+    for module in (commands, actions, views, home):
+        module.register(app, services)
+    app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
+    router = None if app_token else slack_router(app)
+    return Slack(app, notifier, chart_poster, router, app_token=app_token)
+
+
+def serve(
+    settings: Settings,
+    config: LoopbotConfig,
+    *,
+    routers: Sequence[APIRouter] = (),
+    started: Callable[[Core], None] | None = None,
+) -> int:
+    """`loopbot run`: the core, Slack, the scheduler and the HTTP server, until SIGTERM or Ctrl-C.
+
+    `loopbot sandbox` runs the same, with its page's routes and its live trickle (`started`) added.
+    """
+    import uvicorn
+
+    from bot.api.app import create_api
+    from bot.delivery.deliveries import Deliveries
+    from bot.prometheus import Prometheus
+    from bot.reports.digest import Digests
+    from jobs.scheduler import Scheduler
+
+    prometheus = Prometheus()
+    core = build_core(settings, config, observer=prometheus.case_changed)
+    migrate.upgrade(core.engine)
+    deliveries = Deliveries(core.sessions, core.reads)
+    prometheus.watch_outbox(deliveries.counts)
+    digests = Digests(core.reads, config)
+    slack = None
+    if settings.slack_bot_token is not None:
+        slack = build_slack(settings, config, core, deliveries, prometheus, digests)
+    else:
+        log.warning(
+            "SLACK_BOT_TOKEN is not set: ingestion only; cases wait in the outbox until it is"
+        )
+    scheduler = Scheduler(
+        job_context(
+            core,
+            config,
+            notify=slack.notifier.wake if slack is not None else lambda: None,
+            digests=digests,
+            command=settings.command,
+            opened=lambda team, kind: prometheus.cases_opened.labels(team, kind).inc(),
+        )
+    )
+    core.ingestor.on_stored = scheduler.after_ingest
+    slack_routes = [slack.router] if slack is not None and slack.router is not None else []
+    api = create_api(
+        settings,
+        core.engine,
+        core.ingestor,
+        prometheus,
+        failed_posts=deliveries.recently_failed,
+        routers=[*slack_routes, *routers],
+    )
+    if settings.ingest_token is None:
+        log.warning("LOOPBOT_INGEST_TOKEN is not set: POST /api/feedback answers 503 until it is")
+    if slack is not None:
+        slack.start()
+    scheduler.start()
+    mode = "Socket Mode" if settings.socket_mode else "HTTP mode, Slack requests at /slack/events"
+    log.info(
+        "Loopbot serving %d team(s) on http://%s:%d (%s)",
+        len(config.teams),
+        settings.host,
+        settings.port,
+        mode if slack is not None else "no Slack",
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            api, host=settings.host, port=settings.port, log_config=None, access_log=False
+        )
+    )
+    if started is not None:
+        # Once the port is open: a page opened at the sandbox's announcement must not be refused.
+        threading.Thread(
+            target=_once_listening,
+            args=(server, lambda: started(core)),
+            name="loopbot-started",
+            daemon=True,
+        ).start()
+    # uvicorn handles SIGTERM/SIGINT: stops accepting, finishes in-flight requests, then restores the
+    # previous handler and re-raises the signal. With this no-op as the previous handler, a clean stop
+    # ends in exit status 0 instead of death by signal.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    # What start-up built lives as long as the process: frozen out of the collector's sight, an oldest-
+    # generation collection under load takes a few ms instead of stalling every request while it walks
+    # every object start-up made.
+    gc.collect()
+    gc.freeze()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.stop()
+        if slack is not None:
+            slack.stop()
+    if not server.started:  # stopped before serving (a taken port exits inside run())
+        log.error("Loopbot stopped before serving on http://%s:%d", settings.host, settings.port)
+        return 3
+    log.info("Loopbot stopped")
+    return 0
+
+
+def _once_listening(server: uvicorn.Server, then: Callable[[], None]) -> None:
+    while not server.started:
+        if server.should_exit:
+            return
+        time.sleep(0.05)
+    then()
+
+
+def deliver(
+    settings: Settings, config: LoopbotConfig, core: Core, key: str, timeout_s: float = 60
+) -> tuple[str | None, str | None]:
+    """Deliver the outbox until the post `key` is in Slack (a running `loopbot run` may deliver it
+    first): its final state and, when not delivered, why."""
+    from bot.delivery.deliveries import Deliveries
+    from bot.slack.client import make_client
+    from bot.slack.notifier import Notifier
+
+    deliveries = Deliveries(core.sessions, core.reads)
+    notifier = Notifier(deliveries, core.cases, config, make_client(settings))
+    deadline = time.monotonic() + timeout_s
+    while (state := deliveries.post_state(key)) not in ("delivered", "failed"):
+        if time.monotonic() >= deadline:
+            break
+        if notifier.deliver_due() == 0:
+            time.sleep(0.25)
+    return state, None if state == "delivered" else deliveries.post_error(key)
+
+
+# -- the other subcommands' parts ---------------------------------------------------------------
+
+
+def check_slack(settings: Settings, config: LoopbotConfig):  # noqa: ANN201 - bot.slack.preflight's Found
+    """`loopbot check-config` with a token: the token and each channel, asked of Slack."""
+    from bot.slack.client import make_client
+    from bot.slack.preflight import check_slack
+
+    return check_slack(make_client(settings), config, settings.slack_api_url)
+
+
+def upgrade_database(settings: Settings) -> str | None:
+    """`loopbot db upgrade`: apply the migrations; the revision the database is at now."""
+    engine = make_engine(settings.database_url)
+    try:
+        migrate.upgrade(engine)
+        return migrate.current_revision(engine)
+    finally:
+        engine.dispose()
+
+
+def import_csv(settings: Settings, config: LoopbotConfig, file: Path, *, dry_run: bool, **options):  # noqa: ANN003, ANN201
+    """`loopbot import`: the CSV through the ingestion path, with a progress bar on a terminal."""
+    from bot.feedback.importer import CsvImport
+    from bot.feedback.progress import ProgressBar
+
+    core = build_core(settings, config)
+    migrate.upgrade(core.engine)
+    return CsvImport(core.ingestor, progress=ProgressBar(), **options).run(file, dry_run=dry_run)
+
+
+def digest_text(settings: Settings, config: LoopbotConfig, team_key: str) -> str:
+    """`loopbot digest TEAM`: the team's huddle digest now, as plain text."""
+    from bot.clock import utcnow
+    from bot.reports.digest import Digests
+    from bot.slack.blocks.digest import digest_message
+    from bot.slack.blocks.plain import plain_text
+
+    core = build_core(settings, config)
+    migrate.upgrade(core.engine)
+    digests, now = Digests(core.reads, config), utcnow()
+    team = digests.team(team_key)
+    return plain_text(digest_message(digests.for_team(team.key, now), team, now=now))
+
+
+def post_digest(
+    settings: Settings, config: LoopbotConfig, team_key: str
+) -> tuple[str | None, str | None]:
+    """`loopbot digest TEAM --post`: the digest through the outbox, delivered before returning."""
+    from bot.clock import utcnow
+    from bot.delivery import outbox
+    from bot.reports.digest import Digests
+    from bot.slack.blocks.digest import digest_message
+
+    core = build_core(settings, config)
+    migrate.upgrade(core.engine)
+    digests, now = Digests(core.reads, config), utcnow()
+    team = digests.team(team_key)
+    message = digest_message(digests.for_team(team.key, now), team, now=now)
+    key = f"digest:{team.key}:{now.isoformat()}"
+    with core.sessions.begin() as s:
+        outbox.enqueue(s, key=key, kind="post", channel=team.channel, payload=message, now=now)
+    return deliver(settings, config, core, key)
