@@ -6,6 +6,8 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+from bot.scores import SCALES
+
 BENCH_CONFIG = {
     "leaders": ["U0LEADER1"],
     "leaders_channel": "C0LEADERS",
@@ -46,7 +48,6 @@ _POSITIVE = [
     "Everything arrived on time, thank you.",
     "Super easy to use, will order again.",
 ]
-SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
 
 
 def _score(rng: random.Random, metric: str) -> int:

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.datagen import BENCH_CONFIG, feedback  # noqa: E402
-from bot.cases.lifecycle import severity  # noqa: E402
+from bot import scores  # noqa: E402
 from bot.feedback.categories import Categorizer  # noqa: E402
 from bot.feedback.pii import mask  # noqa: E402
 from config.loader import load_config  # noqa: E402
@@ -143,7 +143,7 @@ def _store_feedback(
             inserted = insert_new(s, batch)
         assert len(inserted) == len(batch), "datagen ids are unique"
         for (fid, _, _), r in zip(inserted, batch, strict=True):
-            if config.teams[r["team"]].open_case_when.is_negative(r["metric"], r["score"]):
+            if scores.is_negative(config.teams[r["team"]].open_case_when, r["metric"], r["score"]):
                 negatives.append(
                     (fid, r["team"], r["metric"], r["score"], r["category"], r["submitted_at"])
                 )
@@ -304,7 +304,7 @@ def _cases(
                 "team": team_key,
                 "state": state,
                 "version": version,
-                "severity": severity(metric, score),
+                "severity": scores.severity(metric, score),
                 "opened_at": opened,
                 "assignee": assignee,
                 "feedback_id": fid,

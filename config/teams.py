@@ -65,15 +65,6 @@ class OpenCaseWhen(_Model):
     nps_at_most: Annotated[Integer, scale(0, 10, "NPS")] = 6
     ces_at_least: Annotated[Integer, scale(1, 7, "CES")] = 5
 
-    def is_negative(self, metric: str, score: int) -> bool:
-        if metric == "csat":
-            return score <= self.csat_at_most
-        if metric == "nps":
-            return score <= self.nps_at_most
-        if metric == "ces":
-            return score >= self.ces_at_least  # CES measures effort: high is bad
-        raise ValueError(f"{metric!r} is not a survey metric (csat, nps, ces)")
-
 
 def threshold_problems(rule: dict[str, Any], categories: Collection[str] | None) -> Problems:
     """What is inconsistent between the keys of one threshold (raw YAML or validated), and where inside it.

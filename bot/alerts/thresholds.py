@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import scores
 from bot.cases.lifecycle import CaseChange, Cases
 from bot.reports.queries import Headline, headlines
 from config.fields import fmt_duration
@@ -25,7 +26,6 @@ KEY_LIMIT = 200  # cases.rule_key / active_rule are VARCHAR(200)
 # How far past its threshold a breach is "high" severity: points of CSAT / NPS, CES score units.
 # A count (cases, complaints) is high at twice its threshold.
 FAR = {"csat": 10.0, "nps": 20.0, "ces": 1.0}
-SURVEY_METRICS = ("csat", "nps", "ces")
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class _Reader:
         head = self._headline(rule.window)
         responses = head.csat_n + head.nps_n + head.ces_n
         value: float | None
-        if rule.metric in SURVEY_METRICS:
+        if rule.metric in scores.METRICS:
             value, n = getattr(head, rule.metric), getattr(head, f"{rule.metric}_n")
         elif rule.metric == "cases":
             value, n = self._cases(since), responses
@@ -122,13 +122,7 @@ class _Reader:
 
     def _complaints(self, category: str, since: datetime) -> int:
         """Negative responses of the category, negative by the team's own limits (OpenCaseWhen)."""
-        limits = self.team.open_case_when
-        score = Feedback.score
-        negative = or_(
-            and_(Feedback.metric == "csat", score <= limits.csat_at_most),
-            and_(Feedback.metric == "nps", score <= limits.nps_at_most),
-            and_(Feedback.metric == "ces", score >= limits.ces_at_least),
-        )
+        negative = scores.negative_any(self.team.open_case_when)
         return (
             self.s.scalar(
                 select(func.count())

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
+from bot import scores
 from bot.cases import checks
 from bot.cases.checks import (
     SYSTEM_ACTOR,
@@ -55,12 +56,6 @@ def parse_ref(text: str) -> int:
     if not m:
         raise InvalidInput(f"{text!r} is not a case id; write it like FB-12", field="case")
     return int(m.group(1))
-
-
-def severity(metric: str, score: int) -> str:
-    """The worst score on each scale is `high`; any other negative response is `medium`."""
-    worst = {"csat": score <= 1, "nps": score <= 2, "ces": score >= 7}
-    return "high" if worst.get(metric, False) else "medium"
 
 
 @dataclass(frozen=True)
@@ -129,7 +124,7 @@ class Cases:
                     team=n.team,
                     state="open",
                     version=1,
-                    severity=severity(n.metric, n.score),
+                    severity=scores.severity(n.metric, n.score),
                     opened_at=now,
                     feedback_id=n.feedback_id,
                     summary={

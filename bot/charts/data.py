@@ -8,9 +8,10 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import scores
 from bot.charts import control
 from bot.charts.localtime import day_key, local_day, monday
 from bot.charts.model import (
@@ -41,12 +42,8 @@ def control_chart(
     day = local_day(s, Feedback.submitted_at, tz, scope.since, scope.until)
     score = Feedback.score
     sums = {
-        "csat": (func.sum(case((score >= 4, 1), else_=0)), func.sum(0), func.sum(0)),
-        "nps": (
-            func.sum(case((score >= 9, 1), else_=0)),
-            func.sum(case((score <= 6, 1), else_=0)),
-            func.sum(0),
-        ),
+        "csat": (scores.count_satisfied(), func.sum(0), func.sum(0)),
+        "nps": (scores.count_promoters(), scores.count_detractors(), func.sum(0)),
         "ces": (func.sum(score), func.sum(score * score), func.sum(0)),
     }[metric]
     # (team, metric, submitted_at, score) holds every column read: an index-only range per team.

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import scores
 from bot.cases.lifecycle import Cases, NewFeedbackCase
 from bot.feedback.categories import Categorizer
 from bot.feedback.pii import mask
@@ -141,8 +142,8 @@ class Ingestor:
         for fid, source, external_id in inserted:
             r = rows[(source, external_id)]
             team = self.config.teams[r["team"]]
-            if r["submitted_at"] >= horizon and team.open_case_when.is_negative(
-                r["metric"], r["score"]
+            if r["submitted_at"] >= horizon and scores.is_negative(
+                team.open_case_when, r["metric"], r["score"]
             ):
                 new.append(
                     NewFeedbackCase(

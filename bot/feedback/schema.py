@@ -19,10 +19,11 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 
+from bot.scores import SCALES
+
 MAX_BATCH = 5_000
 MAX_COMMENT = 5_000
 MAX_FUTURE = timedelta(minutes=5)
-SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
 EXAMPLE_TS = "2026-11-22T09:30:00+01:00"
 
 # PostgreSQL cannot store U+0000 in text: refuse it per field rather than fail the whole batch.

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from bot import scores
 from bot.cases.timings import ACK_KINDS
 from config.teams import Sla
 from storage.models import UNRESOLVED, Case, CaseEvent, Feedback
@@ -146,9 +147,9 @@ def headlines(s: Session, *, teams: list[str], since: datetime, until: datetime)
             Feedback.team,
             Feedback.metric,
             func.count(),
-            func.sum(case((score >= 4, 1), else_=0)),  # csat satisfied
-            func.sum(case((score >= 9, 1), else_=0)),  # nps promoters
-            func.sum(case((score <= 6, 1), else_=0)),  # nps detractors
+            scores.count_satisfied(),
+            scores.count_promoters(),
+            scores.count_detractors(),
             func.sum(
                 score
             ),  # ces mean = sum / n, in Python: avg() would give Decimal on PostgreSQL

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+from bot.scores import SCALES
+
 METRICS = ("csat", "nps", "ces")
 HOUR = timedelta(hours=1)
 

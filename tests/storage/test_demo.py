@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from bot import scores
 from bot.cases.checks import OUTCOMES
 from bot.feedback.ingest import Preparer
 from bot.feedback.pii import mask
@@ -143,7 +144,7 @@ def test_comments_match_categories_and_some_hold_pii_or_nothing(config):  # noqa
     negative = [
         r
         for r in rows
-        if config.teams[r["team"]].open_case_when.is_negative(r["metric"], r["score"])
+        if scores.is_negative(config.teams[r["team"]].open_case_when, r["metric"], r["score"])
     ]
     worded = [r for r in negative if r["comment"]]
     assert sum(r["category"] is not None for r in worded) > 0.7 * len(worded)
@@ -166,7 +167,7 @@ def test_generator_is_deterministic(config):  # noqa: ANN001
     negative = [
         i
         for i in trickle
-        if config.teams[i["team"]].open_case_when.is_negative(i["metric"], i["score"])
+        if scores.is_negative(config.teams[i["team"]].open_case_when, i["metric"], i["score"])
     ]
     assert 0 < len(negative) < 0.5 * len(trickle)
 
@@ -180,7 +181,7 @@ def test_seeded_history_has_worked_cases(sessions, config, cases, ingestor):  # 
     negative = [
         i
         for i in expected
-        if config.teams[i["team"]].open_case_when.is_negative(i["metric"], i["score"])
+        if scores.is_negative(config.teams[i["team"]].open_case_when, i["metric"], i["score"])
     ]
     # Every negative response opened its case: simulated time kept each one inside the case horizon.
     assert (summary.feedback, summary.cases) == (len(expected), len(negative))

@@ -115,7 +115,7 @@ def test_input_block_ids_are_the_core_field_names() -> None:
         for m in (bot.cases.lifecycle, bot.cases.checks)
     )
     fields = set(re.findall(r'field="(\w+)"', source)) | set(
-        re.findall(r'required_text\(\w+, "(\w+)"', source)
+        re.findall(r'required_text\(\s*\w+,\s*"(\w+)"', source)
     )
     form_fields = fields - {"case", "note"}
     assert form_fields == {"outcome", "root_cause", "action", "rationale", "reason"}

@@ -131,36 +131,6 @@ def test_teams_inherit_defaults_and_merge_sla_and_open_case_when_key_by_key() ->
     assert config.defaults.sla == Sla(ack=timedelta(minutes=30), resolve=timedelta(days=3))
 
 
-@pytest.mark.parametrize(
-    ("metric", "score", "negative"),
-    [
-        ("csat", 1, True),
-        ("csat", 2, True),
-        ("csat", 3, False),
-        ("csat", 5, False),
-        ("nps", 0, True),
-        ("nps", 6, True),
-        ("nps", 7, False),
-        ("nps", 10, False),
-        ("ces", 7, True),
-        ("ces", 5, True),
-        ("ces", 4, False),
-        ("ces", 1, False),
-    ],
-)
-def test_is_negative_at_the_default_boundaries(metric: str, score: int, negative: bool) -> None:
-    assert OpenCaseWhen().is_negative(metric, score) is negative
-
-
-def test_is_negative_follows_configured_boundaries_and_refuses_unknown_metrics() -> None:
-    strict = OpenCaseWhen(csat_at_most=3, nps_at_most=8, ces_at_least=3)
-    assert [strict.is_negative("csat", s) for s in (3, 4)] == [True, False]
-    assert [strict.is_negative("nps", s) for s in (8, 9)] == [True, False]
-    assert [strict.is_negative("ces", s) for s in (2, 3)] == [False, True]
-    with pytest.raises(ValueError, match="'cases' is not a survey metric"):
-        strict.is_negative("cases", 1)
-
-
 @pytest.fixture
 def two_teams() -> LoopbotConfig:
     data = spec_with(("teams.support", team()), ("routing.chat", "support"))

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.reports.queries import CaseRow
+from bot.scores import SCALES
 from bot.slack.blocks.text import (
     clip,
     fmt_duration,
@@ -17,7 +18,6 @@ from bot.slack.blocks.text import (
     who,
 )
 
-SCALES = {"csat": 5, "nps": 10, "ces": 7}
 METRIC_NAMES = {
     "csat": "CSAT",
     "nps": "NPS",
@@ -60,7 +60,7 @@ def score_text(summary: dict[str, Any]) -> str:
     """CSAT 1/5, NPS 3/10, CES 6/7."""
     metric = summary.get("metric")
     score = summary.get("score")
-    scale = SCALES.get(str(metric))
+    scale = SCALES[str(metric)][1] if str(metric) in SCALES else None
     shown = label(score)
     return f"{metric_name(metric)} {shown}/{scale}" if scale else f"{metric_name(metric)} {shown}"
 
