@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.cases.lifecycle import Cases, Observer
+from bot.cases.lifecycle import Cases
+from bot.cases.model import Observer
 from bot.feedback.ingest import Ingestor
 from config.settings import Settings
 from config.teams import LoopbotConfig
@@ -32,11 +33,11 @@ if TYPE_CHECKING:
     from slack_bolt import App
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+    from bot.charts.worker import Renderer
     from bot.delivery.deliveries import Deliveries
     from bot.prometheus import Prometheus
     from bot.reports.digest import Digests
-    from bot.slack.charts import ChartPoster
-    from bot.slack.notifier import Notifier
+    from bot.slack.delivery.worker import OutboxWorker
     from jobs.context import JobContext
 
 log = logging.getLogger("loopbot")
@@ -55,7 +56,7 @@ def build_core(settings: Settings, config: LoopbotConfig, observer: Observer | N
     engine = make_engine(settings.database_url)
     sessions, reads = make_sessions(engine), make_read_sessions(engine)
     cases = Cases(sessions, config, observer, reads=reads)
-    return Core(engine, sessions, reads, cases, Ingestor(sessions, config, cases))
+    return Core(engine, sessions, reads, cases, Ingestor(sessions, config))
 
 
 def job_context(
@@ -71,7 +72,6 @@ def job_context(
     from bot.delivery.retention import Retention
     from bot.reports.digest import Digests
     from bot.reports.weekly import Weekly
-    from bot.slack.blocks.escalation import leaders_post
     from jobs.context import JobContext
 
     return JobContext(
@@ -85,7 +85,6 @@ def job_context(
             core.sessions,
             config,
             core.cases,
-            leaders_post=leaders_post(config, command),
             reads=core.reads,
         ),
         retention=Retention(core.sessions, config),
@@ -99,8 +98,9 @@ class Slack:
     """Loopbot in Slack: the App with every handler registered, the outbox's workers, and the connection."""
 
     app: App
-    notifier: Notifier
-    chart_poster: ChartPoster
+    posts: OutboxWorker  # every kind of post but charts (bot.slack.delivery.lanes)
+    charts: OutboxWorker  # charts only: one that takes seconds to draw holds up no case message
+    renderer: Renderer  # the charts' worker process
     router: APIRouter | None  # HTTP mode: POST /slack/events
     app_token: str | None = None  # Socket Mode
     socket_handler: SocketModeHandler | None = None
@@ -118,9 +118,9 @@ class Slack:
             log.warning(
                 "Slack auth.test failed (%s); posts wait in the outbox until it answers", exc
             )
-        self.notifier.start()
-        self.chart_poster.renderer.warm()  # the worker process imports matplotlib now, not at a chart
-        self.chart_poster.start()
+        self.posts.start()
+        self.renderer.warm()  # the worker process imports matplotlib now, not at a chart
+        self.charts.start()
         if self.app_token is not None:
             self.socket_handler = socket.connect(self.app, self.app_token)
             log.info("Socket Mode connected")
@@ -129,9 +129,9 @@ class Slack:
         """Stop taking new Slack requests, then let the workers finish the post in hand."""
         if self.socket_handler is not None:
             self.socket_handler.close()
-        self.notifier.stop()
-        self.chart_poster.stop()
-        self.chart_poster.renderer.close()
+        self.posts.stop()
+        self.charts.stop()
+        self.renderer.close()
 
 
 def build_slack(
@@ -147,10 +147,9 @@ def build_slack(
     from bot.reports.overview import Overview
     from bot.reports.stats import Stats
     from bot.slack.app import SlackServices, create_app
-    from bot.slack.charts import ChartPoster
     from bot.slack.client import make_client
+    from bot.slack.delivery.lanes import charts_worker, posts_worker
     from bot.slack.http import slack_router
-    from bot.slack.notifier import Notifier
     from handlers import actions, commands, home, views
 
     client = make_client(settings, on_error=prometheus.slack_error)
@@ -158,36 +157,37 @@ def build_slack(
     def failed(kind: str) -> None:
         prometheus.posts_failed.labels(kind).inc()
 
-    notifier = Notifier(deliveries, core.cases, config, client, on_failed=failed)
-    charts = Charts(core.sessions, core.reads, config)
-    # Charts wait for a wake-up from the command that asks for one; polling is only the fallback.
-    chart_poster = ChartPoster(
+    posts = posts_worker(
         deliveries,
         core.cases,
         config,
         client,
-        charts=charts,
-        renderer=Renderer(),
-        poll_s=2,
+        reads=core.reads,
+        digests=digests,
+        command=settings.command,
         on_failed=failed,
+    )
+    charts, renderer = Charts(core.sessions, core.reads, config), Renderer()
+    chart_worker = charts_worker(
+        deliveries, config, client, charts=charts, renderer=renderer, on_failed=failed
     )
     services = SlackServices(
         config=config,
         cases=core.cases,
         overview=Overview(core.reads, config),
         command=settings.command,
-        notify=notifier.wake,
+        notify=posts.wake,
         digests=digests,
         stats=Stats(core.reads, config),
         charts=charts,
-        draw=chart_poster.wake,
+        draw=chart_worker.wake,
     )
     app = create_app(settings, client)
     for module in (commands, actions, views, home):
         module.register(app, services)
     app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
     router = None if app_token else slack_router(app)
-    return Slack(app, notifier, chart_poster, router, app_token=app_token)
+    return Slack(app, posts, chart_worker, renderer, router, app_token=app_token)
 
 
 def serve(
@@ -226,7 +226,7 @@ def serve(
         job_context(
             core,
             config,
-            notify=slack.notifier.wake if slack is not None else lambda: None,
+            notify=slack.posts.wake if slack is not None else lambda: None,
             digests=digests,
             command=settings.command,
             opened=lambda team, kind: prometheus.cases_opened.labels(team, kind).inc(),
@@ -307,15 +307,22 @@ def deliver(
     first): its final state and, when not delivered, why."""
     from bot.delivery.deliveries import Deliveries
     from bot.slack.client import make_client
-    from bot.slack.notifier import Notifier
+    from bot.slack.delivery.lanes import posts_worker
 
     deliveries = Deliveries(core.sessions, core.reads)
-    notifier = Notifier(deliveries, core.cases, config, make_client(settings))
+    worker = posts_worker(
+        deliveries,
+        core.cases,
+        config,
+        make_client(settings),
+        reads=core.reads,
+        command=settings.command,
+    )
     deadline = time.monotonic() + timeout_s
     while (state := deliveries.post_state(key)) not in ("delivered", "failed"):
         if time.monotonic() >= deadline:
             break
-        if notifier.deliver_due() == 0:
+        if worker.deliver_due() == 0:
             time.sleep(0.25)
     return state, None if state == "delivered" else deliveries.post_error(key)
 
@@ -369,17 +376,13 @@ def post_digest(
     settings: Settings, config: LoopbotConfig, team_key: str
 ) -> tuple[str | None, str | None]:
     """`loopbot digest TEAM --post`: the digest through the outbox, delivered before returning."""
+    from bot.cases.permissions import named_team
     from bot.clock import utcnow
-    from bot.delivery import outbox
-    from bot.reports.digest import Digests
-    from bot.slack.blocks.digest import digest_message
+    from bot.reports.digest import enqueue_digest
 
     core = build_core(settings, config)
     migrate.upgrade(core.engine)
-    digests, now = Digests(core.reads, config), utcnow()
-    team = digests.team(team_key)
-    message = digest_message(digests.for_team(team.key, now), team, now=now)
-    key = f"digest:{team.key}:{now.isoformat()}"
+    team, now = named_team(config, team_key), utcnow()
     with core.sessions.begin() as s:
-        outbox.enqueue(s, key=key, kind="post", channel=team.channel, payload=message, now=now)
+        key = enqueue_digest(s, team, at=now, now=now)
     return deliver(settings, config, core, key)

@@ -21,7 +21,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.jobs import clocked, database_args, jobs_config, ms, peak_rss_mib, prepared_db  # noqa: E402
+from bench.jobs import clocked, database_args, jobs_config, peak_rss_mib, prepared_db  # noqa: E402
+from bench.jobs_report import ms  # noqa: E402
 
 STATS_TARGET_MS = 300
 RSS_TARGET_MB = 400

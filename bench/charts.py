@@ -20,7 +20,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.jobs import database_args, jobs_config, ms, peak_rss_mib, prepared_db  # noqa: E402
+from bench.jobs import database_args, jobs_config, peak_rss_mib, prepared_db  # noqa: E402
+from bench.jobs_report import ms  # noqa: E402
 
 TARGET_S = 2.0
 RSS_TARGET_MB = 400
@@ -46,13 +47,12 @@ def label(kind: str, all_teams: bool, days: int) -> str:
 
 
 def child(db: str, config_path: str, now: datetime, repeats: int) -> dict[str, Any]:
-    from bot.cases.lifecycle import Cases
     from bot.charts.request import ChartRequest
     from bot.charts.service import Charts
     from bot.charts.worker import Renderer
     from bot.delivery.deliveries import Deliveries
-    from bot.slack.charts import ChartPoster
     from bot.slack.client import make_client
+    from bot.slack.delivery.lanes import charts_worker
     from config.loader import load_config
     from config.settings import Settings
     from slack_emulator import SlackEmulator
@@ -70,13 +70,8 @@ def child(db: str, config_path: str, now: datetime, repeats: int) -> dict[str, A
     )
     charts, renderer = Charts(sessions, reads, config), Renderer()
     renderer.warm().result()  # as `loopbot run` does at start
-    poster = ChartPoster(
-        Deliveries(sessions, reads),
-        Cases(sessions, config, reads=reads),
-        config,
-        client,
-        charts=charts,
-        renderer=renderer,
+    poster = charts_worker(
+        Deliveries(sessions, reads), config, client, charts=charts, renderer=renderer
     )
     team = next(iter(config.teams.values()))
     out: dict[str, Any] = {}
@@ -175,9 +170,9 @@ def markdown(
         [
             f"The database of bench/jobs.py ({size_mib:,.0f} MiB): {counts['feedback']:,} feedback rows (20 teams, 2 years), "
             f"{counts['cases']:,} cases; `now` = {now:%Y-%m-%d %H:%M} UTC. Each run is a fresh copy of the database and a "
-            f"fresh process wired as `loopbot run` wires charts (a `ChartPoster` with its warmed worker process, the "
+            f"fresh process wired as `loopbot run` wires charts (the charts' outbox worker with its warmed worker process, the "
             f"product's `WebClient` against the Slack emulator over HTTP). *Request to shared* is `Charts.request` (the "
-            f"outbox row) + `ChartPoster.deliver_due` (claim, SQL, render in the worker process, `files_upload_v2`: "
+            f"outbox row) + the charts worker's `deliver_due` (claim, SQL, render in the worker process, `files_upload_v2`: "
             f"getUploadURLExternal, the upload, completeUploadExternal) until the emulator holds the message with the "
             f"file; then the SQL (`Charts.build`) and the render alone are timed again. Medians of {repeats} requests per "
             f"run; {len(runs)} runs.",

@@ -9,7 +9,6 @@ import os
 import platform
 import shutil
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,20 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.datagen import BENCH_CONFIG  # noqa: E402
-
-DIGEST_TARGET_MS = 300
-CYCLE_TARGET_S = 2.0
-RSS_TARGET_MB = 400
-# The five rules of SPEC §3's example on every team, their values set near what datagen's score mix gives
-# over these windows (CSAT ≈ 77, NPS ≈ 20, CES ≈ 2.6; with 250k cases ≈ 17 cases and ≈ 3 late-delivery
-# complaints per team and day), so that about a third of the rules are breached and the first cycle opens cases.
-RULES = [
-    {"metric": "csat", "below": 75, "window": "24h", "min_responses": 20},
-    {"metric": "nps", "below": 19, "window": "7d", "min_responses": 30},
-    {"metric": "ces", "above": 2.75, "window": "24h", "min_responses": 20},
-    {"metric": "cases", "above": 18, "window": "24h"},
-    {"metric": "complaints", "category": "late_delivery", "above": 4, "window": "24h"},
-]
+from bench.jobs_report import RULES, markdown, summary  # noqa: E402
 
 
 def jobs_config(work: Path, now: datetime) -> Path:
@@ -100,9 +86,7 @@ def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) ->
     engine = make_engine(f"sqlite:///{db}")
     sessions, reads = make_sessions(engine), make_read_sessions(engine)
     cases = Cases(sessions, config, reads=reads)
-    ctx = job_context(
-        Core(engine, sessions, reads, cases, Ingestor(sessions, config, cases)), config
-    )
+    ctx = job_context(Core(engine, sessions, reads, cases, Ingestor(sessions, config)), config)
     out: dict[str, Any] = {"rss": {}}
 
     # No warm-up: the first team's figure carries the statements' first compilation, as a bot's first huddle does.
@@ -199,159 +183,6 @@ def one_run(
     finally:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
-
-
-def ms(values: list[float]) -> str:
-    return f"median {1000 * statistics.median(values):.1f}, max {1000 * max(values):.1f} ms"
-
-
-def summary(r: dict, n: int) -> str:
-    both = [a + b for a, b in zip(r["digest_compose"], r["digest_render"])]
-    return "\n".join(
-        [
-            f"run {n}: peak RSS {max(r['rss'].values()):.0f} MiB ({', '.join(f'{k} {v:.0f}' for k, v in r['rss'].items())})",
-            f"  digest compose {ms(r['digest_compose'])}; render {ms(r['digest_render'])}; both {ms(both)}",
-            f"  weekly compose {ms(r['weekly_compose'])}; render {ms(r['weekly_render'])}",
-            f"  thresholds: first cycle {r['cycle_first']:.3f} s ({r['cycle_first_opened']} cases opened, "
-            f"{r['cycle_rules']} rules); steady {ms(r['cycle_steady'])} ({r['cycle_steady_changed']} opened/recovered)"
-            + (f"; FAILED {r['cycle_failed']}" if r["cycle_failed"] else ""),
-            f"  escalations: first run {r['escalation_first']:.1f} s ({r['escalation_first_done']:,} escalated); "
-            f"steady {ms(r['escalation_steady'])} ({r['escalation_steady_done']} escalated)",
-        ]
-    )
-
-
-def markdown(
-    runs: list[dict],
-    args: argparse.Namespace,
-    now: datetime,
-    counts: dict[str, int],
-    size_mib: float,
-    gen: float | None,
-) -> str:
-    def row(
-        label: str,
-        per_run: list[float],
-        unit: str,
-        target: float | None = None,
-        target_text: str = "",
-    ) -> str:
-        m = statistics.median(per_run)
-        digits = {"MiB": 0, "ms": 1}.get(unit, 3)
-        verdict = "" if target is None else "met" if m <= target else "MISSED"
-        return (
-            f"| {label} | {m:,.{digits}f} {unit} | {' · '.join(f'{v:,.{digits}f}' for v in per_run)} | "
-            f"{target_text} | {verdict} |"
-        )
-
-    def per_team(key: str, agg: Callable[[list[float]], float]) -> list[float]:
-        return [1000 * agg(r[key]) for r in runs]
-
-    both = [[a + b for a, b in zip(r["digest_compose"], r["digest_render"])] for r in runs]
-    first = runs[0]
-    teams = len(first["digest_compose"])
-    out = [
-        f"Database from `bench/seed.py` ({size_mib:,.0f} MiB): {counts['feedback']:,} feedback rows from `bench/datagen.py` "
-        f"({teams} teams, 2 years), {counts['cases']:,} cases ({args.open:,} open, {args.acknowledged:,} acknowledged, "
-        f"none escalated yet), {counts['case_events']:,} timeline events, {counts['outbox']:,} delivered outbox posts. "
-        f"`now` = {now:%Y-%m-%d %H:%M} UTC, the minute after the newest response. Every team has the five rules of "
-        f"`RULES` in bench/jobs.py and a daily huddle at `now`, so each digest covers the {first['digest_period_h']:.0f} h "
-        f"before it (last team: {first['digest_responses']} responses, {first['digest_open']:,} unresolved cases). "
-        f"Each run is a fresh copy of the database and a fresh process holding only the core and the jobs; "
-        f"medians of {len(runs)} runs; per run, the median and the max over the {teams} teams "
-        f"(digest) or over the repeats ({args.weekly} weekly, {args.cycles} steady cycles, {args.escalations} steady "
-        f"escalation runs).",
-        "",
-        "| measure | median | runs | target | |",
-        "|---|---|---|---|---|",
-        row(
-            "huddle digest, compose + render, one team: max of the teams",
-            [max(b) * 1000 for b in both],
-            "ms",
-            DIGEST_TARGET_MS,
-            f"≤ {DIGEST_TARGET_MS} ms",
-        ),
-        row(
-            "huddle digest, compose + render, one team: median of the teams",
-            [statistics.median(b) * 1000 for b in both],
-            "ms",
-            DIGEST_TARGET_MS,
-            f"≤ {DIGEST_TARGET_MS} ms",
-        ),
-        row("… `Digests.for_team` alone: max of the teams", per_team("digest_compose", max), "ms"),
-        row(
-            "… `Digests.for_team` alone: median of the teams",
-            per_team("digest_compose", statistics.median),
-            "ms",
-        ),
-        row("… `digest_message` alone: max of the teams", per_team("digest_render", max), "ms"),
-        row(
-            "… `digest_message` alone: median of the teams",
-            per_team("digest_render", statistics.median),
-            "ms",
-        ),
-        row(
-            f"threshold cycle, {teams} teams × {len(RULES)} rules, steady: max",
-            [max(r["cycle_steady"]) for r in runs],
-            "s",
-            CYCLE_TARGET_S,
-            f"≤ {CYCLE_TARGET_S:g} s",
-        ),
-        row(
-            "threshold cycle, steady: median",
-            [statistics.median(r["cycle_steady"]) for r in runs],
-            "s",
-            CYCLE_TARGET_S,
-            f"≤ {CYCLE_TARGET_S:g} s",
-        ),
-        row(
-            f"threshold cycle, first (opens {first['cycle_first_opened']} cases)",
-            [r["cycle_first"] for r in runs],
-            "s",
-            CYCLE_TARGET_S,
-            f"≤ {CYCLE_TARGET_S:g} s",
-        ),
-        row(
-            "escalation run, steady: median of the repeats",
-            [1000 * statistics.median(r["escalation_steady"]) for r in runs],
-            "ms",
-        ),
-        row(
-            f"escalation run, first: catch-up of a backlog never escalated ({first['escalation_first_done']:,} "
-            "escalations)",
-            [r["escalation_first"] for r in runs],
-            "s",
-        ),
-        row(
-            "weekly summary, `Weekly.compose` (median of repeats)",
-            per_team("weekly_compose", statistics.median),
-            "ms",
-        ),
-        row(
-            "weekly summary, `weekly_message` (median of repeats)",
-            per_team("weekly_render", statistics.median),
-            "ms",
-        ),
-        row(
-            "peak RSS of the process doing the work (`VmHWM`)",
-            [max(r["rss"].values()) for r in runs],
-            "MiB",
-            RSS_TARGET_MB / 1.048576,
-            f"≤ {RSS_TARGET_MB} MB",
-        ),
-    ]
-    failed = {k: v for r in runs for k, v in r["cycle_failed"].items()}
-    out += [
-        "",
-        f"Threshold evaluation failures: {failed or 'none'}. Steady cycles opened or recovered "
-        f"{' · '.join(str(r['cycle_steady_changed']) for r in runs)} cases; steady escalation runs escalated "
-        f"{' · '.join(str(r['escalation_steady_done']) for r in runs)}. Peak RSS by phase (run 1): "
-        + ", ".join(f"after {k} {v:.0f} MiB" for k, v in first["rss"].items())
-        + ".",
-    ]
-    if gen is not None:
-        out.append(f"Generating the database took {gen:.0f} s (cached in /tmp for later runs).")
-    return "\n".join(out)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from bot.cases.lifecycle import CaseChange
+from bot.cases.model import CaseChange
 
 # Buckets from minutes to weeks: SLAs run from 15 minutes (ack) to several days (resolve).
 _DURATION_BUCKETS = (

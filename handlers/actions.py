@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.cases.model import CaseRecord
 from bot.cases.permissions import Action
 from bot.clock import utcnow
 from bot.slack.app import SlackServices, guarded
@@ -14,9 +15,6 @@ from bot.slack.blocks.lists import case_detail, case_list
 from bot.slack.blocks.modals import reopen_modal, resolve_modal
 from bot.slack.blocks.notice import notice_view
 from bot.slack.ids import ActionId, CaseMeta
-
-if TYPE_CHECKING:
-    from storage.models import Case
 
 SOURCE = "button"
 
@@ -90,7 +88,7 @@ def register(app: App, svc: SlackServices) -> None:
 
 def _checked(
     svc: SlackServices, body: dict[str, Any], action: dict[str, Any], act: Action
-) -> tuple[Case, CaseMeta]:
+) -> tuple[CaseRecord, CaseMeta]:
     """The button's case, if the person may `act` on it now: checked before a modal opens, so a frontline
     agent is told at once; and the metadata the modal carries back."""
     detail = svc.cases.get_for(CaseMeta.load(action.get("value")).case_id, body["user"]["id"], act)

@@ -9,11 +9,11 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.cases.permissions import Action, is_leader, is_supervisor, require
+from bot.cases.permissions import Action, report_scope
 from bot.charts.request import ChartRequest
 from bot.clock import utcnow
-from bot.errors import InvalidInput, PermissionDenied
-from bot.slack import grammar
+from bot.errors import InvalidInput
+from bot.slack import grammar, parsed
 from bot.slack.app import SlackServices, guarded
 from bot.slack.blocks.digest import digest_message
 from bot.slack.blocks.lists import case_detail, case_list
@@ -70,15 +70,15 @@ class Context:
         return notice(text)
 
 
-def _help(ctx: Context, _cmd: grammar.Help) -> Reply:
+def _help(ctx: Context, _cmd: parsed.Help) -> Reply:
     return notice(grammar.usage(ctx.svc.command))
 
 
-def _usage(_ctx: Context, cmd: grammar.Usage) -> Reply:
+def _usage(_ctx: Context, cmd: parsed.Usage) -> Reply:
     return notice(f":warning: {cmd.message}")
 
 
-def _list(ctx: Context, cmd: grammar.ListCases) -> Reply:
+def _list(ctx: Context, cmd: parsed.ListCases) -> Reply:
     team = cmd.team or ctx.channel_team()
     result = ctx.svc.overview.list_cases(team=team, filter=cmd.filter, user=ctx.user)
     where = ctx.svc.overview.team(team).name if team else "all teams"
@@ -104,28 +104,28 @@ def _list(ctx: Context, cmd: grammar.ListCases) -> Reply:
     )
 
 
-def _show(ctx: Context, cmd: grammar.Show) -> Reply:
+def _show(ctx: Context, cmd: parsed.Show) -> Reply:
     detail = ctx.svc.cases.get(cmd.case_id)
     return case_detail(detail, ctx.svc.config.teams[detail.case.team], now=utcnow())
 
 
-def _ack(ctx: Context, cmd: grammar.Ack) -> Reply:
+def _ack(ctx: Context, cmd: parsed.Ack) -> Reply:
     change = ctx.svc.cases.acknowledge(cmd.case_id, actor=ctx.user, source=SOURCE)
     return ctx.changed(f":eyes: {change.case.ref} acknowledged.")
 
 
-def _assign(ctx: Context, cmd: grammar.Assign) -> Reply:
+def _assign(ctx: Context, cmd: parsed.Assign) -> Reply:
     assignee = ctx.user if cmd.user == "me" else cmd.user
     change = ctx.svc.cases.assign(cmd.case_id, assignee, actor=ctx.user, source=SOURCE)
     return ctx.changed(f":bust_in_silhouette: {change.case.ref} assigned to <@{assignee}>.")
 
 
-def _note(ctx: Context, cmd: grammar.Note) -> Reply:
+def _note(ctx: Context, cmd: parsed.Note) -> Reply:
     change = ctx.svc.cases.note(cmd.case_id, cmd.text, actor=ctx.user, source=SOURCE)
     return ctx.changed(f":memo: Note added to {change.case.ref}.")
 
 
-def _resolve(ctx: Context, cmd: grammar.Resolve) -> Reply:
+def _resolve(ctx: Context, cmd: parsed.Resolve) -> Reply:
     if cmd.action is None or cmd.cause is None or cmd.outcome is None:
         # Anything missing is asked for in the modal, with what was typed already filled in.
         detail = ctx.svc.cases.get_for(cmd.case_id, ctx.user, Action.RESOLVE)
@@ -145,24 +145,23 @@ def _resolve(ctx: Context, cmd: grammar.Resolve) -> Reply:
         ctx.ack()
         ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
         return None
-    change = ctx.svc.cases.resolve(
+    change = ctx.svc.cases.resolve_in_one_line(
         cmd.case_id,
         outcome=cmd.outcome,
         root_cause=cmd.cause,
-        action=cmd.action,
-        rationale=cmd.action if cmd.outcome == "no_action" else None,
+        text=cmd.action,
         actor=ctx.user,
         source=SOURCE,
     )
     return ctx.changed(f":white_check_mark: {change.case.ref} resolved.")
 
 
-def _reopen(ctx: Context, cmd: grammar.Reopen) -> Reply:
+def _reopen(ctx: Context, cmd: parsed.Reopen) -> Reply:
     change = ctx.svc.cases.reopen(cmd.case_id, cmd.reason, actor=ctx.user, source=SOURCE)
     return ctx.changed(f":arrows_counterclockwise: {change.case.ref} reopened.")
 
 
-def _digest(ctx: Context, cmd: grammar.Digest) -> Reply:
+def _digest(ctx: Context, cmd: parsed.Digest) -> Reply:
     key = cmd.team or ctx.channel_team()
     if key is None:
         teams = ", ".join(f"`{k}`" for k in ctx.svc.config.teams)
@@ -175,7 +174,7 @@ def _digest(ctx: Context, cmd: grammar.Digest) -> Reply:
     return digest_message(ctx.svc.digests.for_team(team.key, now), team, now=now)
 
 
-def _stats(ctx: Context, cmd: grammar.Stats) -> Reply:
+def _stats(ctx: Context, cmd: parsed.Stats) -> Reply:
     teams, all_teams = _scope(ctx, cmd.team, Action.STATS)
     now = utcnow()
     found = ctx.svc.stats.for_teams(
@@ -190,7 +189,7 @@ def _stats(ctx: Context, cmd: grammar.Stats) -> Reply:
     )
 
 
-def _chart(ctx: Context, cmd: grammar.Chart) -> Reply:
+def _chart(ctx: Context, cmd: parsed.Chart) -> Reply:
     teams, all_teams = _scope(ctx, cmd.team, Action.CHART)
     req = ChartRequest(
         kind=cmd.kind,
@@ -214,38 +213,22 @@ def _chart(ctx: Context, cmd: grammar.Chart) -> Reply:
 
 
 def _scope(ctx: Context, named: str | None, action: Action) -> tuple[list[Team], bool]:
-    """The teams a stats (or chart) request covers, checked: a named team or the channel's team needs its
-    supervisors or a leader; `all` is for leaders; elsewhere a supervisor gets the teams they supervise."""
-    config = ctx.svc.config
-    key = named or ctx.channel_team()
-    if key is not None and key != grammar.ALL_TEAMS:
-        team = ctx.svc.overview.team(key)
-        require(config, team, ctx.user, action)
-        return [team], False
-    if is_leader(config, ctx.user):
-        return list(config.teams.values()), True
-    mine = [t for t in config.teams.values() if is_supervisor(t, ctx.user)]
-    if key is None and mine:
-        return mine, len(mine) > 1
-    if mine:
-        raise PermissionDenied(
-            f"Only leaders can {action} for all teams; ask for one of yours: "
-            f"{', '.join(f'`{t.key}`' for t in mine)}."
-        )
-    raise PermissionDenied(f"Only supervisors (for their own team) and leaders can {action}.")
+    if named == parsed.ALL_TEAMS:
+        return report_scope(ctx.svc.config, ctx.user, action, None, all_teams=True)
+    return report_scope(ctx.svc.config, ctx.user, action, named or ctx.channel_team())
 
 
 HANDLERS: dict[type, Callable[[Context, Any], Reply]] = {
-    grammar.Help: _help,
-    grammar.Usage: _usage,
-    grammar.ListCases: _list,
-    grammar.Show: _show,
-    grammar.Ack: _ack,
-    grammar.Assign: _assign,
-    grammar.Note: _note,
-    grammar.Resolve: _resolve,
-    grammar.Reopen: _reopen,
-    grammar.Digest: _digest,
-    grammar.Chart: _chart,
-    grammar.Stats: _stats,
+    parsed.Help: _help,
+    parsed.Usage: _usage,
+    parsed.ListCases: _list,
+    parsed.Show: _show,
+    parsed.Ack: _ack,
+    parsed.Assign: _assign,
+    parsed.Note: _note,
+    parsed.Resolve: _resolve,
+    parsed.Reopen: _reopen,
+    parsed.Digest: _digest,
+    parsed.Chart: _chart,
+    parsed.Stats: _stats,
 }

@@ -8,7 +8,7 @@ from slack_bolt import Ack, App
 
 from bot.errors import InvalidInput, UserFacingError
 from bot.slack.app import SlackServices, guarded
-from bot.slack.blocks.notice import notice_view
+from bot.slack.blocks.notice import error_text, notice_view
 from bot.slack.ids import BlockId, CallbackId, CaseMeta
 
 SOURCE = "modal"
@@ -54,17 +54,17 @@ def _submit(ack: Ack, svc: SlackServices, change: Any, verb: str) -> None:
         change()
     except InvalidInput as exc:
         if exc.field in {b.value for b in BlockId}:
-            ack(response_action="errors", errors={exc.field: exc.message})
+            ack(response_action="errors", errors={exc.field: error_text(exc)})
             return
         ack(
             response_action="update",
-            view=notice_view(f"{verb} not done", f":warning: {exc.message}"),
+            view=notice_view(f"{verb} not done", f":warning: {error_text(exc)}"),
         )
         return
     except UserFacingError as exc:
         ack(
             response_action="update",
-            view=notice_view(f"{verb} not done", f":warning: {exc.message}"),
+            view=notice_view(f"{verb} not done", f":warning: {error_text(exc)}"),
         )
         return
     ack()

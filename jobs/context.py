@@ -34,7 +34,7 @@ class JobContext:
     thresholds: Thresholds
     escalations: Escalations
     retention: Retention
-    notify: Callable[[], None] = lambda: None  # wake the notifier: a post is waiting in the outbox
+    notify: Callable[[], None] = lambda: None  # wake the outbox worker: a post is waiting
     opened: Callable[[str, str], None] = lambda team, kind: None  # count a case opened (/metrics)
     clock: Callable[[], datetime] = utcnow
     replica: str = field(default_factory=replica_name)

@@ -1,12 +1,12 @@
-"""The huddle digest job: at each team's cron, claim the fire, compose the digest, and enqueue its post."""
+"""The huddle digest job: at each team's cron, claim the fire and enqueue the digest of the period up to it."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
 
-from bot.delivery import claims, outbox
-from bot.slack.blocks.digest import digest_message
+from bot.delivery import claims
+from bot.reports.digest import enqueue_digest
 from jobs.context import JobContext
 
 log = logging.getLogger("loopbot.jobs.huddle")
@@ -26,20 +26,12 @@ def run(ctx: JobContext, team_key: str, fire_at: datetime | None = None) -> bool
     now = ctx.clock()
     team = ctx.config.teams[team_key]
     fire_at = fire_at or team.huddle.previous_fire(team.tz, now)
-    # The digest covers the period up to the fire time, not to whenever this runs: a late post says the same.
-    message = digest_message(ctx.digests.for_team(team_key, fire_at), team, now=fire_at)
     with ctx.sessions.begin() as s:
         if not claims.claim(s, job=JOB, scope=team_key, fire_at=fire_at, now=now, by=ctx.replica):
             return False
         # Claim and post commit together: a crash before the commit leaves both undone, after it both done.
-        outbox.enqueue(
-            s,
-            key=post_key(team_key, fire_at),
-            kind="post",
-            channel=team.channel,
-            payload=message,
-            now=now,
-        )
+        # The digest covers the period up to the fire time, not to whenever it goes out: a late post says the same.
+        enqueue_digest(s, team, at=fire_at, now=now, key=post_key(team_key, fire_at))
     log.info("huddle digest of %s for %s enqueued", team_key, f"{fire_at:%Y-%m-%d %H:%M}Z")
     ctx.notify()
     return True

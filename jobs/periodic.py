@@ -9,7 +9,6 @@ from datetime import datetime
 from bot.charts.request import CHART_KIND
 from bot.delivery import claims, outbox
 from bot.reports.weekly import weekly_chart
-from bot.slack.blocks.weekly import weekly_message
 from jobs.context import JobContext
 
 log = logging.getLogger("loopbot.jobs")
@@ -55,17 +54,21 @@ def weekly(ctx: JobContext, fire_at: datetime | None = None) -> bool:
     if config.leaders_channel is None or config.weekly_summary is None:
         return False
     fire_at = fire_at or config.weekly_summary.previous_fire(config.defaults_tz, now)
-    message = weekly_message(ctx.weekly.compose(fire_at), config)
     with ctx.sessions.begin() as s:
         if not claims.claim(s, job="weekly", scope="*", fire_at=fire_at, now=now, by=ctx.replica):
             return False
         key = f"weekly:{fire_at:%Y-%m-%dT%H:%MZ}"
+        # Composed and rendered when it goes out (bot.slack.delivery.weekly): the 7 days before the fire.
         outbox.enqueue(
-            s, key=key, kind="post", channel=config.leaders_channel, payload=message, now=now
+            s,
+            key=key,
+            kind=outbox.WEEKLY,
+            channel=config.leaders_channel,
+            payload={"at": fire_at.isoformat()},
+            now=now,
         )
-        chart = weekly_chart(
-            config, fire_at
-        )  # drawn and shared by the chart worker, after the table
+        # Drawn and shared by the chart worker, after the table.
+        chart = weekly_chart(config, fire_at)
         outbox.enqueue(
             s,
             key=f"{key}:chart",

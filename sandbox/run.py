@@ -14,10 +14,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cases.lifecycle import Cases
-from bot.delivery import outbox
 from bot.feedback.ingest import Ingestor
-from bot.reports.digest import Digests
-from bot.slack.blocks.digest import digest_message
+from bot.reports.digest import enqueue_digest
 from config.loader import parse_config
 from config.settings import Settings
 from config.teams import LoopbotConfig
@@ -80,7 +78,7 @@ def seed_history(sandbox: Sandbox, now: datetime | None = None) -> SeedSummary:
             sessions,
             sandbox.config,
             cases,
-            Ingestor(sessions, sandbox.config, cases),
+            Ingestor(sessions, sandbox.config),
             now=now or datetime.now(UTC),
             days=HISTORY_DAYS,
             mark_posted=True,
@@ -95,20 +93,14 @@ def post_digests(
     config: LoopbotConfig,
     now: datetime | None = None,
 ) -> None:
-    """Each team's huddle digest, as if its shift just began: the channels open on one, not on a silent start."""
+    """Each team's huddle digest, as if its shift just began: the channels open on one, not on a silent start.
+
+    `reads` is not needed any more (the digest is composed when it is delivered); kept for serve_sandbox's call.
+    """
     now = now or datetime.now(UTC)
-    digests = Digests(reads, config)
     with sessions.begin() as s:
         for team in config.teams.values():
-            message = digest_message(digests.for_team(team.key, now), team, now=now)
-            outbox.enqueue(
-                s,
-                key=f"sandbox:digest:{team.key}:{now.isoformat()}",
-                kind="post",
-                channel=team.channel,
-                payload=message,
-                now=now,
-            )
+            enqueue_digest(s, team, at=now, now=now)
 
 
 class Trickle:

@@ -12,8 +12,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, Field
 
+from sandbox.requests import ClickIn, CommandIn, HomeClickIn, SubmitIn, UserIn, ViewClickIn, ViewIn
 from slack_emulator import SlackEmulator
 from slack_emulator.driver import Delivery
 from slack_emulator.state import SlackError
@@ -37,48 +37,6 @@ class _Problem(Exception):
     def __init__(self, status: int, message: str):
         super().__init__(message)
         self.status, self.message = status, message
-
-
-class CommandIn(BaseModel):
-    user: str
-    channel: str
-    text: str = Field(max_length=4000)
-
-
-class ClickIn(BaseModel):
-    user: str
-    channel: str
-    ts: str
-    action_id: str
-    value: str | None = None
-
-
-class ViewClickIn(BaseModel):
-    user: str
-    view_id: str
-    action_id: str
-    value: str | None = None
-
-
-class HomeClickIn(BaseModel):
-    user: str
-    action_id: str
-    value: str | None = None
-
-
-class SubmitIn(BaseModel):
-    user: str
-    view_id: str
-    values: dict[str, dict[str, Any]] = Field(default_factory=dict)
-
-
-class ViewIn(BaseModel):
-    user: str
-    view_id: str
-
-
-class UserIn(BaseModel):
-    user: str
 
 
 def _persona(p: Any) -> dict[str, Any]:

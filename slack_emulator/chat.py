@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.slack.blockkit import MAX_MESSAGE_TEXT, message_errors
+from slack_emulator.blockkit import MAX_MESSAGE_TEXT, message_errors
 from slack_emulator.state import ResponseUrl, SlackError, with_ids
 
 if TYPE_CHECKING:

@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from bot.slack.blockkit import message_errors, view_errors
 from slack_emulator import payloads
+from slack_emulator.blockkit import message_errors, view_errors
 from slack_emulator.state import SlackError
 
 
@@ -73,8 +73,8 @@ class Driver:
         return self._http_url
 
     def _http_client(self) -> httpx.Client:
-        # One keep-alive client per thread: building one per request costs ~18 ms of CPU (its TLS
-        # context), more than the app's whole answer, and would slow every test and benchmark.
+        # One keep-alive client per thread: building one per request costs more CPU (its TLS
+        # context) than the app's whole answer, and would slow every test and benchmark.
         local = self.__dict__.setdefault("_http_local", threading.local())
         if not hasattr(local, "client"):
             local.client = httpx.Client(timeout=self.ack_timeout)

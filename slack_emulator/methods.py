@@ -6,8 +6,8 @@ import mimetypes
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot.slack.blockkit import view_errors
 from slack_emulator import chat
+from slack_emulator.blockkit import view_errors
 from slack_emulator.state import SlackError
 
 if TYPE_CHECKING:

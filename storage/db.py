@@ -25,7 +25,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_MS / 1000}, **kwargs)
         _tune_sqlite(engine)
         return engine
-    # Up to 30 connections: Slack requests and ingestion in the server's thread pool, the notifier and the
+    # Up to 30 connections: Slack requests and ingestion in the server's thread pool, the outbox workers and the
     # jobs may all hold one.
     kwargs = {"pool_size": 10, "max_overflow": 20, **kwargs}
     if parsed.get_driver_name() != "psycopg":
@@ -39,7 +39,7 @@ def _closed_by_the_server(dbapi_conn, _record, _proxy) -> None:  # noqa: ANN001
     """A PostgreSQL restart must not turn the next request into a 500: a pooled connection the server has closed
     is replaced at checkout (the pool connects anew on DisconnectionError). An idle connection has nothing to read
     unless the server said goodbye (a FATAL message, then EOF), so a poll of its socket tells without the round
-    trip of pool_pre_ping's SELECT 1, which under load took a tenth of a list's time (bench/RESULTS.md)."""
+    trip of pool_pre_ping's SELECT 1, a visible share of a list's time under load (bench/RESULTS.md)."""
     pgconn = dbapi_conn.pgconn
     if pgconn.status != 0:  # psycopg.pq.ConnStatus.OK
         raise DisconnectionError("this pooled PostgreSQL connection is broken")
@@ -111,8 +111,8 @@ def make_read_sessions(engine: Engine) -> sessionmaker[Session]:
     """Sessions for units of work that only read (lists, renders, checks); never write through them.
 
     On PostgreSQL they run in autocommit: at its READ COMMITTED level each statement reads its own snapshot
-    anyway, so a transaction around reads would only add the BEGIN and COMMIT round trips (without them and the
-    ping, a list's answer took a quarter less under load: bench/RESULTS.md). On SQLite a read unit is one snapshot.
+    anyway, so a transaction around reads would only add the BEGIN and COMMIT round trips (what that costs under
+    load: bench/RESULTS.md). On SQLite a read unit is one snapshot.
     """
     options: dict[str, object] = {READ_ONLY: True}
     if engine.dialect.name == "postgresql":

@@ -104,4 +104,4 @@ def cases(engine, sessions, config) -> Cases:  # noqa: ANN001
 
 @pytest.fixture
 def ingestor(sessions, config, cases) -> Ingestor:  # noqa: ANN001
-    return Ingestor(sessions, config, cases)
+    return Ingestor(sessions, config)

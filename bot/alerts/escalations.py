@@ -6,14 +6,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
 from sqlalchemy import String, cast, exists, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.cases import timeline
 from bot.cases.lifecycle import Cases
 from bot.cases.timings import ACK_KINDS
-from bot.delivery.outbox import enqueue
+from bot.delivery.outbox import ESCALATION, enqueue
 from config.fields import fmt_duration
 from config.teams import LoopbotConfig, Team
 from storage.models import UNRESOLVED, Case, CaseEvent, OutboxMessage
@@ -43,12 +43,6 @@ class Due:
     deadline: datetime
 
 
-class LeadersPost(Protocol):
-    def __call__(
-        self, case: Case, team: Team, details: dict[str, object], *, now: datetime
-    ) -> dict[str, Any]: ...
-
-
 class Escalations:
     """Each team is one unit of work and fails alone; each (case, level) is claimed by its outbox key."""
 
@@ -58,16 +52,12 @@ class Escalations:
         config: LoopbotConfig,
         cases: Cases | None = None,
         *,
-        leaders_post: LeadersPost | None = None,
         reads: sessionmaker[Session] | None = None,
     ):
         self.sessions = sessions
         self.reads = reads or sessions
         self.config = config
         self.cases = cases or Cases(sessions, config)
-        # Renders the leaders' channel post (bot.slack.blocks.escalation), handed in so the core imports no
-        # Slack renderer; without one, escalations past twice an SLA go to the case thread only.
-        self.leaders_post = leaders_post
         self._told_no_channel = False
 
     def run(self, now: datetime) -> list[tuple[int, str]]:
@@ -138,8 +128,9 @@ class Escalations:
         if leaders:
             details["channel"] = channel
         # The key decides, not the read above: of two replicas (or a restart mid-run) one appends the event.
-        event = self.cases.add_event_once(
+        event = timeline.add_once(
             s,
+            team.channel,
             case,
             "escalated",
             details,
@@ -149,14 +140,13 @@ class Escalations:
         )
         if event is None:
             return False
-        if leaders and channel is not None and self.leaders_post is not None:
-            message = self.leaders_post(case, team, details, now=now)
+        if leaders and channel is not None:
             enqueue(
                 s,
                 key=f"case:{case.id}:escalation:{d.level}:leaders",
-                kind="post",
+                kind=ESCALATION,
                 channel=channel,
-                payload=message,
+                payload={"case_id": case.id, "event_id": event.id},
                 now=now,
             )
         elif leaders and not self._told_no_channel:

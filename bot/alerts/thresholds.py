@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import scores
-from bot.cases.lifecycle import CaseChange, Cases
+from bot.cases import opening, timeline
+from bot.cases.lifecycle import Cases
+from bot.cases.model import CaseChange
 from bot.reports.queries import Headline, headlines
 from config.fields import fmt_duration
 from config.teams import LoopbotConfig, Team, Threshold
@@ -187,8 +189,9 @@ class Thresholds:
                         continue
                     rule, reading = rules[key], readings[key]
                     # While the breach lasts nothing more is posted: the case keeps the reading that opened it.
-                    new = self.cases.open_threshold_case(
+                    new = opening.open_threshold_case(
                         s,
+                        self.config,
                         team=team.key,
                         rule_key=key,
                         severity=breach_severity(rule, reading),
@@ -202,8 +205,9 @@ class Thresholds:
                     case, reading = active.get(key), readings[key]
                     if case is None:
                         continue
-                    change = self.cases.recover(
+                    change = timeline.recover(
                         s,
+                        team.channel,
                         case,
                         {
                             "value": _rounded(reading),

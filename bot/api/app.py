@@ -58,7 +58,7 @@ def create_api(
         return JSONResponse({"status": "ok", "database": "ok"})
 
     @app.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-    async def prometheus() -> Response:
+    async def metrics() -> Response:
         return Response(generate_latest(prometheus.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -5,7 +5,6 @@ Each returns the columns the change sets, completes the event's details, or rais
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -57,7 +56,7 @@ def assign(
     if case.state == "resolved":
         raise not_in(s, case, team, "assign it", hint="reopen it first")
     if case.assignee == assignee:
-        raise AlreadyDone(f"{case.ref} is already assigned to <@{assignee}>.", by=assignee)
+        raise AlreadyDone(f"{case.ref} is already assigned to {{user}}.", user=assignee)
     details["previous"] = case.assignee
     return {"assignee": assignee}
 
@@ -144,15 +143,19 @@ def already(s: Session, case: Case, team: Team, state: str) -> AlreadyDone:
     if last is None:
         return AlreadyDone(f"{case.ref} is already {state}.")
     return AlreadyDone(
-        f"{case.ref} was already {state} by {who(last.actor)} at {when(last.at, team)}.",
-        by=last.actor,
+        f"{case.ref} was already {state} by {{user}} at {{at}}.",
+        user=last.actor,
+        at=last.at,
+        tz=team.tz,
     )
 
 
 def not_in(s: Session, case: Case, team: Team, doing: str, hint: str) -> InvalidTransition:
     last = last_event(s, case, STATE_EVENTS[case.state])
-    by = f" (by {who(last.actor)} at {when(last.at, team)})" if last else ""
-    return InvalidTransition(f"{case.ref} is {case.state}{by}, so you cannot {doing}; {hint}.")
+    by = " (by {user} at {at})" if last else ""
+    return InvalidTransition(
+        f"{case.ref} is {case.state}{by}, so you cannot {doing}; {hint}.", **_by(last, team)
+    )
 
 
 def lost_race(s: Session, case: Case, team: Team, kind: str) -> InvalidTransition:
@@ -162,10 +165,15 @@ def lost_race(s: Session, case: Case, team: Team, kind: str) -> InvalidTransitio
     if state is not None and case.state == state:
         return already(s, case, team, state)
     last = last_event(s, case, ("acknowledged", "resolved", "reopened", "assigned"))
-    by = f" by {who(last.actor)} at {when(last.at, team)}" if last else ""
+    by = " by {user} at {at}" if last else ""
     return InvalidTransition(
-        f"{case.ref} was just changed{by} (it is now {case.state}); look at it again and retry."
+        f"{case.ref} was just changed{by} (it is now {case.state}); look at it again and retry.",
+        **_by(last, team),
     )
+
+
+def _by(event: CaseEvent | None, team: Team) -> dict[str, Any]:
+    return {} if event is None else {"user": event.actor, "at": event.at, "tz": team.tz}
 
 
 def required_text(value: str | None, field: str, hint: str) -> str:
@@ -177,11 +185,3 @@ def required_text(value: str | None, field: str, hint: str) -> str:
             f"The {field} is {len(text)} characters long; keep it under {MAX_TEXT}.", field=field
         )
     return text
-
-
-def who(actor: str) -> str:
-    return "Loopbot" if actor == SYSTEM_ACTOR else f"<@{actor}>"
-
-
-def when(at: datetime, team: Team) -> str:
-    return at.astimezone(team.tz).strftime("%Y-%m-%d %H:%M %Z")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from bot.errors import PermissionDenied
+from bot.errors import NotFound, PermissionDenied
 from config.teams import LoopbotConfig, Team
 
 
@@ -49,15 +49,43 @@ def require(
     if allowed(config, team, user, action):
         return
     what = f"{action} {subject}".strip()
-    supervisors = _mentions(team.supervisors)
+    supervisors = "{users}"
     if action is Action.ACK:
         who = f"members of {team.name}, its supervisors ({supervisors}) or leaders"
     elif action is Action.ASSIGN_OTHER:
         who = f"supervisors of {team.name} ({supervisors}) or leaders; you can assign it to yourself with `me`"
     else:
         who = f"supervisors of {team.name} ({supervisors}) or leaders"
-    raise PermissionDenied(f"Only {who} can {what}.")
+    raise PermissionDenied(f"Only {who} can {what}.", users=team.supervisors)
 
 
-def _mentions(users: list[str]) -> str:
-    return ", ".join(f"<@{u}>" for u in users) if users else "none configured"
+def named_team(config: LoopbotConfig, key: str) -> Team:
+    """The team a person named, or the error that lists the teams there are."""
+    team = config.teams.get(key)
+    if team is None:
+        known = ", ".join(f"`{k}`" for k in config.teams)
+        raise NotFound(f"There is no team `{key}`. Teams: {known}.", field="team")
+    return team
+
+
+def report_scope(
+    config: LoopbotConfig, user: str, action: Action, team: str | None, *, all_teams: bool = False
+) -> tuple[list[Team], bool]:
+    """The teams a stats or chart request covers, and whether it is all of them: a named team (or the
+    channel's) needs its supervisors or a leader; all teams are for leaders; with neither, a supervisor
+    gets the teams they supervise."""
+    if team is not None and not all_teams:
+        named = named_team(config, team)
+        require(config, named, user, action)
+        return [named], False
+    if is_leader(config, user):
+        return list(config.teams.values()), True
+    mine = [t for t in config.teams.values() if is_supervisor(t, user)]
+    if not all_teams and mine:
+        return mine, len(mine) > 1
+    if mine:
+        raise PermissionDenied(
+            f"Only leaders can {action} for all teams; ask for one of yours: "
+            f"{', '.join(f'`{t.key}`' for t in mine)}."
+        )
+    raise PermissionDenied(f"Only supervisors (for their own team) and leaders can {action}.")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-CHART_KIND = "chart"  # the outbox kind, delivered by its own worker (bot.slack.charts)
+CHART_KIND = "chart"  # the outbox kind, delivered on a lane of its own (bot.slack.delivery.chart)
 
 
 @dataclass(frozen=True)

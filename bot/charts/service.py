@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.cases.permissions import named_team
 from bot.charts import data
 from bot.charts.localtime import period_bounds
 from bot.charts.model import KINDS, ChartData, Scope
 from bot.charts.request import CHART_KIND, ChartRequest
 from bot.delivery import outbox
-from bot.reports.overview import named_team
 from config.teams import LoopbotConfig, Team
 
 

@@ -19,7 +19,7 @@ RENDER_TIMEOUT_S = 60
 
 def _start(server: int) -> None:
     # A pool worker holds both ends of its task queue, so it never sees the server die (SIGKILL, OOM): it
-    # watches for that itself, rather than linger as an orphan holding 100 MB.
+    # watches for that itself, rather than linger as an orphan holding all of matplotlib.
     threading.Thread(
         target=_exit_with, args=(server,), name="loopbot-server-watch", daemon=True
     ).start()
@@ -48,7 +48,7 @@ class Renderer:
 
     A process rather than a thread: matplotlib draws in Python and C++ holding the GIL for hundreds of
     milliseconds, which would stall every Slack answer on a thread of this process. "spawn", not fork:
-    forking a process that runs threads (bolt, the notifier, the scheduler) can copy a held lock.
+    forking a process that runs threads (bolt, the outbox workers, the scheduler) can copy a held lock.
     """
 
     def __init__(self) -> None:

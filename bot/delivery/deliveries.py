@@ -61,7 +61,7 @@ class Deliveries:
             before = s.scalar(
                 select(func.count()).where(
                     OutboxMessage.channel == claim.channel,
-                    OutboxMessage.kind == "case.open",
+                    OutboxMessage.kind == outbox.CASE_OPEN,
                     OutboxMessage.created_at >= claim.created_at - STORM_WINDOW,
                     OutboxMessage.id < claim.id,
                 )
@@ -81,7 +81,7 @@ class Deliveries:
         """Every pending case post of the channel, due or held back, claimed for one grouped message."""
         with self.sessions.begin() as s:
             return outbox.claim_waiting(
-                s, OutboxMessage.kind == "case.open", OutboxMessage.channel == channel, now=now
+                s, OutboxMessage.kind == outbox.CASE_OPEN, OutboxMessage.channel == channel, now=now
             )
 
     def posted(
@@ -90,7 +90,7 @@ class Deliveries:
         """Slack took the case message(s): remember where, so later changes update it in place."""
         result = {"channel": channel, "ts": ts}
         with self.sessions.begin() as s:
-            case_ids = [c.payload["case_id"] for c in claims if c.kind == "case.open"]
+            case_ids = [c.payload["case_id"] for c in claims if c.kind == outbox.CASE_OPEN]
             if case_ids:
                 s.execute(
                     update(Case)

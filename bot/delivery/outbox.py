@@ -11,6 +11,17 @@ from sqlalchemy.orm import Session
 
 from storage.models import OutboxMessage
 
+# The kinds of post, each delivered by its handler in bot.slack.delivery. A payload is data, rendered when the
+# post is delivered (so a renderer changes nothing already queued), except POST's.
+CASE_OPEN = "case.open"  # {case_id}: the case's own message
+CASE_EVENT = "case.event"  # {case_id, event_id}: the message updated in place, a line in its thread
+DIGEST = "digest"  # {team, at}: the team's huddle digest of the period up to `at`
+WEEKLY = "weekly"  # {at}: the weekly summary of the 7 days before `at`
+ESCALATION = "escalation"  # {case_id, event_id}: the leaders' channel post of an `escalated` event
+# {text, blocks}: a message rendered when it was enqueued (digests, weekly summaries and leaders' escalation
+# posts queued before they had kinds of their own). Charts: bot.charts.request.CHART_KIND.
+POST = "post"
+
 
 def enqueue(
     s: Session,

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import scores
-from bot.cases.lifecycle import Cases, NewFeedbackCase
+from bot.cases import opening
+from bot.cases.model import NewFeedbackCase
 from bot.feedback.categories import Categorizer
 from bot.feedback.pii import mask
 from bot.feedback.schema import ItemError, Validator, ValidFeedback
@@ -90,10 +91,9 @@ class Preparer:
 
 
 class Ingestor:
-    def __init__(self, sessions: sessionmaker[Session], config: LoopbotConfig, cases: Cases):
+    def __init__(self, sessions: sessionmaker[Session], config: LoopbotConfig):
         self.sessions = sessions
         self.config = config
-        self.cases = cases
         self.preparer = Preparer(config)
         # Told which teams got new feedback after each commit (`loopbot run` evaluates their threshold rules).
         self.on_stored: Callable[[Iterable[str]], None] | None = None
@@ -120,8 +120,8 @@ class Ingestor:
         with self.sessions.begin() as s:
             inserted = insert_new(s, batch.rows)
             by_key = {(r["source"], r["external_id"]): r for r in batch.rows}
-            cases = self.cases.open_feedback_cases(
-                s, self._negative(by_key, inserted, now), origin, now
+            cases = opening.open_feedback_cases(
+                s, self.config, self._negative(by_key, inserted, now), origin, now
             )
         result = IngestResult(
             accepted=len(inserted),

@@ -7,20 +7,20 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Literal
 
-from sqlalchemy import ColumnElement, case, func, literal, select, union_all
+from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.reports.overview import named_team
+from bot import scores
+from bot.cases.permissions import named_team
+from bot.delivery import outbox
 from bot.reports.queries import Headline, _overdue, headlines, median_duration, resolutions
-from config.teams import LoopbotConfig, OpenCaseWhen, Team
+from config.teams import LoopbotConfig, Team
 from storage.models import UNRESOLVED, Case, Feedback
 
-METRICS = ("csat", "nps", "ces")
 TOP_CATEGORIES = 3
 LOWEST = 3
-# Praise is a response its metric itself calls good: CSAT satisfied, an NPS promoter, a low-effort CES.
-# The lowest verbatims are taken from every other response, so one comment is never shown as both.
-PRAISE_FROM = {"csat": 4, "nps": 9, "ces": 3}  # csat ≥ 4, nps ≥ 9, ces ≤ 3
+# Praise is what bot.scores.praised says; the lowest verbatims are taken from every other response, so
+# one comment is never shown as both.
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def compose(s: Session, team: Team, *, since: datetime, until: datetime, now: da
     """The digest of feedback in [since, until) and of the team's cases as they stand at `now`."""
     [current] = headlines(s, teams=[team.key], since=since, until=until)
     [previous] = headlines(s, teams=[team.key], since=since - (until - since), until=since)
-    metrics = {m: _metric(m, current, previous, team) for m in METRICS}
+    metrics = {m: _metric(m, current, previous, team) for m in scores.METRICS}
     backlog = _backlog(s, team, now)
     resolved = resolutions(s, teams=[team.key], since=since, until=until)
     lowest, praise = _verbatims(s, team, since, until)
@@ -136,6 +136,28 @@ class Digests:
             return compose(s, team, since=since, until=now, now=now)
 
 
+def enqueue_digest(
+    s: Session, team: Team, *, at: datetime, now: datetime, key: str | None = None
+) -> str:
+    """Queue `team`'s digest of the period up to `at` for its channel: the one way a digest is posted (the huddle
+    job, `loopbot digest --post`, the sandbox). Returns the outbox key, by default one per team and period.
+
+    The payload is the team and the period, not the message: the delivery handler composes and renders it
+    when it posts (bot.slack.delivery.digest), so no caller needs a Slack renderer, and the period covered is
+    the same however late the post goes out.
+    """
+    key = key or f"digest:{team.key}:{at.isoformat()}"
+    outbox.enqueue(
+        s,
+        key=key,
+        kind=outbox.DIGEST,
+        channel=team.channel,
+        payload={"team": team.key, "at": at.isoformat()},
+        now=now,
+    )
+    return key
+
+
 def _metric(metric: str, current: Headline, previous: Headline, team: Team) -> MetricDigest:
     limits = tuple(
         Limit(rule.comparison, rule.value, rule.window)
@@ -165,15 +187,6 @@ def _backlog(s: Session, team: Team, now: datetime) -> tuple[int, int, int, date
     return count, unacknowledged or 0, overdue or 0, oldest
 
 
-def _negative_ranges(when: OpenCaseWhen) -> dict[str, ColumnElement[bool]]:
-    """OpenCaseWhen.is_negative in SQL, per metric."""
-    return {
-        "csat": Feedback.score <= when.csat_at_most,
-        "nps": Feedback.score <= when.nps_at_most,
-        "ces": Feedback.score >= when.ces_at_least,
-    }
-
-
 def _top_categories(
     s: Session, team: Team, since: datetime, until: datetime
 ) -> tuple[tuple[str, int], ...]:
@@ -186,10 +199,10 @@ def _top_categories(
             Feedback.metric == metric,
             Feedback.submitted_at >= since,
             Feedback.submitted_at < until,
-            negative,
+            scores.negative(team.open_case_when, metric),
             Feedback.category.is_not(None),
         )
-        for metric, negative in _negative_ranges(team.open_case_when).items()
+        for metric in scores.METRICS
     ]
     complaints = union_all(*arms).subquery()
     n = func.count().label("n")
@@ -217,13 +230,9 @@ def _verbatims(
     """The worst and the best commented responses: per metric the few extremes of the period (each a range
     on (team, metric, submitted_at, score), sorting only the period's rows), compared across scales here."""
     parts = []
-    for metric in METRICS:
-        high_is_bad = metric == "ces"
-        praised = (
-            Feedback.score <= PRAISE_FROM[metric]
-            if high_is_bad
-            else Feedback.score >= PRAISE_FROM[metric]
-        )
+    for metric in scores.METRICS:
+        high_is_bad = scores.high_is_bad(metric)
+        praised = scores.praised(metric)
         worst_first = Feedback.score.desc() if high_is_bad else Feedback.score.asc()
         best_first = Feedback.score.asc() if high_is_bad else Feedback.score.desc()
         base = select(

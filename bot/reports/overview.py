@@ -6,21 +6,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.cases.permissions import is_leader
+from bot.cases.permissions import is_leader, named_team
 from bot.clock import utcnow
-from bot.errors import NotFound
 from bot.reports import queries
 from bot.reports.queries import CaseList, HomeData, ListFilter
 from config.teams import LoopbotConfig, Team
-
-
-def named_team(config: LoopbotConfig, key: str) -> Team:
-    """The team a person named, or the error that lists the teams there are."""
-    team = config.teams.get(key)
-    if team is None:
-        known = ", ".join(f"`{k}`" for k in config.teams)
-        raise NotFound(f"There is no team `{key}`. Teams: {known}.", field="team")
-    return team
 
 
 class Overview:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from bot.reports.overview import named_team
+from bot.cases.permissions import named_team
 from bot.reports.queries import _ACK_KINDS, Headline, headlines, median_duration, resolutions
 from bot.reports.weekly import Compliance, sla_compliance
 from config.teams import LoopbotConfig, Sla

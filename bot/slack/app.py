@@ -20,6 +20,7 @@ from bot.errors import UserFacingError
 from bot.reports.digest import Digests
 from bot.reports.overview import Overview
 from bot.reports.stats import Stats
+from bot.slack.blocks.notice import error_text
 from config.settings import Settings
 from config.teams import LoopbotConfig
 
@@ -34,7 +35,7 @@ class SlackServices:
     cases: Cases
     overview: Overview
     command: str  # the slash command's name, e.g. /feedback
-    notify: Callable[[], None]  # tell the notifier a change is waiting in the outbox
+    notify: Callable[[], None]  # wake the outbox worker: a post is waiting
     digests: Digests
     stats: Stats
     charts: Charts
@@ -93,7 +94,7 @@ def guarded(listener: Callable[..., None]) -> Callable[[Args], None]:
 
 def _message(error: Exception, body: dict[str, Any]) -> str:
     if isinstance(error, UserFacingError):
-        return f":warning: {error.message}"
+        return f":warning: {error_text(error)}"
     incident = uuid.uuid4().hex[:8]
     log.error(
         "error %s handling a Slack %s", incident, body.get("type") or "command", exc_info=error

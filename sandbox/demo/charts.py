@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         migrate.upgrade(engine)
         sessions = make_sessions(engine)
         cases = Cases(sessions, config)
-        summary = seed(sessions, config, cases, Ingestor(sessions, config, cases), now=NOW, days=60)
+        summary = seed(sessions, config, cases, Ingestor(sessions, config), now=NOW, days=60)
         print(f"seeded {summary.feedback:,} responses and {summary.cases:,} cases", file=sys.stderr)
         charts = Charts(sessions, make_read_sessions(engine), config)
         for name, kind, team, days in SHOWN:

@@ -10,9 +10,21 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import scores
 from bot.scores import SCALES
+from sandbox.demo.words import (
+    CARRIERS,
+    CHANNELS,
+    FIRST,
+    GENERIC_PRAISE,
+    LAST,
+    NEUTRAL,
+    PII,
+    PLANS,
+    PRAISE,
+    SEGMENTS,
+)
 
-METRICS = ("csat", "nps", "ces")
 HOUR = timedelta(hours=1)
 
 # Score weights of a happy and of an unhappy population; a team's mix at a moment is the blend of the two by its
@@ -177,58 +189,9 @@ _COMPLAINTS: dict[str, list[str]] = {
         "Nobody seems to care about customers any more.",
     ],
 }
+
+
 # Middling scores: lukewarm remarks, a few with a mild complaint keyword (which still counts as a complaint).
-_NEUTRAL = [
-    "It was okay, nothing special.",
-    "Fine in the end, but it took a while.",
-    "Average. Did the job.",
-    "Could be better, could be worse.",
-    "A little late but the driver was lovely.",
-    "Got there eventually after a second call.",
-]
-# Praise: free of every category keyword, so a happy customer is never counted as a complaint.
-_PRAISE: dict[str, list[str]] = {
-    "delivery": [
-        "Driver was friendly and left it exactly where I asked.",
-        "Arrived a day early, brilliant!",
-        "Quick and careful, thank you.",
-        "Tracking was spot on, great service.",
-    ],
-    "support": [
-        "Maya sorted it out in five minutes, thank you!",
-        "Really patient and clear answers.",
-        "Problem solved on the first call, impressive.",
-        "Friendly agent who actually listened.",
-    ],
-    "billing": [
-        "The new bill is much clearer than before.",
-        "Payment went through in seconds.",
-        "Thanks for sorting out my account so quickly.",
-        "Easy to understand what I pay for now.",
-    ],
-}
-_GENERIC_PRAISE = [
-    "Great service, thank you!",
-    "Everything was perfect.",
-    "Will recommend to friends.",
-]
-# Personal data customers really do type into comments; Loopbot must mask each kind (bot.feedback.pii).
-_PII = [
-    " Call me on +44 20 7946 0958.",
-    " You can reach me at {first}.{last}@example.com.",
-    " My card 4111 1111 1111 1111 was used.",
-    " Phone +1 (555) 123-4567 any time after 5pm.",
-    " Email {first}{n}@example.org if you need details.",
-    " Card ending 5500 0000 0000 0004, please check it.",
-]
-_FIRST = ["jane", "omar", "li", "sofia", "raj", "emma", "lucas", "amara"]
-_LAST = ["doe", "haddad", "wang", "garcia", "patel", "smith", "silva", "okoro"]
-_SEGMENTS = (("consumer", "business", "vip"), (70, 22, 8))
-_CHANNELS = (("email", "sms", "in-app", "web"), (40, 20, 25, 15))
-_CARRIERS = ("FastShip", "UrbanVan", "ParcelPro")
-_PLANS = ("basic", "plus", "family", "business")
-
-
 def profile(team: str) -> Profile:
     return PROFILES.get(team, DEFAULT_PROFILE)
 
@@ -304,7 +267,7 @@ def _item(
     days_ago: float,
     ext_id: str,
 ) -> dict[str, Any]:
-    metric = rng.choices(METRICS, prof.metrics)[0]
+    metric = rng.choices(scores.METRICS, prof.metrics)[0]
     bad = prof.bad_share(days_ago)
     weights = [(1 - bad) * g + bad * b for g, b in zip(_GOOD[metric], _BAD[metric])]
     low, high = SCALES[metric]
@@ -318,8 +281,8 @@ def _item(
         # In the team's own offset, as a survey tool in that region would send it.
         "submitted_at": submitted.isoformat(timespec="seconds"),
         "customer": f"CUST-{rng.randrange(10_000, 100_000)}",
-        "segment": rng.choices(*_SEGMENTS)[0],
-        "channel": rng.choices(*_CHANNELS)[0],
+        "segment": rng.choices(*SEGMENTS)[0],
+        "channel": rng.choices(*CHANNELS)[0],
     }
     if prof.touchpoints:
         item["touchpoint"] = rng.choice(prof.touchpoints)
@@ -356,12 +319,12 @@ def _comment(rng: random.Random, team: str, mood: str, topic: str | None) -> str
     if mood == "negative":
         text = rng.choice(_COMPLAINTS[topic or "vague"])
     elif mood == "neutral":
-        text = rng.choice(_NEUTRAL)
+        text = rng.choice(NEUTRAL)
     else:
-        text = rng.choice(_PRAISE.get(team, _GENERIC_PRAISE))
+        text = rng.choice(PRAISE.get(team, GENERIC_PRAISE))
     if mood != "positive" and rng.random() < 0.05:
-        first, last = rng.choice(_FIRST), rng.choice(_LAST)
-        text += rng.choice(_PII).format(first=first, last=last, n=rng.randrange(10, 99))
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        text += rng.choice(PII).format(first=first, last=last, n=rng.randrange(10, 99))
     return text
 
 
@@ -370,9 +333,9 @@ def _attributes(rng: random.Random, team: str, topic: str | None) -> dict[str, A
         delay = (
             rng.choice((1, 2, 2, 3, 5)) if topic == "late_delivery" else rng.choice((0, 0, 0, 0, 1))
         )
-        return {"carrier": rng.choice(_CARRIERS), "delivery_delay_days": delay}
+        return {"carrier": rng.choice(CARRIERS), "delivery_delay_days": delay}
     if team == "billing":
-        return {"plan": rng.choice(_PLANS), "invoice_amount": round(rng.uniform(9, 240), 2)}
+        return {"plan": rng.choice(PLANS), "invoice_amount": round(rng.uniform(9, 240), 2)}
     return None
 
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.cases.lifecycle import Cases
 from bot.feedback.ingest import Ingestor
 from storage.db import make_engine, make_sessions
 from storage.models import Case, Feedback
@@ -226,7 +225,7 @@ def test_database_down_is_503_and_healthz_says_so(serve, config):
         "postgresql+psycopg://postgres@127.0.0.1:9/none", connect_args={"connect_timeout": 2}
     )
     sessions = make_sessions(engine)
-    running = serve(engine, Ingestor(sessions, config, Cases(sessions, config)))
+    running = serve(engine, Ingestor(sessions, config))
     with running.client() as c:
         r = c.post("/api/feedback", json=item())
         health = c.get("/healthz")

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.cases.lifecycle import Cases
 from bot.feedback.ingest import Ingestor
 from storage import migrate
 from storage.db import make_engine, make_sessions
@@ -83,7 +82,7 @@ def test_database_outage_answers_503_stores_nothing_and_recovers(serve, config, 
     engine = make_engine(throwaway_pg.url, connect_args={"connect_timeout": 3})
     migrate.upgrade(engine)
     sessions = make_sessions(engine)
-    running = serve(engine, Ingestor(sessions, config, Cases(sessions, config)))
+    running = serve(engine, Ingestor(sessions, config))
 
     def stored() -> int:
         with sessions() as s:
@@ -118,7 +117,7 @@ def test_a_restart_between_requests_is_not_seen_by_the_next_one(serve, config, t
     engine = make_engine(throwaway_pg.url, connect_args={"connect_timeout": 3})
     migrate.upgrade(engine)
     sessions = make_sessions(engine)
-    running = serve(engine, Ingestor(sessions, config, Cases(sessions, config)))
+    running = serve(engine, Ingestor(sessions, config))
     with running.client() as c:
         assert c.post("/api/feedback", json=item(id="before")).status_code == 200
         assert c.get("/healthz").status_code == 200

@@ -75,7 +75,7 @@ class Bot:
         return resp.json()
 
     def case_message(self, ref: str, channel: str = "C0DELIVERY", timeout: float = 15) -> dict:
-        """The case's message in the channel, once the notifier has posted it."""
+        """The case's message in the channel, once the outbox worker has posted it."""
 
         def find() -> dict | None:
             return next(

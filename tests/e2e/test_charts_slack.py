@@ -61,9 +61,7 @@ def test_a_chart_is_acknowledged_at_once_then_shared_in_the_channel(bot: Bot) ->
 
 
 def test_leaders_chart_all_teams_and_an_empty_period_gets_a_friendly_note(bot: Bot) -> None:
-    bot.ingest(
-        item(score=1, comment="late again")
-    )  # a case, never resolved: no Pareto to draw
+    bot.ingest(item(score=1, comment="late again"))  # a case, never resolved: no Pareto to draw
     bot.emu.slash_command("chart pareto all 7d", LEADER, CH)
     ephemeral_for(bot, LEADER, "No resolved cases for All teams in the last 7d")
     bot.emu.slash_command("chart volume all", LEADER, CH)

@@ -117,20 +117,16 @@ def test_429s_then_500s_then_a_hang_delay_posts_but_every_one_arrives_once_and_a
     ) as bot:
         refs: list[str] = []
         emu.rate_limit("chat.postMessage", times=None, fraction=0.5, retry_after=1)
-        refs += bot.ingest(
-            *[item(score=1, comment=f"rate limited {i}") for i in range(5)]
-        )["cases"]
-        gone = bot.ingest(item(score=1, team="support", comment="to a deleted channel"))[
-            "cases"
-        ]
+        refs += bot.ingest(*[item(score=1, comment=f"rate limited {i}") for i in range(5)])["cases"]
+        gone = bot.ingest(item(score=1, team="support", comment="to a deleted channel"))["cases"]
         emu.wait_for(
             lambda: set(refs) <= set(_refs_posted(emu, DELIVERY)), timeout=60, interval=0.2
         )
         emu.clear_faults()
         emu.server_error("chat.postMessage", times=3)
-        refs += bot.ingest(
-            *[item(score=1, comment=f"server errors {i}") for i in range(3)]
-        )["cases"]
+        refs += bot.ingest(*[item(score=1, comment=f"server errors {i}") for i in range(3)])[
+            "cases"
+        ]
         emu.wait_for(
             lambda: set(refs) <= set(_refs_posted(emu, DELIVERY)), timeout=60, interval=0.2
         )

@@ -37,9 +37,7 @@ def test_breach_opens_one_threshold_case_and_recovery_is_told_in_place_and_in_th
             return [m for m in emu.messages(CH) if "CSAT 0 below 80" in json.dumps(m)]
 
         emu.wait_for(lambda: len(breach_messages()) == 1, timeout=20)
-        bot.ingest(
-            *[item(score=1) for _ in range(3)]
-        )  # still breached: nothing more is posted
+        bot.ingest(*[item(score=1) for _ in range(3)])  # still breached: nothing more is posted
         [message] = breach_messages()
         assert "over the last 1h" in json.dumps(message) and "n=5" in json.dumps(message)
 

@@ -158,9 +158,7 @@ def test_a_double_click_and_a_slack_retry_change_the_case_once(bot):
 
 def test_rate_limited_posts_are_delayed_but_never_lost_or_duplicated(bot):
     bot.emu.rate_limit("chat.postMessage", times=4, retry_after=1)
-    refs = bot.ingest(*[item(score=1, comment=f"case number {i}") for i in range(3)])[
-        "cases"
-    ]
+    refs = bot.ingest(*[item(score=1, comment=f"case number {i}") for i in range(3)])["cases"]
     for ref in refs:
         bot.case_message(ref, timeout=30)
     time.sleep(1)

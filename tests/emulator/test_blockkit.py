@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack.blockkit import message_errors, view_errors
+from slack_emulator.blockkit import message_errors, view_errors
 from tests.emulator import actions, button, section
 
 

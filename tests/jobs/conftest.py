@@ -11,7 +11,6 @@ from bot.alerts.thresholds import Thresholds
 from bot.delivery.retention import Retention
 from bot.reports.digest import Digests
 from bot.reports.weekly import Weekly
-from bot.slack.blocks.escalation import leaders_post
 from jobs.context import JobContext
 
 
@@ -38,7 +37,7 @@ def ctx(sessions, config, cases, clock) -> JobContext:  # noqa: ANN001
         digests=Digests(sessions, config),
         weekly=Weekly(sessions, config),
         thresholds=Thresholds(sessions, config, cases),
-        escalations=Escalations(sessions, config, cases, leaders_post=leaders_post(config)),
+        escalations=Escalations(sessions, config, cases),
         retention=Retention(sessions, config),
         notify=lambda: notified.append(1),
         clock=clock,

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from bot.cases.lifecycle import Cases, parse_ref
+from bot.cases.model import parse_ref
 from bot.clock import utcnow
 from bot.errors import AlreadyDone, InvalidInput, InvalidTransition, NotFound, PermissionDenied
-from storage.db import make_read_sessions
-from storage.models import Case, CaseEvent, OutboxMessage
+from storage.models import OutboxMessage
 from tests.factories import item
 
 SUPER, AGENT, OTHER_AGENT, LEADER, STRANGER = (
@@ -66,7 +64,7 @@ def test_acknowledge_writes_one_event_and_second_ack_says_who(ingestor, cases):
     )
     with pytest.raises(
         AlreadyDone,
-        match=rf"{ref} was already acknowledged by <@{AGENT}> at \d{{4}}-\d\d-\d\d \d\d:\d\d E[SD]T",
+        match=rf"{ref} was already acknowledged by {AGENT} at \d{{4}}-\d\d-\d\dT\d\d:\d\d-0[45]:00",
     ) as exc:
         cases.acknowledge(ref, actor=SUPER, source="command")
     assert exc.value.by == AGENT
@@ -77,7 +75,7 @@ def test_permissions_follow_the_table(ingestor, cases):
     ref = open_case(ingestor)
     with pytest.raises(
         PermissionDenied,
-        match=r"Only members of Delivery Ops, its supervisors \(<@U0SUPER1>\) or leaders",
+        match=r"Only members of Delivery Ops, its supervisors \(U0SUPER1\) or leaders",
     ):
         cases.acknowledge(ref, actor=STRANGER, source="button")
     with pytest.raises(PermissionDenied, match="supervisors of Delivery Ops"):
@@ -157,10 +155,10 @@ def test_illegal_transitions_say_state_and_who(ingestor, cases):
     )
     with pytest.raises(
         InvalidTransition,
-        match=rf"{ref} is resolved \(by <@{SUPER}> at .+\), so you cannot acknowledge it; reopen it first",
+        match=rf"{ref} is resolved \(by {SUPER} at .+\), so you cannot acknowledge it; reopen it first",
     ):
         cases.acknowledge(ref, actor=AGENT, source="button")
-    with pytest.raises(AlreadyDone, match=rf"{ref} was already resolved by <@{SUPER}>"):
+    with pytest.raises(AlreadyDone, match=rf"{ref} was already resolved by {SUPER}"):
         cases.resolve(
             ref, outcome="fixed", root_cause="other", action="again", actor=LEADER, source="command"
         )
@@ -169,7 +167,7 @@ def test_illegal_transitions_say_state_and_who(ingestor, cases):
     other = open_case(ingestor)
     with pytest.raises(
         InvalidTransition,
-        match=rf"{other} is open \(by Loopbot at .+\), so you cannot reopen it; only resolved cases",
+        match=rf"{other} is open \(by loopbot at .+\), so you cannot reopen it; only resolved cases",
     ):
         cases.reopen(other, "because", actor=SUPER, source="command")
 
@@ -236,7 +234,7 @@ def test_assign_records_previous_and_refuses_same_assignee(ingestor, cases):
         "assignee": OTHER_AGENT,
         "previous": AGENT,
     }
-    with pytest.raises(AlreadyDone, match=f"already assigned to <@{OTHER_AGENT}>"):
+    with pytest.raises(AlreadyDone, match=f"already assigned to {OTHER_AGENT}"):
         cases.assign(ref, OTHER_AGENT, actor=SUPER, source="command")
 
 
@@ -272,134 +270,19 @@ def test_the_same_note_repeated_moments_later_is_stored_once(ingestor, cases):
     assert [e.kind for e in cases.get(ref).events].count("note") == 3
 
 
-@pytest.mark.parametrize("round_", range(5))
-def test_two_acknowledges_at_once_exactly_one_wins(ingestor, cases, sessions, round_):
+def test_a_one_line_no_action_resolution_keeps_its_text_as_the_rationale(ingestor, cases):
     ref = open_case(ingestor)
-    barrier = threading.Barrier(2)
-    outcomes: dict[str, object] = {}
-
-    def click(user: str) -> None:
-        barrier.wait()
-        try:
-            outcomes[user] = cases.acknowledge(ref, actor=user, source="button")
-        except AlreadyDone as exc:
-            outcomes[user] = exc
-
-    threads = [threading.Thread(target=click, args=(u,)) for u in (AGENT, OTHER_AGENT)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    winners = [u for u, o in outcomes.items() if not isinstance(o, Exception)]
-    losers = [o for o in outcomes.values() if isinstance(o, AlreadyDone)]
-    assert len(winners) == 1 and len(losers) == 1
-    assert losers[0].by == winners[0] and f"<@{winners[0]}>" in losers[0].message
-    with sessions() as s:
-        acks = s.scalar(
-            select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "acknowledged")
-        )
-        version = s.scalar(select(Case.version).where(Case.id == parse_ref(ref)))
-    assert acks == 1 and version == 2
-
-
-def _at_once(calls: list) -> list[object]:  # noqa: ANN001
-    """Run the calls in threads released together; each one's result or exception, in order."""
-    barrier, outcomes = threading.Barrier(len(calls)), [None] * len(calls)
-
-    def run(n: int) -> None:
-        barrier.wait()
-        try:
-            outcomes[n] = calls[n]()
-        except Exception as exc:  # noqa: BLE001 - the outcome under test
-            outcomes[n] = exc
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return outcomes
-
-
-def test_a_burst_of_changes_to_many_cases_changes_each_once_and_tells_every_observer(
-    engine, sessions, config, ingestor
-):  # noqa: ANN001
-    seen: list[tuple[str, str, str]] = []
-    burst = Cases(
-        sessions,
-        config,
-        observer=lambda change, before: seen.append((change.case.ref, before, change.event.kind)),
-        reads=make_read_sessions(engine),
+    change = cases.resolve_in_one_line(
+        ref,
+        outcome="no_action",
+        root_cause="other",
+        text="Customer asked us not to",
+        actor=SUPER,
+        source="command",
     )
-    refs = [open_case(ingestor, comment=f"late {i}") for i in range(12)]
-    # Acknowledges of twelve cases at once, each in its own unit of work.
-    outcomes = _at_once(
-        [lambda r=r: burst.acknowledge(r, actor=AGENT, source="button") for r in refs]
+    assert change.event.details["rationale"] == "Customer asked us not to"
+    fixed = open_case(ingestor)
+    change = cases.resolve_in_one_line(
+        fixed, outcome="fixed", root_cause="other", text="Refunded", actor=SUPER, source="command"
     )
-    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
-    assert sorted(seen) == sorted((r, "open", "acknowledged") for r in refs)
-    with sessions() as s:
-        events = s.execute(
-            select(CaseEvent.case_id, CaseEvent.kind, CaseEvent.id).where(
-                CaseEvent.kind != "opened"
-            )
-        ).all()
-        posts = set(s.scalars(select(OutboxMessage.key).where(OutboxMessage.kind == "case.event")))
-        versions = dict(s.execute(select(Case.id, Case.version)).tuples().all())
-    assert len(events) == 12 and posts == {f"case:{cid}:event:{eid}" for cid, _, eid in events}
-    assert versions == {parse_ref(r): 2 for r in refs}
-
-
-@pytest.mark.parametrize("round_", range(3))
-def test_an_assignment_racing_an_acknowledge_applies_or_says_who_changed_the_case(
-    ingestor, cases, sessions, round_
-):
-    ref = open_case(ingestor)
-    ack, assign = _at_once(
-        [
-            lambda: cases.acknowledge(ref, actor=AGENT, source="button"),
-            lambda: cases.assign(ref, OTHER_AGENT, actor=SUPER, source="button"),
-        ]
-    )
-    # Each applies, or it read the case before the other committed and is told who changed it, writing nothing.
-    for outcome, other in ((ack, SUPER), (assign, AGENT)):
-        if isinstance(outcome, Exception):
-            assert isinstance(outcome, InvalidTransition) and f"<@{other}>" in outcome.message, (
-                outcome
-            )
-    applied = [o for o in (ack, assign) if not isinstance(o, Exception)]
-    assert applied
-    expected = (
-        1 + len(applied),
-        "open" if isinstance(ack, Exception) else "acknowledged",
-        None if isinstance(assign, Exception) else OTHER_AGENT,
-    )
-    with sessions() as s:
-        case = s.get(Case, parse_ref(ref))
-        assert (case.version, case.state, case.assignee) == expected
-
-
-@pytest.mark.parametrize("round_", range(3))
-def test_two_replicas_acknowledging_one_case_at_once_acknowledge_it_once(
-    engine, sessions, config, ingestor, round_
-):  # noqa: ANN001
-    ref = open_case(ingestor)
-    # Two processes' worth of Cases: the version in the UPDATE decides which one wins.
-    replicas = [Cases(sessions, config, reads=make_read_sessions(engine)) for _ in range(2)]
-    outcomes = _at_once(
-        [
-            lambda c=c, u=u: c.acknowledge(ref, actor=u, source="button")
-            for c, u in zip(replicas, (AGENT, OTHER_AGENT), strict=True)
-        ]
-    )
-    losers = [o for o in outcomes if isinstance(o, AlreadyDone)]
-    winners = [o.event.actor for o in outcomes if not isinstance(o, Exception)]
-    assert len(winners) == 1 and len(losers) == 1, outcomes
-    assert losers[0].by == winners[0]
-    with sessions() as s:
-        assert (
-            s.scalar(
-                select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "acknowledged")
-            )
-            == 1
-        )
+    assert "rationale" not in change.event.details and change.event.details["action"] == "Refunded"

@@ -76,7 +76,7 @@ def feedback(
 
 
 def open_case(sessions, at: datetime, team: str = "delivery") -> int:  # noqa: ANN001
-    """A case opened at `at`, with its 'opened' event, as Cases.open_feedback_cases writes it."""
+    """A case opened at `at`, with its 'opened' event, as bot.cases.opening.open_feedback_cases writes it."""
     with sessions.begin() as s:
         case = Case(
             kind="feedback",

@@ -11,12 +11,14 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from bot.alerts.escalations import HORIZON, Escalations
-from bot.cases.lifecycle import Cases, NewFeedbackCase
+from bot.cases import opening
+from bot.cases.lifecycle import Cases
+from bot.cases.model import NewFeedbackCase
 from bot.delivery.retention import KEEP_POSTS, Retention
-from bot.slack.blockkit import message_errors
 from bot.slack.blocks.case import case_message, event_line
-from bot.slack.blocks.escalation import leaders_post
+from bot.slack.blocks.escalation import leaders_message
 from config.loader import parse_config
+from slack_emulator.blockkit import message_errors
 from storage.models import CaseEvent, Feedback, OutboxMessage
 from tests.conftest import CONFIG
 
@@ -53,7 +55,7 @@ def open_case(sessions, cases: Cases, at: datetime = T0, team: str = "delivery")
             customer=None,
             submitted_at=at,
         )
-        return cases.open_feedback_cases(s, [new], "api", at)[0].id
+        return opening.open_feedback_cases(s, cases.config, [new], "api", at)[0].id
 
 
 def escalated(sessions, case_id: int) -> list[CaseEvent]:  # noqa: ANN001
@@ -78,7 +80,7 @@ def outbox(sessions, like: str = "%escalation%") -> list[OutboxMessage]:  # noqa
 
 @pytest.fixture
 def escalations(sessions, config, cases) -> Escalations:  # noqa: ANN001
-    return Escalations(sessions, config, cases, leaders_post=leaders_post(config))
+    return Escalations(sessions, config, cases)
 
 
 @pytest.mark.parametrize(
@@ -152,26 +154,30 @@ def test_leader_levels_post_to_the_leaders_channel_once(sessions, config, cases,
         "case.event",
         "C0DELIVERY",
     )
-    assert (leaders.key, leaders.kind, leaders.channel) == (
-        f"case:{case_id}:escalation:ack_leaders:leaders",
-        "post",
-        "C0LEADERS",
-    )
-    assert set(leaders.payload) == {"text", "blocks"}
-    assert message_errors(leaders.payload["blocks"], leaders.payload["text"]) == []
-    shown = " ".join(
-        b["text"]["text"] if "text" in b else b["elements"][0]["text"]
-        for b in leaders.payload["blocks"]
-    )
-    assert f"FB-{case_id}" in shown and "Delivery Ops" in shown and "<@U0LEADER1>" in shown
-    assert "not acknowledged within twice its 15m SLA" in leaders.payload["text"]
     event = escalated(sessions, case_id)[1]
+    assert (leaders.key, leaders.kind, leaders.channel, leaders.payload) == (
+        f"case:{case_id}:escalation:ack_leaders:leaders",
+        "escalation",
+        "C0LEADERS",
+        {"case_id": case_id, "event_id": event.id},
+    )
     assert event.details == {
         "level": "ack_leaders",
         "sla": "15m",
         "deadline": (T0 + ACK_LEADERS).isoformat(),
         "channel": "C0LEADERS",
     }
+    # What the escalation handler posts, rendered from the case and the event as of the escalation.
+    team = config.teams["delivery"]
+    message = leaders_message(
+        cases.get(case_id).case, team, event.details, leaders=config.leaders, now=event.at
+    )
+    assert message_errors(message["blocks"], message["text"]) == []
+    shown = " ".join(
+        b["text"]["text"] if "text" in b else b["elements"][0]["text"] for b in message["blocks"]
+    )
+    assert f"FB-{case_id}" in shown and "Delivery Ops" in shown and "<@U0LEADER1>" in shown
+    assert "not acknowledged within twice its 15m SLA" in message["text"]
     assert event_line(event, cases.get(case_id).case, config.teams["delivery"]).startswith(
         ":rotating_light: Escalated to leaders in <#C0LEADERS> at Mon 2 Mar 07:30 EST: not acknowledged within twice its "
         "15m SLA (due Mon 2 Mar 07:30 EST) — <@U0SUPER1>"
@@ -268,7 +274,7 @@ def test_without_a_leaders_channel_the_leader_level_stays_in_the_thread(sessions
     del raw["leaders_channel"]
     config = parse_config(raw, "test")
     cases = Cases(sessions, config)
-    escalations = Escalations(sessions, config, cases, leaders_post=leaders_post(config))
+    escalations = Escalations(sessions, config, cases)
     first, second = open_case(sessions, cases), open_case(sessions, cases)
     assert escalations.run(T0 + ACK_LEADERS + MIN) == [
         (first, "ack"),
@@ -302,9 +308,7 @@ def test_two_runs_at_once_escalate_each_level_once(sessions, config, cases, roun
     results: list[list[tuple[int, str]]] = []
 
     def run() -> None:
-        escalations = Escalations(
-            sessions, config, Cases(sessions, config), leaders_post=leaders_post(config)
-        )
+        escalations = Escalations(sessions, config, Cases(sessions, config))
         barrier.wait()
         results.append(escalations.run(T0 + ACK_LEADERS + MIN))
 

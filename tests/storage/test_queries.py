@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event
 
-from bot.cases.lifecycle import parse_ref
+from bot.cases.model import parse_ref
 from bot.reports.queries import Headline, headlines, home_data, list_cases
 from tests.factories import item
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.cases.lifecycle import Cases
 from bot.feedback.ingest import Ingestor
 from config.loader import parse_config
 from sandbox.demo.config import DEMO_CONFIG
@@ -24,9 +23,7 @@ def demo():  # noqa: ANN201
 
 def test_each_tick_stores_a_fresh_response_and_every_fortieth_a_burst(sessions, demo) -> None:  # noqa: ANN001
     clock = iter(NOW + timedelta(seconds=5 * i) for i in range(1000))
-    trickle = Trickle(
-        Ingestor(sessions, demo, Cases(sessions, demo)), demo, clock=lambda: next(clock)
-    )
+    trickle = Trickle(Ingestor(sessions, demo), demo, clock=lambda: next(clock))
     stored = [trickle.tick() for _ in range(BURST_EVERY)]
     assert stored[:-1] == [1] * (BURST_EVERY - 1)
     assert stored[-1] == 1 + BURST_SIZE

@@ -7,10 +7,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.reports.digest import Digest, Limit, MetricDigest, Verbatim
-from bot.slack.blockkit import message_errors
 from bot.slack.blocks.digest import VERBATIM_LIMIT, digest_message, metric_line
 from bot.slack.ids import ActionId
 from config.loader import parse_config
+from slack_emulator.blockkit import message_errors
 from tests.conftest import CONFIG
 from tests.unit.test_blocks_kit import ATTACK, assert_message, buttons, delivery, no_foreign_markup
 

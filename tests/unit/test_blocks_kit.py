@@ -11,15 +11,14 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.cases.lifecycle import CaseDetail
+from bot.cases.model import CaseDetail, CaseRecord, EventRecord
 from bot.cases.timings import derive
 from bot.reports.queries import CaseRow
 from config.loader import parse_config
 from config.teams import LoopbotConfig, Team
-from storage.models import Case, CaseEvent
 from tests.conftest import CONFIG
 
-HAS_BLOCKKIT = importlib.util.find_spec("bot.slack.blockkit") is not None
+HAS_BLOCKKIT = importlib.util.find_spec("slack_emulator.blockkit") is not None
 # 09:11 EST on Monday 2 December 2024: the delivery team works in America/New_York.
 T0 = datetime(2024, 12, 2, 14, 11, tzinfo=UTC)
 ATTACK = "<!channel> <@U123> <https://evil.example|click> & jane@…"
@@ -38,7 +37,7 @@ def teams() -> dict[str, Team]:
     return dict(config().teams)
 
 
-def feedback_case(**kw: Any) -> Case:
+def feedback_case(**kw: Any) -> CaseRecord:
     summary = {
         "metric": "csat",
         "score": 1,
@@ -60,10 +59,10 @@ def feedback_case(**kw: Any) -> Case:
         "feedback_id": 3,
     }
     values.update(kw)
-    return Case(**values)
+    return CaseRecord(**values)
 
 
-def threshold_case(**kw: Any) -> Case:
+def threshold_case(**kw: Any) -> CaseRecord:
     summary = {
         "metric": "csat",
         "value": 72.41,
@@ -85,11 +84,11 @@ def threshold_case(**kw: Any) -> Case:
         "feedback_id": None,
     }
     values.update(kw)
-    return Case(**values)
+    return CaseRecord(**values)
 
 
-def event(kind: str, actor: str, minutes: float, event_id: int = 1, **details: Any) -> CaseEvent:
-    return CaseEvent(
+def event(kind: str, actor: str, minutes: float, event_id: int = 1, **details: Any) -> EventRecord:
+    return EventRecord(
         id=event_id,
         case_id=12,
         kind=kind,
@@ -101,7 +100,9 @@ def event(kind: str, actor: str, minutes: float, event_id: int = 1, **details: A
 
 
 def detail(
-    case: Case, events: list[CaseEvent] | None = None, comment: str | None = "Parcel arrived late"
+    case: CaseRecord,
+    events: list[EventRecord] | None = None,
+    comment: str | None = "Parcel arrived late",
 ) -> CaseDetail:
     events = events if events is not None else [event("opened", "loopbot", 0)]
     timings = derive(case.opened_at, case.state, ((e.kind, e.at) for e in events), delivery().sla)
@@ -162,7 +163,7 @@ def assert_message(msg: dict[str, Any]) -> None:
     block_ids = [b["block_id"] for b in blocks if "block_id" in b]
     assert len(block_ids) == len(set(block_ids))
     if HAS_BLOCKKIT:
-        from bot.slack.blockkit import message_errors
+        from slack_emulator.blockkit import message_errors
 
         assert message_errors(blocks, msg["text"]) == []
 
@@ -175,7 +176,7 @@ def assert_view(view: dict[str, Any]) -> None:
         assert parsed is not None, block
         parsed.to_dict()
     if HAS_BLOCKKIT:
-        from bot.slack.blockkit import view_errors
+        from slack_emulator.blockkit import view_errors
 
         assert view_errors(view) == []
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from bot.reports.queries import Headline
 from bot.reports.stats import TeamStats
 from bot.reports.weekly import Compliance
-from bot.slack.blockkit import message_errors
 from bot.slack.blocks.stats import stats_message
 from config.loader import parse_config
+from slack_emulator.blockkit import message_errors
 from tests.conftest import CONFIG
 from tests.unit.test_blocks_kit import assert_message, no_foreign_markup, teams
 

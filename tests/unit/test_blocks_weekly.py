@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from bot.reports.queries import Headline
 from bot.reports.weekly import Compliance, TeamWeek, WeeklySummary
-from bot.slack.blockkit import message_errors
 from bot.slack.blocks.weekly import weekly_message
 from config.loader import parse_config
+from slack_emulator.blockkit import message_errors
 from tests.conftest import CONFIG
 from tests.unit.test_blocks_kit import assert_message, config, no_foreign_markup
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.cases.lifecycle import CaseDetail
+from bot.cases.model import CaseDetail, CaseRecord, EventRecord
 from bot.reports.queries import CaseRow
 from bot.slack.blocks.describe import (
     breach_text,
@@ -34,7 +34,6 @@ from bot.slack.blocks.text import (
 )
 from bot.slack.ids import ActionId, BlockId, CaseMeta
 from config.teams import Team
-from storage.models import Case, CaseEvent
 
 Block = dict[str, Any]
 
@@ -151,7 +150,7 @@ def _sla(detail: CaseDetail, team: Team, now: datetime) -> str:
     return f":stopwatch: {ack} · {resolve}{escalated}"
 
 
-def _last(events: Sequence[CaseEvent], kinds: tuple[str, ...]) -> CaseEvent | None:
+def _last(events: Sequence[EventRecord], kinds: tuple[str, ...]) -> EventRecord | None:
     return next((e for e in reversed(events) if e.kind in kinds), None)
 
 
@@ -190,7 +189,7 @@ def _status(detail: CaseDetail, team: Team) -> list[Block]:
     return [section(text), *extra]
 
 
-def case_actions(case: Case) -> Block:
+def case_actions(case: CaseRecord) -> Block:
     """The buttons that apply in the case's state; the others disappear (SPEC §5)."""
     value = CaseMeta(case_id=case.id).dump()
     if case.state == "open":
@@ -212,7 +211,7 @@ def case_actions(case: Case) -> Block:
 # -- thread lines ----------------------------------------------------------------------------------------
 
 
-def event_line(event: CaseEvent, case: Case, team: Team) -> str:
+def event_line(event: EventRecord, case: CaseRecord, team: Team) -> str:
     """One mrkdwn line of the case timeline; stays within a section's 3,000 characters."""
     by, at = who(event.actor), fmt_time(event.at, team.tz)
     details = event.details or {}

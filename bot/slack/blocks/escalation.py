@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.cases.model import CaseRecord
 from bot.slack.blocks.case import context, section
 from bot.slack.blocks.describe import case_what, label, mentions, missed_sla, severity_emoji
 from bot.slack.blocks.text import clip, fmt_duration, fmt_time, one_line
-from config.teams import LoopbotConfig, Team
-from storage.models import Case
+from config.teams import Team
 
 
 def leaders_message(
-    case: Case,
+    case: CaseRecord,
     team: Team,
     details: dict[str, Any],
     *,
@@ -46,10 +45,3 @@ def leaders_message(
     blocks.append(context(f"`{clip(one_line(command), 40)} show {case.ref}` for its timeline"))
     text = f"Escalation: {case.ref} ({label(team.name)}) {missed} — {what}"
     return {"text": text, "blocks": blocks}
-
-
-def leaders_post(
-    config: LoopbotConfig, command: str = "/feedback"
-) -> Callable[..., dict[str, Any]]:
-    """The renderer bot.alerts.escalations.Escalations takes for the leaders' channel post."""
-    return functools.partial(leaders_message, leaders=config.leaders, command=command)

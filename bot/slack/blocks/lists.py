@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.cases.lifecycle import CaseDetail
+from bot.cases.model import CaseDetail
 from bot.reports.queries import CaseList
 from bot.slack.blocks.case import (
     MAX_MESSAGE_BLOCKS,

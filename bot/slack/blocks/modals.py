@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from bot.cases.checks import MAX_TEXT, OUTCOMES
+from bot.cases.model import CaseRecord
 from bot.slack.blocks.describe import OUTCOME_LABELS, case_what
 from bot.slack.blocks.text import truncate
 from bot.slack.ids import BlockId, CallbackId, CaseMeta
-from storage.models import Case
 
 TITLE_LIMIT = 24  # Slack: a modal title holds at most 24 characters
 OPTION_TEXT_LIMIT = 75  # Slack: an option's text holds at most 75 characters
@@ -21,7 +21,7 @@ def _plain(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text, "emoji": True}
 
 
-def _title(verb: str, case: Case) -> str:
+def _title(verb: str, case: CaseRecord) -> str:
     title = f"{verb} {case.ref}"
     return title if len(title) <= TITLE_LIMIT else f"{verb} case"
 
@@ -91,7 +91,7 @@ def _text_input(
     return block
 
 
-def _about(case: Case) -> dict[str, Any]:
+def _about(case: CaseRecord) -> dict[str, Any]:
     return {
         "type": "context",
         "elements": [
@@ -115,7 +115,7 @@ def _modal(
 
 
 def resolve_modal(
-    case: Case,
+    case: CaseRecord,
     *,
     causes: list[str],
     meta: CaseMeta,
@@ -149,7 +149,7 @@ def resolve_modal(
     return _modal(CallbackId.RESOLVE, _title("Resolve", case), "Resolve", meta, blocks)
 
 
-def reopen_modal(case: Case, *, meta: CaseMeta) -> dict[str, Any]:
+def reopen_modal(case: CaseRecord, *, meta: CaseMeta) -> dict[str, Any]:
     blocks = [
         _about(case),
         _text_input(

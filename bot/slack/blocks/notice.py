@@ -1,8 +1,12 @@
-"""Small replies: a one-line ephemeral message, and a modal that only says what happened."""
+"""Small replies: a one-line ephemeral message, a modal that only says what happened, a core error's text."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
+
+from bot.errors import UserFacingError
+from bot.slack.blocks.text import fmt_time, who
 
 
 def notice(text: str) -> dict[str, Any]:
@@ -20,3 +24,8 @@ def notice_view(title: str, text: str) -> dict[str, Any]:
         "close": {"type": "plain_text", "text": "Close"},
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}],
     }
+
+
+def error_text(error: UserFacingError) -> str:
+    """A core error as Slack shows it: the people it names as mentions, its time in the team's zone."""
+    return error.render(who, lambda at, tz: fmt_time(at, tz or UTC))

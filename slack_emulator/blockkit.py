@@ -7,107 +7,19 @@ from typing import Any
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
-MAX_MESSAGE_BLOCKS = 50
-MAX_VIEW_BLOCKS = 100
-# Slack truncates longer message text and refuses it with msg_too_long.
-MAX_MESSAGE_TEXT = 40_000
-
-_SELECT_KEYS = {"placeholder", "confirm", "focus_on_load"}
-_MULTI = {"max_selected_items"}
-_INPUT_KEYS = {"placeholder", "initial_value", "dispatch_action_config", "focus_on_load"}
-# Keys each element may carry besides "type" (and "action_id", which every element but image has).
-_ELEMENT_KEYS: dict[str, set[str]] = {
-    "button": {"text", "url", "value", "style", "confirm", "accessibility_label"},
-    "overflow": {"options", "confirm"},
-    "datepicker": {"placeholder", "initial_date", "confirm", "focus_on_load"},
-    "timepicker": {"placeholder", "initial_time", "confirm", "focus_on_load", "timezone"},
-    "datetimepicker": {"initial_date_time", "confirm", "focus_on_load"},
-    "plain_text_input": _INPUT_KEYS | {"multiline", "min_length", "max_length"},
-    "number_input": _INPUT_KEYS | {"is_decimal_allowed", "min_value", "max_value"},
-    "email_text_input": _INPUT_KEYS,
-    "url_text_input": _INPUT_KEYS,
-    "rich_text_input": _INPUT_KEYS,
-    "file_input": {"filetypes", "max_files"},
-    "radio_buttons": {"options", "initial_option", "confirm", "focus_on_load"},
-    "checkboxes": {"options", "initial_options", "confirm", "focus_on_load"},
-    "static_select": _SELECT_KEYS | {"options", "option_groups", "initial_option"},
-    "multi_static_select": _SELECT_KEYS | _MULTI | {"options", "option_groups", "initial_options"},
-    "external_select": _SELECT_KEYS | {"initial_option", "min_query_length"},
-    "multi_external_select": _SELECT_KEYS | _MULTI | {"initial_options", "min_query_length"},
-    "users_select": _SELECT_KEYS | {"initial_user"},
-    "multi_users_select": _SELECT_KEYS | _MULTI | {"initial_users"},
-    "conversations_select": _SELECT_KEYS
-    | {"initial_conversation", "default_to_current_conversation", "response_url_enabled", "filter"},
-    "multi_conversations_select": _SELECT_KEYS
-    | _MULTI
-    | {"initial_conversations", "default_to_current_conversation", "filter"},
-    "channels_select": _SELECT_KEYS | {"initial_channel", "response_url_enabled"},
-    "multi_channels_select": _SELECT_KEYS | _MULTI | {"initial_channels"},
-    "image": {"image_url", "alt_text", "slack_file"},
-}
-_SELECTS = {t for t in _ELEMENT_KEYS if t.endswith("_select")}
-_INTERACTIVE = _SELECTS | {
-    "button",
-    "overflow",
-    "datepicker",
-    "timepicker",
-    "datetimepicker",
-    "radio_buttons",
-    "checkboxes",
-}
-_ACTIONS_ELEMENTS = _INTERACTIVE
-_ACCESSORY_ELEMENTS = (_INTERACTIVE - {"datetimepicker"}) | {"image"}
-_INPUT_ELEMENTS = _SELECTS | {
-    "plain_text_input",
-    "number_input",
-    "email_text_input",
-    "url_text_input",
-    "rich_text_input",
-    "file_input",
-    "datepicker",
-    "timepicker",
-    "datetimepicker",
-    "radio_buttons",
-    "checkboxes",
-}
-# Slack's per-element option limits.
-_MAX_OPTIONS = {"overflow": 5, "radio_buttons": 10, "checkboxes": 10}
-
-_BLOCK_KEYS: dict[str, set[str]] = {
-    "section": {"text", "fields", "accessory", "expand"},
-    "header": {"text"},
-    "divider": set(),
-    "context": {"elements"},
-    "actions": {"elements"},
-    "input": {"label", "element", "dispatch_action", "hint", "optional"},
-    "image": {"image_url", "alt_text", "title", "slack_file"},
-    "rich_text": {"elements"},
-    "markdown": {"text"},
-    "file": {"external_id", "source"},
-}
-_RICH_TEXT_ELEMENTS = {
-    "rich_text_section",
-    "rich_text_list",
-    "rich_text_preformatted",
-    "rich_text_quote",
-}
-
-_VIEW_KEYS = {
-    "modal": {
-        "type",
-        "title",
-        "blocks",
-        "close",
-        "submit",
-        "private_metadata",
-        "callback_id",
-        "clear_on_close",
-        "notify_on_close",
-        "external_id",
-        "submit_disabled",
-    },
-    "home": {"type", "blocks", "private_metadata", "callback_id", "external_id"},
-}
+from slack_emulator.blockkit_spec import (
+    ACCESSORY_ELEMENTS,
+    ACTIONS_ELEMENTS,
+    BLOCK_KEYS,
+    ELEMENT_KEYS,
+    INPUT_ELEMENTS,
+    MAX_MESSAGE_BLOCKS,
+    MAX_MESSAGE_TEXT,
+    MAX_OPTIONS,
+    MAX_VIEW_BLOCKS,
+    RICH_TEXT_ELEMENTS,
+    VIEW_KEYS,
+)
 
 
 class _Errors(list):
@@ -227,9 +139,9 @@ def _option_values(errs: _Errors, e: dict, kind: str, path: str) -> set[Any] | N
                     for o in _options(errs, group.get("options"), f"{p}.options", 100, plain=True)
                 }
         return values
-    if "options" in e or kind in _MAX_OPTIONS or kind in ("static_select", "multi_static_select"):
+    if "options" in e or kind in MAX_OPTIONS or kind in ("static_select", "multi_static_select"):
         found = _options(
-            errs, e.get("options"), f"{path}.options", _MAX_OPTIONS.get(kind, 100), plain=plain
+            errs, e.get("options"), f"{path}.options", MAX_OPTIONS.get(kind, 100), plain=plain
         )
         return {o.get("value") for o in found}
     return None
@@ -250,14 +162,14 @@ def _element(errs: _Errors, e: Any, path: str, allowed: set[str]) -> None:
     if not _obj(errs, e, path):
         return
     kind = e.get("type")
-    if kind not in _ELEMENT_KEYS:
+    if kind not in ELEMENT_KEYS:
         errs.add(f"{path}.type", f"unknown element type {kind!r}")
         return
     if kind not in allowed:
         errs.add(f"{path}.type", f"{kind} is not allowed here")
         return
     own = {"type"} if kind == "image" else {"type", "action_id"}
-    _keys(errs, e, path, _ELEMENT_KEYS[kind] | own, f"a {kind} element")
+    _keys(errs, e, path, ELEMENT_KEYS[kind] | own, f"a {kind} element")
     _string(errs, e, "action_id", path, 255)
     _text(errs, e, "placeholder", path, 150, plain=True, required=False)
     _confirm(errs, e, path)
@@ -302,10 +214,10 @@ def _block(errs: _Errors, b: Any, path: str, *, modal: bool) -> None:
     if not _obj(errs, b, path):
         return
     kind = b.get("type")
-    if kind not in _BLOCK_KEYS:
+    if kind not in BLOCK_KEYS:
         errs.add(f"{path}.type", f"unknown block type {kind!r}")
         return
-    _keys(errs, b, path, _BLOCK_KEYS[kind] | {"type", "block_id"}, f"a {kind} block")
+    _keys(errs, b, path, BLOCK_KEYS[kind] | {"type", "block_id"}, f"a {kind} block")
     _string(errs, b, "block_id", path, 255)
     if kind == "section":
         if "text" not in b and "fields" not in b:
@@ -319,15 +231,13 @@ def _block(errs: _Errors, b: Any, path: str, *, modal: bool) -> None:
                 for i, field in enumerate(fields):
                     _text_object(errs, field, f"{path}.fields[{i}]", 2000)
         if "accessory" in b:
-            _element(errs, b["accessory"], f"{path}.accessory", _ACCESSORY_ELEMENTS)
+            _element(errs, b["accessory"], f"{path}.accessory", ACCESSORY_ELEMENTS)
     elif kind == "header":
         _text(errs, b, "text", path, 150, plain=True)
     elif kind == "context":
         _elements(errs, b, path, 10, lambda e, p: _context_element(errs, e, p))
     elif kind == "actions":
-        elements = _elements(
-            errs, b, path, 25, lambda e, p: _element(errs, e, p, _ACTIONS_ELEMENTS)
-        )
+        elements = _elements(errs, b, path, 25, lambda e, p: _element(errs, e, p, ACTIONS_ELEMENTS))
         ids = [e.get("action_id") for e in elements if isinstance(e, dict) and e.get("action_id")]
         for dup in sorted({a for a in ids if ids.count(a) > 1}):
             errs.add(f"{path}.elements", f"duplicate action_id {dup!r}")
@@ -339,7 +249,7 @@ def _block(errs: _Errors, b: Any, path: str, *, modal: bool) -> None:
         if "element" not in b:
             errs.add(f"{path}.element", "is required")
         else:
-            _element(errs, b["element"], f"{path}.element", _INPUT_ELEMENTS)
+            _element(errs, b["element"], f"{path}.element", INPUT_ELEMENTS)
     elif kind == "image":
         _string(errs, b, "image_url", path, 3000, required="slack_file" not in b)
         _string(errs, b, "alt_text", path, 2000, required=True)
@@ -351,7 +261,7 @@ def _block(errs: _Errors, b: Any, path: str, *, modal: bool) -> None:
 
 
 def _rich_text_element(errs: _Errors, e: Any, path: str) -> None:
-    if _obj(errs, e, path) and e.get("type") not in _RICH_TEXT_ELEMENTS:
+    if _obj(errs, e, path) and e.get("type") not in RICH_TEXT_ELEMENTS:
         errs.add(f"{path}.type", f"unknown rich text element type {e.get('type')!r}")
 
 
@@ -406,10 +316,10 @@ def view_errors(view: dict) -> list[str]:
     if not _obj(errs, view, "view"):
         return list(errs)
     kind = view.get("type")
-    if kind not in _VIEW_KEYS:
+    if kind not in VIEW_KEYS:
         errs.add("view.type", "must be modal or home")
         return list(errs)
-    _keys(errs, view, "view", _VIEW_KEYS[kind], f"a {kind} view")
+    _keys(errs, view, "view", VIEW_KEYS[kind], f"a {kind} view")
     if kind == "modal":
         _text(errs, view, "title", "view", 24, plain=True)
         _text(errs, view, "submit", "view", 24, plain=True, required=False)

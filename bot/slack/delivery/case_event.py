@@ -1,0 +1,57 @@
+"""A change to a case in Slack: its message (or the grouped message it is in) updated in place, a line in the thread."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from slack_sdk import WebClient
+
+from bot.cases.lifecycle import Cases
+from bot.delivery.outbox import CASE_EVENT, Claimed
+from bot.slack.blocks.case import case_message, event_line, group_message
+from bot.slack.delivery.case_open import case_row
+from bot.slack.delivery.posting import post_once
+from bot.slack.delivery.worker import Batch, Handler, Permanent
+from config.teams import LoopbotConfig
+
+# A change to a case whose own message is not in Slack yet waits this long and looks again.
+WAIT_FOR_MESSAGE = timedelta(seconds=2)
+
+
+class CaseEvent(Handler):
+    kind = CASE_EVENT
+
+    def __init__(self, cases: Cases, config: LoopbotConfig, client: WebClient):
+        self.cases = cases
+        self.config = config
+        self.client = client
+
+    def deliver(self, claim: Claimed, batch: Batch) -> None:
+        deliveries, now = batch.deliveries, batch.clock()
+        detail = self.cases.get(claim.payload["case_id"])
+        case = detail.case
+        if not case.slack_ts:
+            if deliveries.open_post_state(case.id) == "failed":
+                raise Permanent(
+                    f"the message of {case.ref} could not be posted, so its thread cannot be either"
+                )
+            deliveries.retry([claim], now + WAIT_FOR_MESSAGE, None, count_attempt=False)
+            return
+        team = self.config.teams[case.team]
+        event = next((e for e in detail.events if e.id == claim.payload["event_id"]), None)
+        if event is None:
+            raise Permanent(f"event {claim.payload['event_id']} of {case.ref} no longer exists")
+        grouped = deliveries.message_cases(case.slack_channel, case.slack_ts)
+        if len(grouped) > 1:
+            body = group_message([case_row(self.cases, i) for i in grouped], team, now=now)
+        else:
+            body = case_message(detail, team, now=now)
+        self.client.chat_update(channel=case.slack_channel, ts=case.slack_ts, **body)
+        ts = post_once(
+            self.client,
+            claim,
+            case.slack_channel,
+            lambda: {"text": event_line(event, case, team)},
+            thread=case.slack_ts,
+        )
+        deliveries.done(claim, batch.clock(), {"channel": case.slack_channel, "ts": ts})

@@ -1,0 +1,114 @@
+"""What a /feedback line means once parsed (bot.slack.grammar): one frozen dataclass per subcommand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ListFilter = Literal["open", "overdue", "mine", "all"]
+FILTERS: tuple[ListFilter, ...] = ("open", "overdue", "mine", "all")
+CHART_KINDS = ("csat", "nps", "ces", "volume", "ttr", "pareto", "sla")
+# Mirrors bot.cases.checks.OUTCOMES (a test keeps them equal); importing it would pull in the database layer.
+OUTCOMES = ("fixed", "workaround", "no_action", "duplicate")
+MAX_PERIOD_DAYS = 730
+ALL_TEAMS = "all"
+
+
+@dataclass(frozen=True)
+class Period:
+    days: int
+    text: str  # as the person wrote it, normalised: "30d", "4w"
+
+
+DEFAULT_PERIOD = Period(30, "30d")
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True)
+class ListCases:
+    team: str | None  # None: the channel's team
+    filter: ListFilter = "open"
+    explicit_filter: bool = (
+        False  # False: the default applied; the handler may pick another (e.g. no team)
+    )
+
+
+@dataclass(frozen=True)
+class Show:
+    case_id: int
+
+
+@dataclass(frozen=True)
+class Ack:
+    case_id: int
+
+
+@dataclass(frozen=True)
+class Assign:
+    case_id: int
+    user: str  # a Slack user id, or "me"
+
+
+@dataclass(frozen=True)
+class Note:
+    case_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Resolve:
+    case_id: int
+    cause: str | None = None
+    outcome: str | None = None
+    action: str | None = None  # None: the handler opens the resolve modal
+
+
+@dataclass(frozen=True)
+class Reopen:
+    case_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Digest:
+    team: str | None
+
+
+@dataclass(frozen=True)
+class Chart:
+    kind: str
+    team: str | None  # None: the channel's team; "all": every team
+    period: Period = DEFAULT_PERIOD
+
+
+@dataclass(frozen=True)
+class Stats:
+    team: str | None  # None: the channel's team; "all": every team
+    period: Period = DEFAULT_PERIOD
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What was wrong and what to type instead; shown ephemerally."""
+
+    message: str
+
+
+Command = (
+    Help
+    | ListCases
+    | Show
+    | Ack
+    | Assign
+    | Note
+    | Resolve
+    | Reopen
+    | Digest
+    | Chart
+    | Stats
+    | Usage
+)
