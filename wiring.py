@@ -63,30 +63,19 @@ def job_context(
     core: Core,
     config: LoopbotConfig,
     notify: Callable[[], None] = lambda: None,
-    digests: Digests | None = None,
-    command: str = "/feedback",
     opened: Callable[[str, str], None] = lambda team, kind: None,
 ) -> JobContext:
     from bot.alerts.escalations import Escalations
     from bot.alerts.thresholds import Thresholds
     from bot.delivery.retention import Retention
-    from bot.reports.digest import Digests
-    from bot.reports.weekly import Weekly
     from jobs.context import JobContext
 
     return JobContext(
         sessions=core.sessions,
         reads=core.reads,
         config=config,
-        digests=digests or Digests(core.reads, config),
-        weekly=Weekly(core.reads, config),
         thresholds=Thresholds(core.sessions, config, core.cases),
-        escalations=Escalations(
-            core.sessions,
-            config,
-            core.cases,
-            reads=core.reads,
-        ),
+        escalations=Escalations(core.sessions, config, core.cases, reads=core.reads),
         retention=Retention(core.sessions, config),
         notify=notify,
         opened=opened,
@@ -227,8 +216,6 @@ def serve(
             core,
             config,
             notify=slack.posts.wake if slack is not None else lambda: None,
-            digests=digests,
-            command=settings.command,
             opened=lambda team, kind: prometheus.cases_opened.labels(team, kind).inc(),
         )
     )

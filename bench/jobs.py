@@ -74,6 +74,8 @@ def clocked(fn: Callable[[], Any]) -> tuple[Any, float]:
 def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) -> dict[str, Any]:
     from bot.cases.lifecycle import Cases
     from bot.feedback.ingest import Ingestor
+    from bot.reports.digest import Digests
+    from bot.reports.weekly import Weekly
     from bot.slack.blocks.digest import digest_message
     from bot.slack.blocks.weekly import weekly_message
     from config.loader import load_config
@@ -90,7 +92,7 @@ def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) ->
     out: dict[str, Any] = {"rss": {}}
 
     # No warm-up: the first team's figure carries the statements' first compilation, as a bot's first huddle does.
-    digests = ctx.digests
+    digests = Digests(reads, config)
     compose, render, period = [], [], None
     for key, team in config.teams.items():
         digest, t_compose = clocked(lambda k=key: digests.for_team(k, now))
@@ -107,7 +109,7 @@ def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) ->
     )
     out["rss"]["digest"] = peak_rss_mib()
 
-    weekly = ctx.weekly
+    weekly = Weekly(reads, config)
     w_compose, w_render = [], []
     for _ in range(args.weekly):
         summary, t = clocked(lambda: weekly.compose(now))

@@ -14,8 +14,6 @@ from bot.alerts.escalations import Escalations
 from bot.alerts.thresholds import Thresholds
 from bot.clock import utcnow
 from bot.delivery.retention import Retention
-from bot.reports.digest import Digests
-from bot.reports.weekly import Weekly
 from config.teams import LoopbotConfig
 
 
@@ -29,8 +27,6 @@ class JobContext:
     sessions: sessionmaker[Session]
     reads: sessionmaker[Session]
     config: LoopbotConfig
-    digests: Digests
-    weekly: Weekly
     thresholds: Thresholds
     escalations: Escalations
     retention: Retention

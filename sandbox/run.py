@@ -88,15 +88,9 @@ def seed_history(sandbox: Sandbox, now: datetime | None = None) -> SeedSummary:
 
 
 def post_digests(
-    sessions: sessionmaker[Session],
-    reads: sessionmaker[Session],
-    config: LoopbotConfig,
-    now: datetime | None = None,
+    sessions: sessionmaker[Session], config: LoopbotConfig, now: datetime | None = None
 ) -> None:
-    """Each team's huddle digest, as if its shift just began: the channels open on one, not on a silent start.
-
-    `reads` is not needed any more (the digest is composed when it is delivered); kept for serve_sandbox's call.
-    """
+    """Each team's huddle digest, as if its shift just began: the channels open on one, not on a silent start."""
     now = now or datetime.now(UTC)
     with sessions.begin() as s:
         for team in config.teams.values():
@@ -186,7 +180,7 @@ def serve_sandbox(host: str, port: int) -> int:
     trickles: list[Trickle] = []
 
     def started(core: wiring.Core) -> None:
-        post_digests(core.sessions, core.reads, box.config)
+        post_digests(core.sessions, box.config)
         trickles.append(Trickle(core.ingestor, box.config))
         trickles[-1].start()
         print(f"Loopbot sandbox: open http://{host}:{port}/sandbox", flush=True)

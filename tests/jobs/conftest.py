@@ -9,8 +9,6 @@ import pytest
 from bot.alerts.escalations import Escalations
 from bot.alerts.thresholds import Thresholds
 from bot.delivery.retention import Retention
-from bot.reports.digest import Digests
-from bot.reports.weekly import Weekly
 from jobs.context import JobContext
 
 
@@ -34,8 +32,6 @@ def ctx(sessions, config, cases, clock) -> JobContext:  # noqa: ANN001
         sessions=sessions,
         reads=sessions,
         config=config,
-        digests=Digests(sessions, config),
-        weekly=Weekly(sessions, config),
         thresholds=Thresholds(sessions, config, cases),
         escalations=Escalations(sessions, config, cases),
         retention=Retention(sessions, config),

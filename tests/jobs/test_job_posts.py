@@ -76,7 +76,7 @@ def test_the_weekly_summary_reaches_the_leaders_and_leaves_its_chart_to_the_char
 def test_the_sandbox_opens_each_teams_channel_on_its_digest(
     ctx, clock, worker, slack, config
 ) -> None:  # noqa: ANN001
-    post_digests(ctx.sessions, ctx.reads, config, now=clock.at)
+    post_digests(ctx.sessions, config, now=clock.at)
     assert worker.deliver_due() == 2
     for team in config.teams.values():
         [message] = slack.messages(team.channel)
