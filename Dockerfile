@@ -2,7 +2,7 @@
 # Build stage: wheels for Loopbot and its dependencies, built once, copied into the runtime image.
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md loopbot.py ./
+COPY pyproject.toml README.md loopbot.py wiring.py ./
 COPY bot ./bot
 COPY config ./config
 COPY handlers ./handlers

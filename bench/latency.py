@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import openloop_report as report  # noqa: E402
+from bench import openloop_servers as servers  # noqa: E402
 from bench import pgcopy, seed  # noqa: E402
 from bench.datagen import BENCH_CONFIG  # noqa: E402
 from bench.openloop import Dispatcher, Phase, answers, error_replies, run_load, wait_updates  # noqa: E402
@@ -286,7 +287,15 @@ def main() -> None:
     p.add_argument("--step-settle", type=float, default=20, help="the same after a headroom step")
     p.add_argument("--clients", type=int, default=20, help="closed loop: clients")
     p.add_argument("--requests", type=int, default=150, help="closed loop: requests per client")
+    p.add_argument(
+        "--product",
+        type=Path,
+        help="measure `loopbot run` of this checkout instead (e.g. a git worktree of the code before a "
+        "change); the load, emulator and database stay this checkout's",
+    )
     args = p.parse_args()
+    if args.product:
+        servers.PRODUCT["root"] = args.product.resolve()
     if args.quick:
         args.runs, args.seconds, args.step_seconds, args.requests = 1, 10, 5, 30
         args.settle, args.step_settle = 30, 10

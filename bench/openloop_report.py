@@ -207,7 +207,8 @@ def markdown(
     main = runs[0].main
     out = [
         f"### Slack latency at a realistic load — {time.strftime('%Y-%m-%d')}, {platform.node()}, "
-        f"{_cpu()}, {os.cpu_count()} cores, Python {platform.python_version()}, {db}",
+        f"{_cpu()}, {os.cpu_count()} cores, Python {platform.python_version()}, {db}"
+        + (f" — product measured: `{args.product}`" if getattr(args, "product", None) else ""),
         "",
         f"{_versions()}. Database from `bench/seed.py`: 1,000,000 feedback rows, 50,000 cases (5,000 "
         "open, 3,000 acknowledged); each load gets a fresh copy of it and a fresh `loopbot run`.",

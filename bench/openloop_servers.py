@@ -19,6 +19,9 @@ from bot.slack.ids import ActionId, CallbackId
 from slack_emulator import SlackEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
+# The checkout whose `loopbot run` is measured (latency.py --product): another one measures the code before a
+# change with the same load, emulator and database.
+PRODUCT = {"root": ROOT}
 SECRET, TOKEN = "bench-signing-secret", "bench-ingest-token"
 
 
@@ -72,11 +75,15 @@ def server(emu: SlackEmulator, log: Path, *, url: str = "", config: Path | None 
         env = slack_env(
             emu, port, DATABASE_URL=url, LOOPBOT_CONFIG=str(config), LOOPBOT_INGEST_TOKEN=TOKEN
         )
+        cwd = PRODUCT[
+            "root"
+        ]  # `python -m` puts it first on sys.path: its packages are the ones run
     else:
         cmd = [sys.executable, "-m", "bench.openloop_servers", str(port)]
         env = slack_env(emu, port)
+        cwd = ROOT
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base, proc, log)
