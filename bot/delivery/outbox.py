@@ -48,7 +48,7 @@ def enqueue(
 
 def _enqueue_statement() -> TextClause:
     # Written once as text (SQLite and PostgreSQL spell ON CONFLICT alike): SQLAlchemy cannot cache an
-    # on_conflict_do_nothing() insert, and compiling it anew was a tenth of every case change.
+    # on_conflict_do_nothing() insert, and compiling it anew was a visible share of every case change.
     table = OutboxMessage.__table__
     names = ["key", "kind", "channel", "payload", "state", "attempts", "not_before", "created_at"]
     sql = (
