@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.jobs import clocked, database_args, jobs_config, peak_rss_mib, prepared_db  # noqa: E402
-from bench.jobs_report import ms  # noqa: E402
+from bench.jobs_report import ms, table_row  # noqa: E402
 
 STATS_TARGET_MS = 300
 RSS_TARGET_MB = 400
@@ -140,20 +140,6 @@ def markdown(
     size_mib: float,
     gen: float | None,
 ) -> str:
-    def row(
-        label: str,
-        per_run: list[float],
-        unit: str,
-        target: float | None = None,
-        target_text: str = "",
-    ) -> str:
-        m = statistics.median(per_run)
-        digits = {"MiB": 0, "ms": 1}.get(unit, 3)
-        verdict = "" if target is None else "met" if m <= target else "MISSED"
-        return (
-            f"| {label} | {m:,.{digits}f} {unit} | {' · '.join(f'{v:,.{digits}f}' for v in per_run)} | "
-            f"{target_text} | {verdict} |"
-        )
 
     def of(key: str, part: str, agg: Any, first: bool = False) -> list[float]:
         values = [totals(r[key]) if part == "both" else r[key][part] for r in runs]
@@ -165,37 +151,37 @@ def markdown(
     for key, what, _, _ in SCENARIOS:
         t = target if key == "all30" else (None, "")
         rows += [
-            row(
+            table_row(
                 f"{what}, `for_teams` + `stats_message`: first call",
                 of(key, "both", None, first=True),
                 "ms",
                 *t,
             ),
-            row(
+            table_row(
                 f"{what}, `for_teams` + `stats_message`: median of the {rest} repeats after it",
                 of(key, "both", statistics.median),
                 "ms",
                 *t,
             ),
-            row(
+            table_row(
                 f"{what}, `for_teams` + `stats_message`: max of those repeats",
                 of(key, "both", max),
                 "ms",
                 *t,
             ),
-            row(
+            table_row(
                 "… `Stats.for_teams` alone: median of the repeats",
                 of(key, "compose", statistics.median),
                 "ms",
             ),
-            row(
+            table_row(
                 "… `stats_message` alone: median of the repeats",
                 of(key, "render", statistics.median),
                 "ms",
             ),
         ]
     rows.append(
-        row(
+        table_row(
             "peak RSS of the process doing the work (`VmHWM`)",
             [max(r["rss"].values()) for r in runs],
             "MiB",

@@ -42,6 +42,19 @@ def summary(r: dict, n: int) -> str:
     )
 
 
+def table_row(
+    label: str, per_run: list[float], unit: str, target: float | None = None, target_text: str = ""
+) -> str:
+    """One line of a figures table: the median, each run's value, the target and whether it was met."""
+    m = statistics.median(per_run)
+    digits = {"MiB": 0, "ms": 1}.get(unit, 3)
+    verdict = "" if target is None else "met" if m <= target else "MISSED"
+    return (
+        f"| {label} | {m:,.{digits}f} {unit} | {' · '.join(f'{v:,.{digits}f}' for v in per_run)} | "
+        f"{target_text} | {verdict} |"
+    )
+
+
 def markdown(
     runs: list[dict],
     args: argparse.Namespace,
@@ -50,20 +63,6 @@ def markdown(
     size_mib: float,
     gen: float | None,
 ) -> str:
-    def row(
-        label: str,
-        per_run: list[float],
-        unit: str,
-        target: float | None = None,
-        target_text: str = "",
-    ) -> str:
-        m = statistics.median(per_run)
-        digits = {"MiB": 0, "ms": 1}.get(unit, 3)
-        verdict = "" if target is None else "met" if m <= target else "MISSED"
-        return (
-            f"| {label} | {m:,.{digits}f} {unit} | {' · '.join(f'{v:,.{digits}f}' for v in per_run)} | "
-            f"{target_text} | {verdict} |"
-        )
 
     def per_team(key: str, agg: Callable[[list[float]], float]) -> list[float]:
         return [1000 * agg(r[key]) for r in runs]
@@ -85,75 +84,79 @@ def markdown(
         "",
         "| measure | median | runs | target | |",
         "|---|---|---|---|---|",
-        row(
+        table_row(
             "huddle digest, compose + render, one team: max of the teams",
             [max(b) * 1000 for b in both],
             "ms",
             DIGEST_TARGET_MS,
             f"≤ {DIGEST_TARGET_MS} ms",
         ),
-        row(
+        table_row(
             "huddle digest, compose + render, one team: median of the teams",
             [statistics.median(b) * 1000 for b in both],
             "ms",
             DIGEST_TARGET_MS,
             f"≤ {DIGEST_TARGET_MS} ms",
         ),
-        row("… `Digests.for_team` alone: max of the teams", per_team("digest_compose", max), "ms"),
-        row(
+        table_row(
+            "… `Digests.for_team` alone: max of the teams", per_team("digest_compose", max), "ms"
+        ),
+        table_row(
             "… `Digests.for_team` alone: median of the teams",
             per_team("digest_compose", statistics.median),
             "ms",
         ),
-        row("… `digest_message` alone: max of the teams", per_team("digest_render", max), "ms"),
-        row(
+        table_row(
+            "… `digest_message` alone: max of the teams", per_team("digest_render", max), "ms"
+        ),
+        table_row(
             "… `digest_message` alone: median of the teams",
             per_team("digest_render", statistics.median),
             "ms",
         ),
-        row(
+        table_row(
             f"threshold cycle, {teams} teams × {len(RULES)} rules, steady: max",
             [max(r["cycle_steady"]) for r in runs],
             "s",
             CYCLE_TARGET_S,
             f"≤ {CYCLE_TARGET_S:g} s",
         ),
-        row(
+        table_row(
             "threshold cycle, steady: median",
             [statistics.median(r["cycle_steady"]) for r in runs],
             "s",
             CYCLE_TARGET_S,
             f"≤ {CYCLE_TARGET_S:g} s",
         ),
-        row(
+        table_row(
             f"threshold cycle, first (opens {first['cycle_first_opened']} cases)",
             [r["cycle_first"] for r in runs],
             "s",
             CYCLE_TARGET_S,
             f"≤ {CYCLE_TARGET_S:g} s",
         ),
-        row(
+        table_row(
             "escalation run, steady: median of the repeats",
             [1000 * statistics.median(r["escalation_steady"]) for r in runs],
             "ms",
         ),
-        row(
+        table_row(
             f"escalation run, first: catch-up of a backlog never escalated ({first['escalation_first_done']:,} "
             "escalations)",
             [r["escalation_first"] for r in runs],
             "s",
         ),
-        row(
+        table_row(
             "weekly summary, `Weekly.compose` (median of repeats)",
             per_team("weekly_compose", statistics.median),
             "ms",
         ),
-        row(
+        table_row(
             "weekly summary, `weekly_message` (median of repeats)",
             per_team("weekly_render", statistics.median),
             "ms",
         ),
-        row(
+        table_row(
             "peak RSS of the process doing the work (`VmHWM`)",
             [max(r["rss"].values()) for r in runs],
             "MiB",
