@@ -32,7 +32,17 @@ _RESERVED = {
     ),
     "category": {"other": "it is always offered as a root cause"},
 }
-INHERITED = ("timezone", "huddle", "sla", "open_case_when", "thresholds")
+INHERITED = (
+    "timezone",
+    "huddle",
+    "sla",
+    "open_case_when",
+    "thresholds",
+    "verify_window",
+    "verify_min_responses",
+    "recurrence_window",
+    "systemic_after",
+)
 MERGED = ("sla", "open_case_when")  # merged key by key; the other inherited keys are replaced whole
 Problems = list[tuple[tuple[str, ...], str]]  # (where inside the checked mapping, what is wrong)
 # metric: (the comparison it uses, lowest and highest value, when an alert fires)
@@ -198,6 +208,17 @@ def fmt_duration(td: timedelta) -> str:
 
 Duration = Annotated[
     timedelta, PlainValidator(_duration), PlainSerializer(format_duration, when_used="json")
+]
+# Verification compares whole weeks, so a weekday mix is the same before and after a change (SPEC §8).
+Weeks = Annotated[
+    Duration,
+    _check(
+        lambda td: td >= timedelta(weeks=1) and not td % timedelta(weeks=1),
+        lambda td: (
+            f"must be whole weeks, e.g. 2w, not {fmt_duration(td)} "
+            "(before and after a change are compared over the same weekdays)"
+        ),
+    ),
 ]
 # Dumped as its text in both modes: pydantic would otherwise turn the dataclass into a dict.
 CronField = Annotated[Cron, PlainValidator(_cron), PlainSerializer(str)]

@@ -26,7 +26,9 @@ from config.fields import (
     TeamKey,
     Text,
     TimeZoneName,
+    UserId,
     UserIds,
+    Weeks,
     at_least_1,
     fmt_duration,
     not_configured,
@@ -159,6 +161,10 @@ class Category(_Model):
     keywords: Annotated[
         list[Text], required("needs at least one keyword: comments containing it get this category")
     ]
+    # What to do for a customer with this complaint: shown on case messages and in the resolve modal.
+    playbook: Annotated[list[Text], Field(max_length=10)] = []
+    # Who answers for the cause: mentioned when it turns systemic (SPEC §8).
+    owner: UserId | None = None
 
 
 class Team(_Model):
@@ -176,6 +182,14 @@ class Team(_Model):
     sla: Sla
     open_case_when: OpenCaseWhen
     thresholds: list[Threshold] = []
+    verify_window: Weeks = timedelta(weeks=2)
+    verify_min_responses: Annotated[
+        Integer, at_least_1("a window with fewer responses makes a verification inconclusive")
+    ] = 30
+    recurrence_window: Duration = timedelta(days=30)
+    systemic_after: Annotated[
+        Integer, at_least_1("resolutions of one cause that open a systemic case")
+    ] = 5
 
     @property
     def tz(self) -> ZoneInfo:
@@ -192,6 +206,14 @@ class Defaults(_Model):
     )
     open_case_when: OpenCaseWhen = Field(default_factory=OpenCaseWhen)
     thresholds: list[Threshold] = []
+    verify_window: Weeks = timedelta(weeks=2)
+    verify_min_responses: Annotated[
+        Integer, at_least_1("a window with fewer responses makes a verification inconclusive")
+    ] = 30
+    recurrence_window: Duration = timedelta(days=30)
+    systemic_after: Annotated[
+        Integer, at_least_1("resolutions of one cause that open a systemic case")
+    ] = 5
 
 
 class LoopbotConfig(_Model):

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2.x models: feedback, cases and their timeline, the outbox, scheduled-fire claims."""
+"""SQLAlchemy 2.x models: feedback, cases and corrective actions with their timelines, the outbox, claims."""
 
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ class Case(Base):
     __tablename__ = "cases"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # feedback | threshold
+    kind: Mapped[str] = mapped_column(String(16))  # feedback | threshold | systemic
     team: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16))  # open | acknowledged | resolved
     # Bumped by every change; the conditional UPDATE on it is what makes a double click change a case once.
@@ -157,6 +157,13 @@ class Case(Base):
     active_rule: Mapped[str | None] = mapped_column(String(200))
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
+    # Copied from the feedback when the case opens: recurrence counts a customer's and a category's cases
+    # over an index of cases alone (SPEC §8).
+    customer: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(64))
+    # The corrective action this case's resolution created or attached to. No foreign key: actions are never
+    # deleted, and SQLite could add the column only by rebuilding the whole table.
+    action_id: Mapped[int | None] = mapped_column(BigId)
 
     feedback: Mapped[Feedback | None] = relationship(lazy="raise")
     events: Mapped[list[CaseEvent]] = relationship(
@@ -172,6 +179,9 @@ class Case(Base):
         Index(None, "assignee", "state"),
         # A change to a grouped message re-renders every case the message shows.
         Index(None, "slack_channel", "slack_ts"),
+        Index(None, "customer", "opened_at"),
+        Index(None, "category", "team", "opened_at"),
+        Index(None, "action_id"),
         # Open lists (`/feedback list`, App Home) read a team's unresolved cases oldest first; among
         # 50k mostly resolved cases the full (team, opened_at) index reads every row to test its state.
         Index(
@@ -208,6 +218,62 @@ class CaseEvent(Base):
         Index(None, "case_id", "kind", "at"),
         Index(None, "kind", "at"),
     )
+
+
+class CorrectiveAction(Base):
+    """What changes so a cause does not happen again, shown as CA-<id>; changed only through bot.cases.actions."""
+
+    __tablename__ = "corrective_actions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team: Mapped[str] = mapped_column(String(64))
+    cause: Mapped[str] = mapped_column(String(64))
+    domain: Mapped[str] = mapped_column(String(32))  # process | people | technology | other
+    text: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(64))
+    # planned | done | verified | not_verified | inconclusive | dropped
+    state: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # Bumped when a not-verified action is reopened: escalation and verification posts are keyed by round.
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    planned_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    live_at: Mapped[datetime | None]
+    # csat | nps | ces when born from a threshold case on that metric: verified on it too.
+    metric: Mapped[str | None] = mapped_column(String(8))
+    # The touchpoints of its cases, if they had any: the complaint rate is measured through them.
+    touchpoints: Mapped[list[str] | None]
+    verification: Mapped[dict[str, Any] | None]
+    verified_at: Mapped[datetime | None]
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (
+        Index(None, "team", "state"),
+        Index(None, "state", "live_at"),
+        Index(None, "owner", "state"),
+        Index(None, "cause", "state"),
+    )
+
+    @property
+    def ref(self) -> str:
+        return f"CA-{self.id}"
+
+
+class ActionEvent(Base):
+    """Append-only timeline of a corrective action, like a case's."""
+
+    __tablename__ = "action_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("corrective_actions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index(None, "action_id", "id"),)
 
 
 class OutboxMessage(Base):

@@ -17,6 +17,7 @@ from storage.models import Case, CaseEvent
 
 OUTCOMES = ("fixed", "workaround", "no_action", "duplicate")
 MAX_TEXT = 3_000  # Slack shows a section text of at most 3,000 characters
+MAX_WHY = 300  # one "why" is one short line
 SYSTEM_ACTOR = "loopbot"
 # Events that put a case in its current state (used to say "resolved by … at …").
 STATE_EVENTS = {
@@ -72,6 +73,7 @@ def resolve(
     root_cause: str,
     action: str,
     rationale: str | None,
+    whys: list[str],
     details: dict[str, Any],
 ) -> dict[str, Any]:
     require(config, team, actor, Action.RESOLVE, case.ref)
@@ -86,11 +88,18 @@ def resolve(
         raise InvalidInput(
             f"Root cause {root_cause!r} is not one of {', '.join(causes)}.", field="root_cause"
         )
+    category = config.categories.get(root_cause)
+    details["domain"] = category.domain if category is not None else "other"
     details["action"] = required_text(action, "action", "Say what was done for the customer.")
     if outcome == "no_action":
         details["rationale"] = required_text(
             rationale, "rationale", "Outcome no_action needs a rationale: why is nothing done?"
         )
+    elif rationale and rationale.strip():
+        # Kept for every outcome (SPEC §8): why this outcome is the right one is worth reading later too.
+        details["rationale"] = required_text(rationale, "rationale", "")
+    if whys:
+        details["whys"] = [required_text(w, "whys", "")[:MAX_WHY] for w in whys]
     return {"state": "resolved"}
 
 

@@ -12,7 +12,10 @@ from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.cases import checks, timeline
+from bot.cases import checks, recurrence, timeline
+from bot.cases.action_model import NewAction, parse_owner, parse_when, why_lines
+from bot.cases.action_rules import check_due
+from bot.cases.actions import CorrectiveActions
 from bot.cases.checks import (
     already,
     last_event,
@@ -33,7 +36,7 @@ from bot.cases.model import (
 from bot.cases.permissions import Action, require
 from bot.cases.timings import derive
 from bot.clock import utcnow
-from bot.errors import AlreadyDone
+from bot.errors import AlreadyDone, InvalidInput
 from config.teams import LoopbotConfig, Team
 from storage.models import Case, CaseEvent, Feedback
 
@@ -51,6 +54,8 @@ def _case_id(ref: str | int) -> int:
 # Given the session, the case as loaded, its team and the event's details (which it may complete): the
 # columns the change sets, or it raises what to tell the person (bot.cases.checks).
 Check = Callable[[Session, Case, Team, dict[str, Any]], dict[str, Any]]
+# Run in the same unit after the UPDATE, before the event is written (it may complete the details).
+Then = Callable[[Session, Case, Team, dict[str, Any]], None]
 
 
 class Cases:
@@ -69,6 +74,7 @@ class Cases:
         self.config = config
         # Told of every committed state change (metrics); never part of the unit of work.
         self.observer = observer
+        self.actions = CorrectiveActions(sessions, config, reads=self.reads)
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -161,12 +167,25 @@ class Cases:
         root_cause: str,
         action: str,
         rationale: str | None = None,
+        whys: str | list[str] | None = None,
+        corrective: NewAction | None = None,
+        attach: str | int | None = None,
         actor: str,
         source: str,
         now: datetime | None = None,
     ) -> CaseChange:
+        """Resolve with the whole record of SPEC §8: outcome, cause (and its domain), what was done, a
+        rationale, the whys, and a corrective action planned now or an open one the case attaches to."""
+        now = now or utcnow()
+        why_list = why_lines(whys)
+        if corrective is not None and attach is not None:
+            raise InvalidInput(
+                "Either plan a new corrective action or attach to an open one, not both.",
+                field="attach",
+            )
+
         def check(s: Session, case: Case, team: Team, details: dict[str, Any]) -> dict[str, Any]:
-            return checks.resolve(
+            values = checks.resolve(
                 s,
                 case,
                 team,
@@ -176,8 +195,38 @@ class Cases:
                 root_cause=root_cause,
                 action=action,
                 rationale=rationale,
+                whys=why_list,
                 details=details,
             )
+            if corrective is not None:
+                # Checked before anything is written, so a bad owner or date changes nothing.
+                details["_new"] = {
+                    "text": required_text(
+                        corrective.text,
+                        "corrective",
+                        "Say what changes so it does not happen again.",
+                    ),
+                    "owner": parse_owner(actor if corrective.owner == "me" else corrective.owner),
+                    "due": check_due(parse_when(corrective.due, team.tz, "due"), now),
+                }
+            return values
+
+        def then(s: Session, case: Case, team: Team, details: dict[str, Any]) -> None:
+            new = details.pop("_new", None)
+            if new is not None:
+                row, _ = self.actions.plan_in(
+                    s, team, cause=root_cause, actor=actor, source=source, now=now, case=case, **new
+                )
+                details["corrective"] = row.ref
+            elif attach is not None:
+                row = self.actions.attach_in(
+                    s, attach, case, root_cause, actor=actor, source=source, now=now
+                )
+                details["corrective"] = row.ref
+
+        def after(s: Session, case: Case, team: Team) -> None:
+            if outcome != "duplicate" and case.kind != "systemic":
+                recurrence.check_systemic(s, self.config, team, root_cause, source=source, now=now)
 
         return self._change(
             ref,
@@ -187,6 +236,8 @@ class Cases:
             now,
             check,
             {"outcome": outcome, "root_cause": root_cause},
+            then=then,
+            after=after,
         )
 
     def resolve_in_one_line(
@@ -233,6 +284,9 @@ class Cases:
         now: datetime | None,
         check: Check,
         details: dict[str, Any],
+        *,
+        then: Then | None = None,
+        after: Callable[[Session, Case, Team], None] | None = None,
     ) -> CaseChange:
         """The one change path: load, check, UPDATE … WHERE version = the version read, event and post, in one
         unit of work. Of two people acting at once exactly one matches the version; the other is told who won."""
@@ -253,9 +307,13 @@ class Cases:
             # What the UPDATE wrote, set on the loaded case without another SELECT (and without dirtying it).
             for name, value in {"version": case.version + 1, **values}.items():
                 set_committed_value(case, name, value)
+            if then is not None:
+                then(s, case, team, details)
             change = CaseChange.of(
                 case, timeline.record(s, team.channel, case, kind, actor, source, now, details)
             )
+            if after is not None:
+                after(s, case, team)
         if self.observer is not None:
             self.observer(change, before)
         return change

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot import scores
 from bot.cases.checks import SYSTEM_ACTOR, team_of
 from bot.cases.model import NewFeedbackCase
+from bot.cases.repeats import note_repeats
 from bot.delivery.outbox import enqueue_many
 from config.teams import LoopbotConfig
 from storage.models import Case, CaseEvent
@@ -22,8 +23,9 @@ from storage.models import Case, CaseEvent
 def open_feedback_cases(
     s: Session, config: LoopbotConfig, new: Sequence[NewFeedbackCase], source: str, now: datetime
 ) -> list[Case]:
-    """Open one case per negative response, inside the caller's ingestion transaction."""
-    return _open(
+    """Open one case per negative response, inside the caller's ingestion transaction; each notes its
+    repeats (bot.cases.repeats)."""
+    cases = _open(
         s,
         config,
         [
@@ -35,6 +37,8 @@ def open_feedback_cases(
                 severity=scores.severity(n.metric, n.score),
                 opened_at=now,
                 feedback_id=n.feedback_id,
+                customer=n.customer,
+                category=n.category,
                 summary={
                     "metric": n.metric,
                     "score": n.score,
@@ -49,6 +53,8 @@ def open_feedback_cases(
         source,
         now,
     )
+    note_repeats(s, config, cases, now)
+    return cases
 
 
 def open_threshold_case(
@@ -84,13 +90,52 @@ def open_threshold_case(
     return case
 
 
+def open_systemic_case(
+    s: Session,
+    config: LoopbotConfig,
+    *,
+    team: str,
+    rule_key: str,
+    summary: dict[str, Any],
+    channel: str,
+    source: str,
+    now: datetime,
+) -> Case | None:
+    """Open a cause's systemic case, posted to `channel` (the leaders'); None when it has one already."""
+    case = Case(
+        kind="systemic",
+        team=team,
+        state="open",
+        version=1,
+        severity="high",
+        opened_at=now,
+        summary=summary,
+        rule_key=rule_key,
+        active_rule=rule_key,
+        category=summary.get("cause"),
+    )
+    try:
+        with s.begin_nested():
+            _open(s, config, [case], source, now, channel=channel)
+    except IntegrityError:
+        return None
+    return case
+
+
 def _open(
-    s: Session, config: LoopbotConfig, cases: list[Case], source: str, now: datetime
+    s: Session,
+    config: LoopbotConfig,
+    cases: list[Case],
+    source: str,
+    now: datetime,
+    *,
+    channel: str | None = None,
 ) -> list[Case]:
-    """The one opening path: the rows, an `opened` event each, and each case's post to its team's channel."""
+    """The one opening path: the rows, an `opened` event each, and each case's post to its team's channel
+    (or to `channel`)."""
     if not cases:
         return []
-    channels = {c.team: team_of(config, c.team).channel for c in cases}
+    channels = {c.team: channel or team_of(config, c.team).channel for c in cases}
     s.add_all(cases)
     s.flush()
     s.execute(

@@ -15,6 +15,10 @@ class Action(StrEnum):
     NOTE = "add a note"
     RESOLVE = "resolve"
     REOPEN = "reopen"
+    PLAN = "plan corrective actions for"
+    DONE = "mark done"
+    DROP = "drop"
+    REOPEN_ACTION = "reopen"
     CHART = "ask for charts"
     STATS = "ask for stats"
 
@@ -52,6 +56,8 @@ def require(
     supervisors = "{users}"
     if action is Action.ACK:
         who = f"members of {team.name}, its supervisors ({supervisors}) or leaders"
+    elif action is Action.DONE:
+        who = f"its owner, supervisors of {team.name} ({supervisors}) or leaders"
     elif action is Action.ASSIGN_OTHER:
         who = f"supervisors of {team.name} ({supervisors}) or leaders; you can assign it to yourself with `me`"
     else:

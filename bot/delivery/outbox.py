@@ -18,6 +18,10 @@ CASE_EVENT = "case.event"  # {case_id, event_id}: the message updated in place, 
 DIGEST = "digest"  # {team, at}: the team's huddle digest of the period up to `at`
 WEEKLY = "weekly"  # {at}: the weekly summary of the 7 days before `at`
 ESCALATION = "escalation"  # {case_id, event_id}: the leaders' channel post of an `escalated` event
+ACTION_OPEN = "action.open"  # {action_id}: a corrective action's own message
+ACTION_EVENT = "action.event"  # {action_id, event_id}: its message updated in place, a thread line
+# {action_id, event_id}: an overdue action told to its owner (a DM) or to the leaders' channel
+ACTION_ESCALATION = "action.escalation"
 # {text, blocks}: a message rendered when it was enqueued (digests, weekly summaries and leaders' escalation
 # posts queued before they had kinds of their own). Charts: bot.charts.request.CHART_KIND.
 POST = "post"

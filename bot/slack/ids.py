@@ -19,6 +19,8 @@ class ActionId(StrEnum):
     REOPEN = "case_reopen"
     LIST_OPEN = "cases_list_open"
     SHOW = "case_show"
+    ACTION_REOPEN = "action_reopen"
+    ACTION_SHOW = "action_show"
 
 
 class CallbackId(StrEnum):
@@ -33,7 +35,13 @@ class BlockId(StrEnum):
     ACTION = "action"
     RATIONALE = "rationale"
     REASON = "reason"
+    WHYS = "whys"
+    CORRECTIVE = "corrective"
+    OWNER = "owner"
+    DUE = "due"
+    ATTACH = "attach"
     CASE_ACTIONS = "case_actions"
+    ACTION_BUTTONS = "action_buttons"
 
 
 class CaseMeta(BaseModel):
@@ -58,4 +66,25 @@ class CaseMeta(BaseModel):
             raise InvalidInput(
                 f"This button is from an older version of Loopbot; run `{command} show FB-n` "
                 f"(with the case's number) instead."
+            ) from None
+
+
+class ActionMeta(BaseModel):
+    """Which corrective action a button is about."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    action_id: int = Field(gt=0)
+
+    def dump(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def load(cls, text: str | None, *, command: str = "/feedback") -> ActionMeta:
+        try:
+            return cls.model_validate_json(text or "")
+        except ValidationError:
+            raise InvalidInput(
+                f"This button is from an older version of Loopbot; run `{command} action CA-n` "
+                f"(with the action's number) instead."
             ) from None

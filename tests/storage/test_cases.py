@@ -138,6 +138,7 @@ def test_resolve_validates_outcome_cause_action_and_rationale(ingestor, cases):
     assert change.event.details == {
         "outcome": "no_action",
         "root_cause": "other",
+        "domain": "other",
         "action": "Nothing",
         "rationale": "Customer error",
     }

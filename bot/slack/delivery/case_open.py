@@ -41,10 +41,10 @@ class CaseOpen(Handler):
             deliveries.retry(mine, now, None, count_attempt=False)
             self._post_group(team.channel, team.key, batch)
             return
-        ts = post_once(
-            self.client, claim, team.channel, lambda: case_message(detail, team, now=now)
-        )
-        deliveries.posted([claim], team.channel, ts, batch.clock())
+        # A systemic case goes to the leaders' channel: the post's channel decides, not the team's.
+        channel = claim.channel or team.channel
+        ts = post_once(self.client, claim, channel, lambda: case_message(detail, team, now=now))
+        deliveries.posted([claim], channel, ts, batch.clock())
 
     def _post_group(self, channel: str, team_key: str, batch: Batch) -> None:
         now = batch.clock()
