@@ -65,8 +65,10 @@ def job_context(
     notify: Callable[[], None] = lambda: None,
     opened: Callable[[str, str], None] = lambda team, kind: None,
 ) -> JobContext:
+    from bot.alerts.action_escalations import ActionEscalations
     from bot.alerts.escalations import Escalations
     from bot.alerts.thresholds import Thresholds
+    from bot.cases.verification import Verifier
     from bot.delivery.retention import Retention
     from jobs.context import JobContext
 
@@ -77,6 +79,8 @@ def job_context(
         thresholds=Thresholds(core.sessions, config, core.cases),
         escalations=Escalations(core.sessions, config, core.cases, reads=core.reads),
         retention=Retention(core.sessions, config),
+        verifier=Verifier(core.sessions, config, reads=core.reads),
+        action_escalations=ActionEscalations(core.sessions, config, reads=core.reads),
         notify=notify,
         opened=opened,
     )

@@ -1,4 +1,5 @@
-"""Buttons: Acknowledge, Assign to me, Resolve… and Reopen… on case messages; list and show buttons elsewhere."""
+"""Buttons: Acknowledge, Assign to me, Resolve… and Reopen… on case messages, the cause picked in the resolve
+modal, Reopen action on a fix that did not verify; list and show buttons elsewhere."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from bot.cases.model import CaseRecord
 from bot.cases.permissions import Action
 from bot.clock import utcnow
 from bot.slack.app import SlackServices, guarded
+from bot.slack.blocks.action import action_detail
 from bot.slack.blocks.lists import case_detail, case_list
-from bot.slack.blocks.modals import reopen_modal, resolve_modal
+from bot.slack.blocks.modals import reopen_modal
 from bot.slack.blocks.notice import notice_view
-from bot.slack.ids import ActionId, CaseMeta
+from bot.slack.ids import ActionId, ActionMeta, BlockId, CaseMeta
+from bot.slack.resolve_form import resolve_view
 
 SOURCE = "button"
 
@@ -45,10 +48,44 @@ def register(app: App, svc: SlackServices) -> None:
     ) -> None:
         ack()
         case, meta = _checked(svc, body, action, Action.RESOLVE)
-        client.views_open(
-            trigger_id=body["trigger_id"],
-            view=resolve_modal(case, causes=[*svc.config.categories, "other"], meta=meta),
+        client.views_open(trigger_id=body["trigger_id"], view=resolve_view(svc, case, meta))
+
+    @app.action(BlockId.ROOT_CAUSE)
+    @guarded
+    def cause_chosen(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
+    ) -> None:
+        """A cause picked in the resolve modal: show its playbook, verified fixes and open actions. Inputs
+        keep what was typed (same block ids); the hash makes a stale update fail rather than overwrite."""
+        ack()
+        view = body["view"]
+        meta = CaseMeta.load(view.get("private_metadata"))
+        case = svc.cases.get(meta.case_id).case
+        cause = (action.get("selected_option") or {}).get("value")
+        client.views_update(
+            view_id=view["id"],
+            hash=view.get("hash"),
+            view=resolve_view(svc, case, meta, cause=cause),
         )
+
+    @app.action(ActionId.ACTION_REOPEN)
+    @guarded
+    def reopen_action(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        meta = ActionMeta.load(action.get("value"))
+        svc.cases.actions.reopen(meta.action_id, actor=body["user"]["id"], source=SOURCE)
+        svc.notify()
+
+    @app.action(ActionId.ACTION_SHOW)
+    @guarded
+    def show_action(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
+    ) -> None:
+        ack()
+        detail = svc.cases.actions.get(ActionMeta.load(action.get("value")).action_id)
+        message = action_detail(detail, svc.config.teams[detail.action.team], now=utcnow())
+        view = notice_view(detail.action.ref, message["text"]) | {"blocks": message["blocks"][:100]}
+        client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.action(ActionId.REOPEN)
     @guarded

@@ -15,12 +15,13 @@ from bot.clock import utcnow
 from bot.errors import InvalidInput
 from bot.slack import grammar, parsed
 from bot.slack.app import SlackServices, guarded
+from bot.slack.blocks.action import action_detail, action_list
 from bot.slack.blocks.digest import digest_message
 from bot.slack.blocks.lists import case_detail, case_list
-from bot.slack.blocks.modals import resolve_modal
 from bot.slack.blocks.notice import notice
 from bot.slack.blocks.stats import stats_message
 from bot.slack.ids import CaseMeta
+from bot.slack.resolve_form import resolve_view
 from config.teams import Team
 
 Reply = dict[str, Any] | None
@@ -133,13 +134,8 @@ def _resolve(ctx: Context, cmd: parsed.Resolve) -> Reply:
             raise InvalidInput(
                 "Write the whole resolution, e.g. `resolve FB-12 cause=late_delivery outcome=fixed Refunded`."
             )
-        view = resolve_modal(
-            detail.case,
-            causes=[*ctx.svc.config.categories, "other"],
-            meta=CaseMeta(case_id=detail.case.id, channel=ctx.channel),
-            cause=cmd.cause,
-            outcome=cmd.outcome,
-        )
+        meta = CaseMeta(case_id=detail.case.id, channel=ctx.channel)
+        view = resolve_view(ctx.svc, detail.case, meta, cause=cmd.cause, outcome=cmd.outcome)
         # An empty answer, sent when this listener returns (process_before_response): after views.open,
         # so Slack's 3 s cover that call too; a trigger_id must be used within 3 s anyway.
         ctx.ack()
@@ -150,10 +146,13 @@ def _resolve(ctx: Context, cmd: parsed.Resolve) -> Reply:
         outcome=cmd.outcome,
         root_cause=cmd.cause,
         text=cmd.action,
+        attach=cmd.attach,
         actor=ctx.user,
         source=SOURCE,
     )
-    return ctx.changed(f":white_check_mark: {change.case.ref} resolved.")
+    attached = change.event.details.get("corrective")
+    also = f", attached to {attached}" if attached else ""
+    return ctx.changed(f":white_check_mark: {change.case.ref} resolved{also}.")
 
 
 def _reopen(ctx: Context, cmd: parsed.Reopen) -> Reply:
@@ -212,6 +211,70 @@ def _chart(ctx: Context, cmd: parsed.Chart) -> Reply:
     )
 
 
+def _actions(ctx: Context, cmd: parsed.ListActions) -> Reply:
+    if cmd.team == parsed.ALL_TEAMS:
+        keys, where = None, "all teams"
+    else:
+        key = cmd.team or ctx.channel_team()
+        keys = [ctx.svc.overview.team(key).key] if key else None
+        where = ctx.svc.config.teams[key].name if key else "all teams"
+    found = ctx.svc.cases.actions.listed(keys, cmd.filter, utcnow())
+    title = {
+        "open": f"Open corrective actions of {where}",
+        "overdue": f"Overdue corrective actions of {where}",
+        "all": f"Corrective actions of {where}",
+    }[cmd.filter]
+    empty = {
+        "open": f"No open corrective actions for {where}. `{ctx.svc.command} plan` starts one.",
+        "overdue": f"No corrective action of {where} is overdue. :tada:",
+        "all": f"No corrective actions for {where} yet.",
+    }[cmd.filter]
+    return action_list(
+        found,
+        title=title,
+        teams=ctx.svc.config.teams,
+        now=utcnow(),
+        empty=empty,
+        command=ctx.svc.command,
+    )
+
+
+def _action(ctx: Context, cmd: parsed.ShowAction) -> Reply:
+    detail = ctx.svc.cases.actions.get(cmd.action_id)
+    return action_detail(detail, ctx.svc.config.teams[detail.action.team], now=utcnow())
+
+
+def _plan(ctx: Context, cmd: parsed.Plan) -> Reply:
+    change = ctx.svc.cases.actions.plan(
+        cmd.team,
+        cause=cmd.cause,
+        due=cmd.due,
+        owner=cmd.owner,
+        text=cmd.text,
+        actor=ctx.user,
+        source=SOURCE,
+    )
+    a = change.action
+    return ctx.changed(
+        f":clipboard: {a.ref} planned for {ctx.svc.config.teams[a.team].name}, owner <@{a.owner}>."
+    )
+
+
+def _done(ctx: Context, cmd: parsed.Done) -> Reply:
+    change = ctx.svc.cases.actions.done(
+        cmd.action_id, live=cmd.live, text=cmd.text, actor=ctx.user, source=SOURCE
+    )
+    return ctx.changed(
+        f":white_check_mark: {change.action.ref} is done; Loopbot verifies it once "
+        f"{ctx.svc.config.teams[change.action.team].verify_window.days // 7} whole weeks have passed."
+    )
+
+
+def _drop(ctx: Context, cmd: parsed.Drop) -> Reply:
+    change = ctx.svc.cases.actions.drop(cmd.action_id, cmd.reason, actor=ctx.user, source=SOURCE)
+    return ctx.changed(f":wastebasket: {change.action.ref} dropped.")
+
+
 def _scope(ctx: Context, named: str | None, action: Action) -> tuple[list[Team], bool]:
     if named == parsed.ALL_TEAMS:
         return report_scope(ctx.svc.config, ctx.user, action, None, all_teams=True)
@@ -231,4 +294,9 @@ HANDLERS: dict[type, Callable[[Context, Any], Reply]] = {
     parsed.Digest: _digest,
     parsed.Chart: _chart,
     parsed.Stats: _stats,
+    parsed.ListActions: _actions,
+    parsed.ShowAction: _action,
+    parsed.Plan: _plan,
+    parsed.Done: _done,
+    parsed.Drop: _drop,
 }

@@ -1,4 +1,5 @@
-"""App Home: the person's cases and their teams' last 7 days, published when they open the tab."""
+"""App Home: the person's cases and corrective actions and their teams' last 7 days, published when they open
+the tab."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from slack_sdk import WebClient
 
 from bot.clock import utcnow
 from bot.slack.app import SlackServices, guarded
+from bot.slack.blocks.action import my_actions_blocks
 from bot.slack.blocks.home import home_view
 
 
@@ -18,8 +20,15 @@ def register(app: App, svc: SlackServices) -> None:
     def opened(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        user = event["user"]
+        user, now = event["user"], utcnow()
+        mine = my_actions_blocks(
+            svc.cases.actions.owned_by(user), svc.config.teams, now=now, command=svc.command
+        )
         view = home_view(
-            svc.overview.home(user), svc.config.teams, now=utcnow(), command=svc.command
+            svc.overview.home(user),
+            svc.config.teams,
+            now=now,
+            command=svc.command,
+            own_actions=mine,
         )
         client.views_publish(user_id=user, view=view)

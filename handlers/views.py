@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot.cases.action_model import NewAction
 from bot.errors import InvalidInput, UserFacingError
 from bot.slack.app import SlackServices, guarded
 from bot.slack.blocks.notice import error_text, notice_view
@@ -20,6 +21,9 @@ def register(app: App, svc: SlackServices) -> None:
     def resolve(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = _values(view)
         meta = CaseMeta.load(view.get("private_metadata"))
+        text, owner, due = (values.get(b) for b in (BlockId.CORRECTIVE, BlockId.OWNER, BlockId.DUE))
+        # Any of the three asks for an action; the core says which of them is missing.
+        corrective = NewAction(text or "", owner, due) if text or owner or due else None
         _submit(
             ack,
             svc,
@@ -29,6 +33,9 @@ def register(app: App, svc: SlackServices) -> None:
                 root_cause=values.get(BlockId.ROOT_CAUSE) or "",
                 action=values.get(BlockId.ACTION) or "",
                 rationale=values.get(BlockId.RATIONALE),
+                whys=values.get(BlockId.WHYS),
+                corrective=corrective,
+                attach=values.get(BlockId.ATTACH),
                 actor=body["user"]["id"],
                 source=SOURCE,
             ),
@@ -72,10 +79,16 @@ def _submit(ack: Ack, svc: SlackServices, change: Any, verb: str) -> None:
 
 
 def _values(view: dict[str, Any]) -> dict[str, str | None]:
-    """Each input's value by block id, whatever the element type (text input or select)."""
+    """Each input's value by block id, whatever the element type (text input, select, user, date)."""
     out: dict[str, str | None] = {}
     for block_id, actions in (view.get("state") or {}).get("values", {}).items():
         for element in actions.values():
             selected = element.get("selected_option")
-            out[block_id] = selected.get("value") if selected else element.get("value")
+            out[block_id] = (
+                selected.get("value")
+                if selected
+                else element.get("value")
+                or element.get("selected_user")
+                or element.get("selected_date")
+            )
     return out

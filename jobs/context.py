@@ -10,8 +10,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.alerts.action_escalations import ActionEscalations
 from bot.alerts.escalations import Escalations
 from bot.alerts.thresholds import Thresholds
+from bot.cases.verification import Verifier
 from bot.clock import utcnow
 from bot.delivery.retention import Retention
 from config.teams import LoopbotConfig
@@ -30,6 +32,8 @@ class JobContext:
     thresholds: Thresholds
     escalations: Escalations
     retention: Retention
+    verifier: Verifier
+    action_escalations: ActionEscalations
     notify: Callable[[], None] = lambda: None  # wake the outbox worker: a post is waiting
     opened: Callable[[str, str], None] = lambda team, kind: None  # count a case opened (/metrics)
     clock: Callable[[], datetime] = utcnow

@@ -1,4 +1,5 @@
-"""The every-minute jobs (threshold rules, escalations), the weekly summary and the daily retention purge."""
+"""The every-minute jobs (threshold rules, escalations of cases and actions, verification of fixes), the weekly
+summary and the daily retention purge."""
 
 from __future__ import annotations
 
@@ -44,6 +45,20 @@ def escalations(ctx: JobContext) -> None:
     """Every minute, by one replica: escalate what is past its SLA (each case and level once, see bot.alerts.escalations)."""
     now = ctx.clock()
     if _claim(ctx, "escalations", _minute(now)) and ctx.escalations.run(now):
+        ctx.notify()
+
+
+def action_escalations(ctx: JobContext) -> None:
+    """Every minute, by one replica: overdue corrective actions, each level once (bot.alerts.action_escalations)."""
+    now = ctx.clock()
+    if _claim(ctx, "action_escalations", _minute(now)) and ctx.action_escalations.run(now):
+        ctx.notify()
+
+
+def verification(ctx: JobContext) -> None:
+    """Every minute, by one replica: verify the done actions whose after window closed (bot.cases.verification)."""
+    now = ctx.clock()
+    if _claim(ctx, "verification", _minute(now)) and ctx.verifier.run(now):
         ctx.notify()
 
 

@@ -1,5 +1,5 @@
 """APScheduler 3 BackgroundScheduler for `loopbot run`: one huddle job per team in its time zone, threshold
-rules and escalations every minute, the weekly summary, and the daily retention purge."""
+rules, escalations and verification of fixes every minute, the weekly summary, and the daily retention purge."""
 
 from __future__ import annotations
 
@@ -76,6 +76,10 @@ class Scheduler:
             )
         self._add("thresholds", periodic.thresholds, CronTrigger(second=0, timezone=UTC))
         self._add("escalations", periodic.escalations, CronTrigger(second=30, timezone=UTC))
+        self._add(
+            "action_escalations", periodic.action_escalations, CronTrigger(second=40, timezone=UTC)
+        )
+        self._add("verification", periodic.verification, CronTrigger(second=15, timezone=UTC))
         if config.weekly_summary is not None and config.leaders_channel is not None:
             self._add(
                 "weekly",

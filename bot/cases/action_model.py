@@ -27,15 +27,17 @@ def parse_action_ref(text: str | int) -> int:
         return text
     m = _REF.match(text or "")
     if not m:
-        raise InvalidInput(f"{text!r} is not an action id; write it like CA-3.", field="action")
+        raise InvalidInput(f"{text!r} is not an action id; write it like CA-3.", field="attach")
     return int(m.group(1))
 
 
 def parse_owner(text: str | None) -> str:
     owner = (text or "").strip()
+    if not owner:
+        raise InvalidInput("Pick who owns the corrective action.", field="owner")
     if not _USER.fullmatch(owner):
         raise InvalidInput(
-            f"{owner or 'Nobody'!r} is not a Slack user: pick the owner from Slack's @ autocomplete "
+            f"{owner!r} is not a Slack user: pick the owner from Slack's @ autocomplete "
             "(or write `me`).",
             field="owner",
         )
@@ -46,13 +48,15 @@ def parse_when(text: str | None, tz: ZoneInfo, field_name: str) -> datetime:
     """`YYYY-MM-DD` (midnight in the team's zone) or an ISO-8601 timestamp with an offset (SPEC §8)."""
     value = (text or "").strip()
     example = "e.g. 2026-12-31 or 2026-12-31T17:00:00+01:00"
+    if not value:
+        raise InvalidInput(f"Give the {field_name} date ({example}).", field=field_name)
     try:
         if _DATE.fullmatch(value):
             return datetime.combine(datetime.fromisoformat(value).date(), time(), tz)
         when = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(
-            f"{value or 'Nothing'!r} is not a date: write YYYY-MM-DD ({example}).", field=field_name
+            f"{value!r} is not a date: write YYYY-MM-DD ({example}).", field=field_name
         ) from None
     if when.tzinfo is None:
         raise InvalidInput(

@@ -110,6 +110,6 @@ class ActionReads:
         if row is None:
             raise NotFound(
                 f"There is no corrective action CA-{action_id}. `actions` lists the open ones.",
-                field="action",
+                field="attach",
             )
         return row

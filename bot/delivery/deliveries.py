@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import utcnow
 from bot.delivery import outbox
 from bot.delivery.outbox import Claimed
-from storage.models import Case, OutboxMessage
+from storage.models import Case, CorrectiveAction, OutboxMessage
 
 # SPEC §5: more than 10 cases for one team within 5 minutes is a storm; the rest of the burst
 # is posted as one grouped message per 5 minutes.
@@ -87,7 +87,7 @@ class Deliveries:
     def posted(
         self, claims: list[Claimed], channel: str, ts: str, now: datetime, *, grouped: bool = False
     ) -> None:
-        """Slack took the case message(s): remember where, so later changes update it in place."""
+        """Slack took the case (or action) message(s): remember where, so later changes update it in place."""
         result = {"channel": channel, "ts": ts}
         with self.sessions.begin() as s:
             case_ids = [c.payload["case_id"] for c in claims if c.kind == outbox.CASE_OPEN]
@@ -95,6 +95,14 @@ class Deliveries:
                 s.execute(
                     update(Case)
                     .where(Case.id.in_(case_ids))
+                    .values(slack_channel=channel, slack_ts=ts)
+                    .execution_options(synchronize_session=False)
+                )
+            action_ids = [c.payload["action_id"] for c in claims if c.kind == outbox.ACTION_OPEN]
+            if action_ids:
+                s.execute(
+                    update(CorrectiveAction)
+                    .where(CorrectiveAction.id.in_(action_ids))
                     .values(slack_channel=channel, slack_ts=ts)
                     .execution_options(synchronize_session=False)
                 )

@@ -301,12 +301,15 @@ def standing_resolutions(
     """The `resolved` events (joined to their case) by which a case counts as resolved in [since, until).
 
     A case counts once, by its last resolution before `until` (SPEC §2), and only if no reopen followed it
-    before `until`: a case resolved and reopened within the period is not resolved. Reads case_events by
+    before `until`: a case resolved and reopened within the period is not resolved. A `duplicate` resolution
+    is left out (SPEC §8): the case it duplicates carries the TTR and the cause. Reads case_events by
     (kind, at), then each candidate's later events by (case_id, kind, at).
     """
     later = aliased(CaseEvent)
+    outcome = CaseEvent.details["outcome"].as_string()
     return [
         CaseEvent.kind == "resolved",
+        or_(outcome.is_(None), outcome != "duplicate"),
         CaseEvent.at >= since,
         CaseEvent.at < until,
         Case.team.in_(teams),

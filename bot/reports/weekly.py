@@ -15,7 +15,7 @@ from bot.cases.timings import ACK_KINDS
 from bot.charts.request import ChartRequest
 from bot.reports.queries import Headline, headlines, median_duration, resolutions
 from config.teams import LoopbotConfig, Sla
-from storage.models import Case, CaseEvent
+from storage.models import Case, CaseEvent, CorrectiveAction
 
 WEEK = timedelta(days=7)
 CHART_WEEKS = 4
@@ -52,6 +52,9 @@ class WeeklySummary:
     since: datetime
     until: datetime
     teams: tuple[TeamWeek, ...]  # in config order
+    # Corrective actions whose verification concluded in the week, and how many of them verified (SPEC §8).
+    fixes_judged: int = 0
+    fixes_verified: int = 0
 
 
 class Weekly:
@@ -73,6 +76,17 @@ class Weekly:
                 by_team[r.team].append(r.ttr)
             slas = {key: team.sla for key, team in self.config.teams.items()}
             compliance = sla_compliance(s, teams=slas, since=since, until=until)
+            judged = dict(
+                s.execute(
+                    select(CorrectiveAction.state, func.count())
+                    .where(
+                        CorrectiveAction.verified_at >= since,
+                        CorrectiveAction.verified_at < until,
+                        CorrectiveAction.team.in_(keys),
+                    )
+                    .group_by(CorrectiveAction.state)
+                ).all()
+            )
         rows = tuple(
             TeamWeek(
                 team=key,
@@ -85,7 +99,14 @@ class Weekly:
             )
             for key, headline in zip(keys, metrics)
         )
-        return WeeklySummary(since=since, until=until, teams=rows)
+        # An action verified this week and reopened since still counts: it was judged this week.
+        return WeeklySummary(
+            since=since,
+            until=until,
+            teams=rows,
+            fixes_judged=sum(judged.values()),
+            fixes_verified=judged.get("verified", 0),
+        )
 
 
 def weekly_chart(config: LoopbotConfig, until: datetime) -> ChartRequest:

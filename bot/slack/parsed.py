@@ -7,6 +7,8 @@ from typing import Literal
 
 ListFilter = Literal["open", "overdue", "mine", "all"]
 FILTERS: tuple[ListFilter, ...] = ("open", "overdue", "mine", "all")
+ActionFilter = Literal["open", "overdue", "all"]
+ACTION_FILTERS: tuple[ActionFilter, ...] = ("open", "overdue", "all")
 CHART_KINDS = ("csat", "nps", "ces", "volume", "ttr", "pareto", "sla")
 # Mirrors bot.cases.checks.OUTCOMES (a test keeps them equal); importing it would pull in the database layer.
 OUTCOMES = ("fixed", "workaround", "no_action", "duplicate")
@@ -65,6 +67,7 @@ class Resolve:
     cause: str | None = None
     outcome: str | None = None
     action: str | None = None  # None: the handler opens the resolve modal
+    attach: int | None = None  # action=CA-n: the open corrective action this case joins
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,39 @@ class Stats:
 
 
 @dataclass(frozen=True)
+class ListActions:
+    team: str | None  # None: the channel's team; "all": every team
+    filter: ActionFilter = "open"
+
+
+@dataclass(frozen=True)
+class ShowAction:
+    action_id: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    team: str
+    cause: str  # lowercased; the core checks it is a category or "other"
+    due: str  # as written; the core reads YYYY-MM-DD or ISO-8601 with an offset
+    owner: str  # a Slack user id, or "me"
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    action_id: int
+    live: str | None  # as written, like Plan.due; None: live now
+    text: str
+
+
+@dataclass(frozen=True)
+class Drop:
+    action_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class Usage:
     """What was wrong and what to type instead; shown ephemerally."""
 
@@ -110,5 +146,10 @@ Command = (
     | Digest
     | Chart
     | Stats
+    | ListActions
+    | ShowAction
+    | Plan
+    | Done
+    | Drop
     | Usage
 )

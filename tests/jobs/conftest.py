@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.alerts.action_escalations import ActionEscalations
 from bot.alerts.escalations import Escalations
 from bot.alerts.thresholds import Thresholds
+from bot.cases.verification import Verifier
 from bot.delivery.retention import Retention
 from jobs.context import JobContext
 
@@ -35,6 +37,8 @@ def ctx(sessions, config, cases, clock) -> JobContext:  # noqa: ANN001
         thresholds=Thresholds(sessions, config, cases),
         escalations=Escalations(sessions, config, cases),
         retention=Retention(sessions, config),
+        verifier=Verifier(sessions, config),
+        action_escalations=ActionEscalations(sessions, config),
         notify=lambda: notified.append(1),
         clock=clock,
         replica="test",

@@ -1,4 +1,4 @@
-"""Thread lines and message marks for the job-made events: escalated (each level) and recovered."""
+"""Thread lines and message marks of job-made events, the resolution record of SPEC §8, repeats, playbooks and systemic cases."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from bot.slack.blocks.case import case_message, event_line
+from bot.slack.blocks.describe import case_what, ordinal, window_text
 from tests.unit.test_blocks_kit import (
     ATTACK,
     T0,
@@ -179,3 +180,172 @@ def test_job_event_lines_with_huge_details_fit_a_section() -> None:
         )
         assert len(line) <= 3000
         no_foreign_markup({"text": line})
+
+
+# -- the resolution record (SPEC §8), repeats, playbooks and systemic causes -----------------------------
+
+RECORD = {
+    "outcome": "fixed",
+    "root_cause": "late_delivery",
+    "domain": "process",
+    "action": "Refunded the fee",
+    "rationale": "Courier was <late> again",
+    "whys": ["Courier left late", "Rota starts at 10:00 & nobody checks"],
+    "corrective": "CA-4",
+}
+
+
+def test_resolved_line_shows_domain_rationale_whys_and_corrective_action() -> None:
+    ev = event("resolved", "U0SUPER1", 80, 3, **RECORD)
+    assert event_line(ev, feedback_case(), delivery()) == (
+        ":white_check_mark: Resolved by <@U0SUPER1> at Mon 2 Dec 10:31 EST — outcome fixed, "
+        "root cause late_delivery (process): Refunded the fee — rationale: Courier was &lt;late&gt; "
+        "again (TTR 1h 20m)\n"
+        "Why 1: Courier left late\n"
+        "Why 2: Rota starts at 10:00 &amp; nobody checks\n"
+        "Corrective action: CA-4"
+    )
+    attached = event("resolved", "U0SUPER1", 80, 3, outcome="workaround", corrective="CA-9")
+    assert event_line(attached, feedback_case(), delivery()).endswith(
+        "root cause — (TTR 1h 20m)\nCorrective action: CA-9"
+    )
+
+
+def test_resolved_message_shows_the_whole_record() -> None:
+    events = [event("opened", "loopbot", 0), event("resolved", "U0SUPER1", 80, 3, **RECORD)]
+    msg = case_message(
+        detail(feedback_case(state="resolved"), events), delivery(), now=T0 + timedelta(days=1)
+    )
+    assert_message(msg)
+    no_foreign_markup(msg)
+    assert [b["text"]["text"] for b in msg["blocks"][4:8]] == [
+        "*Status:* :white_check_mark: Resolved by <@U0SUPER1> at Mon 2 Dec 10:31 EST · TTR 1h 20m "
+        "(TTA 1h 20m)\n*Outcome:* Fixed · *Root cause:* late_delivery (process)\n"
+        "*Corrective action:* CA-4",
+        "*Action taken:* Refunded the fee",
+        "*Rationale:* Courier was &lt;late&gt; again",
+        "*Why 1:* Courier left late\n*Why 2:* Rota starts at 10:00 &amp; nobody checks",
+    ]
+
+
+def test_longest_resolution_record_fits_a_section() -> None:
+    long = "&<" * 1500
+    record = {**RECORD, "action": long, "rationale": long, "whys": [long[:300]] * 5}
+    record |= {"domain": "d" * 64, "root_cause": "x" * 64}
+    line = event_line(event("resolved", "U0SUPER1", 1, **record), feedback_case(), delivery())
+    assert len(line) <= 3000
+    events = [event("resolved", "U0SUPER1", 1, **record)]
+    msg = case_message(detail(feedback_case(state="resolved"), events), delivery(), now=T0)
+    assert_message(msg)
+    no_foreign_markup(msg)
+
+
+@pytest.mark.parametrize(
+    ("n", "shown"),
+    [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"), (12, "12th"), (13, "13th")]
+    + [(21, "21st"), (22, "22nd"), (23, "23rd"), (101, "101st"), (111, "111th"), (112, "112th")],
+)
+def test_ordinals(n: int, shown: str) -> None:
+    assert ordinal(n) == shown
+
+
+@pytest.mark.parametrize(
+    ("window", "shown"),
+    [("30d", "30 days"), ("1w", "7 days"), ("4w", "28 days"), ("720h", "30 days"), ("1d", "1 day")]
+    + [("36h", "1d 12h"), ("90m", "1h 30m"), ("soon", "soon"), ("<b>", "&lt;b&gt;")],
+)
+def test_windows_in_days(window: str, shown: str) -> None:
+    assert window_text(window) == shown
+
+
+@pytest.mark.parametrize(
+    ("repeat", "line"),
+    [
+        (
+            {"customer": ["FB-10", "FB-11"], "customer_count": 3, "category_count": 7},
+            "Repeat: 3rd case for this customer in 30 days (FB-10, FB-11) · "
+            "7th late delivery case for the team in 30 days",
+        ),
+        (
+            {"customer": ["FB-10"], "customer_count": 2},
+            "Repeat: 2nd case for this customer in 30 days (FB-10)",
+        ),
+        ({"category_count": 21}, "Repeat: 21st late delivery case for the team in 30 days"),
+    ],
+)
+def test_repeat_line_follows_the_sla_line(repeat: dict, line: str) -> None:
+    case = feedback_case(summary={"repeat": {**repeat, "window": "30d"}})
+    msg = case_message(detail(case), delivery(), now=T0)
+    assert_message(msg)
+    assert msg["blocks"][3]["elements"][0]["text"].startswith(":stopwatch: Ack by")
+    assert msg["blocks"][4]["elements"][0]["text"] == line
+
+
+def test_empty_repeat_adds_nothing() -> None:
+    plain = case_message(detail(feedback_case()), delivery(), now=T0)
+    odd = feedback_case(summary={"repeat": {"window": "30d", "customer_count": 1}})
+    assert case_message(detail(odd), delivery(), now=T0) == plain
+
+
+def test_playbook_line_is_escaped_and_fits() -> None:
+    steps = ["Refund the delivery fee", "Call the <courier>", "  "]
+    msg = case_message(detail(feedback_case()), delivery(), now=T0, playbook=steps)
+    assert_message(msg)
+    assert msg["blocks"][4] == {
+        "type": "context",
+        "elements": [
+            {
+                "type": "mrkdwn",
+                "text": "Playbook: Refund the delivery fee · Call the &lt;courier&gt;",
+            }
+        ],
+    }
+    huge = case_message(detail(feedback_case()), delivery(), now=T0, playbook=["&<" * 500] * 10)
+    assert_message(huge)
+    no_foreign_markup(huge)
+    assert (
+        len(case_message(detail(feedback_case()), delivery(), now=T0, playbook=[])["blocks"]) == 6
+    )
+
+
+SYSTEMIC = {
+    "cause": "late_delivery",
+    "count": 6,
+    "window": "30d",
+    "cases": ["FB-1", "FB-2", "FB-3", "FB-4", "FB-5"],
+    "owner": "U0SUPER2",
+    "team_name": "Delivery Ops",
+}
+
+
+def test_systemic_case_names_the_cause_its_cases_and_how_to_plan() -> None:
+    case = feedback_case(id=30, kind="systemic", summary=SYSTEMIC, feedback_id=None)
+    msg = case_message(detail(case, comment=None), delivery(), now=T0, command="/fb")
+    assert_message(msg)
+    no_foreign_markup(msg)
+    texts_ = [b["text"]["text"] if "text" in b else b["elements"][0]["text"] for b in msg["blocks"]]
+    assert texts_[0] == (
+        ":red_circle: *FB-30* · High severity · Delivery Ops\n:repeat: Systemic: late_delivery "
+        "resolved 6 times in 30 days with no corrective action — FB-1, FB-2, FB-3, FB-4, FB-5, …"
+    )
+    assert texts_[1] == "Opened Mon 2 Dec 09:11 EST · Cause owner: <@U0SUPER2>"
+    assert texts_[2].startswith(":stopwatch: Ack by")
+    assert texts_[3] == (
+        "Plan one: `/fb plan delivery cause=late_delivery due=YYYY-MM-DD @owner what changes`"
+    )
+    assert msg["text"] == (
+        "FB-30 · high · Systemic cause late_delivery: 6 resolutions in 30 days · Delivery Ops · open"
+    )
+
+
+def test_systemic_case_without_owner_or_cases() -> None:
+    summary = {**SYSTEMIC, "owner": None, "cases": [], "count": 5, "cause": "<!here>"}
+    case = feedback_case(id=30, kind="systemic", summary=summary, feedback_id=None)
+    msg = case_message(detail(case, comment=None), delivery(), now=T0)
+    assert_message(msg)
+    no_foreign_markup(msg)
+    assert msg["blocks"][0]["text"]["text"].endswith(
+        ":repeat: Systemic: &lt;!here&gt; resolved 5 times in 30 days with no corrective action"
+    )
+    assert msg["blocks"][1]["elements"][0]["text"] == "Opened Mon 2 Dec 09:11 EST"
+    assert case_what("systemic", {}) == "Systemic cause —: resolutions in —"

@@ -28,7 +28,16 @@ def test_resolve_modal_shape() -> None:
     )
     assert CaseMeta.load(view["private_metadata"]) == META
     inputs = _inputs(view)
-    assert list(inputs) == [BlockId.OUTCOME, BlockId.ROOT_CAUSE, BlockId.ACTION, BlockId.RATIONALE]
+    assert list(inputs) == [
+        BlockId.OUTCOME,
+        BlockId.ROOT_CAUSE,
+        BlockId.ACTION,
+        BlockId.RATIONALE,
+        BlockId.WHYS,
+        BlockId.CORRECTIVE,
+        BlockId.OWNER,
+        BlockId.DUE,
+    ]
     # Each input's action_id is its block id: a core InvalidInput.field names both.
     assert all(block["element"]["action_id"] == block_id for block_id, block in inputs.items())
     outcome = inputs["outcome"]["element"]
@@ -52,7 +61,16 @@ def test_resolve_modal_shape() -> None:
     assert "optional" not in action
     rationale = inputs["rationale"]
     assert rationale["optional"] is True
-    assert rationale["hint"]["text"] == "Required when the outcome is No action"
+    assert rationale["hint"]["text"] == "Why this outcome; required when the outcome is No action"
+    # Choosing a cause tells Loopbot at once, so the modal can show that cause's playbook and fixes.
+    assert inputs["root_cause"]["dispatch_action"] is True
+    assert [inputs[b].get("optional") for b in ("whys", "corrective", "owner", "due")] == [True] * 4
+    assert inputs["owner"]["element"]["type"] == "users_select"
+    assert inputs["due"]["element"]["type"] == "datepicker"
+    assert inputs["corrective"]["element"]["multiline"] is False
+    # Nothing to attach to and nothing known of the cause: no attach select, no guidance line.
+    assert "attach" not in inputs
+    assert not any("Playbook" in str(b) for b in view["blocks"])
     assert view["blocks"][0]["elements"][0]["text"] == "*FB-12* · CSAT 1/5"
 
 
@@ -110,3 +128,44 @@ def test_reopen_modal() -> None:
     assert inputs["reason"]["element"]["action_id"] == "reason"
     assert inputs["reason"]["element"]["multiline"] is True
     assert "optional" not in inputs["reason"]
+
+
+def test_resolve_modal_shows_the_causes_playbook_fixes_and_open_actions() -> None:
+    from datetime import UTC, datetime
+
+    from bot.cases.action_model import ActionRecord
+
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    open_action = ActionRecord(
+        id=4, team="delivery", cause="late_delivery", domain="process", text="Cap routes <30>",
+        owner="U0OWNER1", state="planned", version=1, round=1, planned_at=at, due_at=at,
+    )  # fmt: skip
+    view = resolve_modal(
+        feedback_case(),
+        causes=CAUSES,
+        meta=META,
+        cause="late_delivery",
+        playbook=["Refund the delivery fee", "Call the courier"],
+        suggestions=["Add a second courier shift"],
+        open_actions=[open_action],
+    )
+    assert_view(view)
+    blocks = view["blocks"]
+    ids = [b.get("block_id") for b in blocks]
+    guidance = blocks[ids.index("action") + 1]["elements"][0]["text"]
+    assert guidance == (
+        "*Playbook:* Refund the delivery fee · Call the courier\n"
+        "*Verified fixes for this cause:* Add a second courier shift"
+    )
+    attach = _inputs(view)["attach"]
+    assert attach["optional"] is True
+    assert attach["element"]["options"] == [
+        {
+            "text": {
+                "type": "plain_text",
+                "text": "CA-4 · Late delivery · Cap routes <30>",
+                "emoji": True,
+            },
+            "value": "CA-4",
+        }
+    ]

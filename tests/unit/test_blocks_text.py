@@ -10,6 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import bot.cases.action_model
+import bot.cases.action_rules
+import bot.cases.actions
 import bot.cases.checks
 import bot.cases.lifecycle
 from bot.errors import InvalidInput
@@ -104,6 +107,8 @@ def test_ids_have_the_agreed_values() -> None:
         "case_reopen",
         "cases_list_open",
         "case_show",
+        "action_reopen",
+        "action_show",
     ]
     assert [c.value for c in CallbackId] == ["case_resolve_modal", "case_reopen_modal"]
 
@@ -112,13 +117,23 @@ def test_input_block_ids_are_the_core_field_names() -> None:
     # The fields the core names in InvalidInput for resolve/reopen, read from its source.
     source = "".join(
         Path(m.__file__).read_text(encoding="utf-8")
-        for m in (bot.cases.lifecycle, bot.cases.checks)
+        for m in (
+            bot.cases.lifecycle,
+            bot.cases.checks,
+            bot.cases.actions,
+            bot.cases.action_rules,
+            bot.cases.action_model,
+        )
     )
     fields = set(re.findall(r'field="(\w+)"', source)) | set(
-        re.findall(r'required_text\(\s*\w+,\s*"(\w+)"', source)
+        re.findall(r'required_text\(\s*[\w.]+,\s*"(\w+)"', source)
     )
-    form_fields = fields - {"case", "note"}
-    assert form_fields == {"outcome", "root_cause", "action", "rationale", "reason"}
+    # The fields of the commands' own words (not modal inputs): a case or action id, a cause, a date.
+    form_fields = fields - {"case", "note", "cause", "text", "live"}
+    assert form_fields == {
+        "outcome", "root_cause", "action", "rationale", "reason", "whys", "corrective", "attach",
+        "owner", "due",
+    }  # fmt: skip
     assert form_fields <= {b.value for b in BlockId}
 
 

@@ -316,7 +316,8 @@ WINDOW = {"window": "1h"}
             "defaults.channel",
             "C0X",
             "defaults.channel: unknown key; the keys allowed here are timezone, huddle, sla, "
-            "open_case_when, thresholds",
+            "open_case_when, thresholds, verify_window, verify_min_responses, recurrence_window, "
+            "systemic_after",
         ),
         (
             "teams.delivery",

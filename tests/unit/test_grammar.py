@@ -15,13 +15,18 @@ from bot.slack.parsed import (
     Assign,
     Chart,
     Digest,
+    Done,
+    Drop,
     Help,
+    ListActions,
     ListCases,
     Note,
     Period,
+    Plan,
     Reopen,
     Resolve,
     Show,
+    ShowAction,
     Stats,
     Usage,
 )
@@ -219,7 +224,7 @@ def test_messages_use_the_renamed_command() -> None:
 def test_usage_lists_every_subcommand_with_an_example_and_who() -> None:
     text = usage()
     lines = [line for line in text.splitlines() if line.startswith("• ")]
-    assert len(lines) == 11  # the 11 rows of SPEC §5's table
+    assert len(lines) == 16  # the 11 rows of SPEC §5's table and the 5 of §8's
     for name in (
         "list",
         "show",
@@ -231,6 +236,11 @@ def test_usage_lists_every_subcommand_with_an_example_and_who() -> None:
         "digest",
         "chart",
         "stats",
+        "actions",
+        "action",
+        "plan",
+        "done",
+        "drop",
     ):
         line = next(line for line in lines if line.startswith(f"• `/feedback {name} "))
         assert f"e.g. `/feedback {name} " in line and line.endswith(")_")
@@ -254,6 +264,11 @@ def test_each_spec_example_parses_to_its_command(name: str) -> None:
         "digest": Digest,
         "chart": Chart,
         "stats": Stats,
+        "actions": ListActions,
+        "action": ShowAction,
+        "plan": Plan,
+        "done": Done,
+        "drop": Drop,
     }
     assert isinstance(parse(SPECS[name].example), kinds[name])
 

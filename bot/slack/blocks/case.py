@@ -17,9 +17,11 @@ from bot.slack.blocks.describe import (
     missed_sla,
     outcome_label,
     recovery_text,
+    repeat_text,
     row_line,
     score_text,
     severity_emoji,
+    window_text,
 )
 from bot.slack.blocks.text import (
     clip,
@@ -73,9 +75,16 @@ def button(text: str, action_id: str, value: str, style: str | None = None) -> B
 # -- the case message ------------------------------------------------------------------------------------
 
 
-def case_message(detail: CaseDetail, team: Team, *, now: datetime) -> dict[str, Any]:
+def case_message(
+    detail: CaseDetail,
+    team: Team,
+    *,
+    now: datetime,
+    playbook: list[str] | None = None,
+    command: str = "/feedback",
+) -> dict[str, Any]:
     """The payload for chat.postMessage / chat.update: fallback text, case blocks and the buttons of its state."""
-    blocks = case_blocks(detail, team, now=now)
+    blocks = case_blocks(detail, team, now=now, playbook=playbook, command=command)
     blocks.append(case_actions(detail.case))
     return {"text": case_fallback(detail, team), "blocks": blocks}
 
@@ -93,13 +102,29 @@ def case_fallback(detail: CaseDetail, team: Team) -> str:
     return text
 
 
-def case_blocks(detail: CaseDetail, team: Team, *, now: datetime) -> list[Block]:
-    """Everything the case message shows except its buttons (the `show` answer reuses it)."""
+def case_blocks(
+    detail: CaseDetail,
+    team: Team,
+    *,
+    now: datetime,
+    playbook: list[str] | None = None,
+    command: str = "/feedback",
+) -> list[Block]:
+    """Everything the case message shows except its buttons (the `show` answer reuses it); `playbook` is
+    the category's lines from the YAML."""
     case = detail.case
     summary = case.summary or {}
     head = f"{severity_emoji(case.severity)} *{case.ref}* · {label(case.severity).capitalize()} severity · {label(team.name)}"
     blocks: list[Block] = []
-    if case.kind == "threshold":
+    notes = _notes(summary, playbook)
+    if case.kind == "systemic":
+        blocks.append(section(f"{head}\n{_systemic_line(summary)}"))
+        facts = [f"Opened {fmt_time(case.opened_at, team.tz)}"]
+        if summary.get("owner"):
+            facts.append(f"Cause owner: {who(str(summary['owner']))}")
+        plan = f"{clip(one_line(command), 40)} plan {team.key} cause={label(summary.get('cause'))}"
+        notes.append(f"Plan one: `{plan} due=YYYY-MM-DD @owner what changes`")
+    elif case.kind == "threshold":
         blocks.append(section(f"{head}\n*Threshold breach:* {breach_text(summary)}"))
         facts = [f"Opened {fmt_time(case.opened_at, team.tz)}"]
         last = _last(detail.events, ("recovered",))
@@ -118,8 +143,40 @@ def case_blocks(detail: CaseDetail, team: Team, *, now: datetime) -> list[Block]
             facts.append(f"Submitted {fmt_time(submitted, team.tz)}")
     blocks.append(context(" · ".join(facts)))
     blocks.append(context(_sla(detail, team, now)))
+    # After the SLA line, so the blocks before it keep their places whatever a case carries.
+    blocks.extend(context(note) for note in notes)
     blocks.extend(_status(detail, team))
     return blocks
+
+
+def _notes(summary: dict[str, Any], playbook: list[str] | None) -> list[str]:
+    """The repeat line and the category's playbook, each one context line."""
+    notes = []
+    repeat = summary.get("repeat")
+    if isinstance(repeat, dict):
+        line = repeat_text(repeat, summary.get("category"))
+        if line:
+            notes.append(line)
+    steps = [one_line(str(step)) for step in playbook or [] if str(step).strip()]
+    if steps:
+        # The YAML allows 10 lines; each is cut so the line stays far inside a context's 3,000.
+        notes.append("Playbook: " + " · ".join(clip(step, 200, 280) for step in steps[:10]))
+    return notes
+
+
+def _systemic_line(summary: dict[str, Any]) -> str:
+    """:repeat: Systemic: late_delivery resolved 5 times in 30 days with no corrective action — FB-1, …"""
+    count = summary.get("count")
+    times = plural(count, "time") if isinstance(count, int) else "several times"
+    cases = summary.get("cases") if isinstance(summary.get("cases"), list) else []
+    refs = ", ".join(label(ref) for ref in cases[:20])
+    if refs and isinstance(count, int) and count > len(cases[:20]):
+        refs += ", …"  # the summary keeps the latest cases only
+    line = (
+        f":repeat: Systemic: {label(summary.get('cause'))} resolved {times} in "
+        f"{window_text(summary.get('window'))} with no corrective action"
+    )
+    return f"{line} — {refs}" if refs else line
 
 
 def _verbatim(detail: CaseDetail) -> str:
@@ -169,12 +226,17 @@ def _status(detail: CaseDetail, team: Team) -> list[Block]:
             + (f" · {ttr}" if ttr else "")
             + (f" ({tta})" if tta else "")
         )
-        text += f"\n*Outcome:* {outcome_label(details.get('outcome'))} · *Root cause:* {label(details.get('root_cause'))}"
+        text += f"\n*Outcome:* {outcome_label(details.get('outcome'))} · *Root cause:* {label(details.get('root_cause'))}{_domain(details)}"
+        if details.get("corrective"):
+            text += f"\n*Corrective action:* {label(details['corrective'])}"
         for key, name in (("action", "Action taken"), ("rationale", "Rationale")):
             if details.get(key):
                 extra.append(
                     section(f"*{name}:* {clip(str(details[key]), 2_500, SECTION_LIMIT - 50)}")
                 )
+        whys = _whys(details, 300, 550, "*")  # five at most (the core's limit): 5 × ~570 < 3,000
+        if whys:
+            extra.append(section("\n".join(whys)))
     elif case.state == "acknowledged":
         text = f"*Status:* :eyes: Acknowledged{by}{at}" + (f" ({tta})" if tta else "")
     elif last is not None and last.kind == "reopened":
@@ -230,13 +292,7 @@ def event_line(event: EventRecord, case: CaseRecord, team: Team) -> str:
             f":memo: Note from {by} at {at}: {clip(str(details.get('text') or ''), 2_500, 2_700)}"
         )
     if event.kind == "resolved":
-        outcome = outcome_label(details.get("outcome")).lower()
-        line = f":white_check_mark: Resolved by {by} at {at} — outcome {outcome}, root cause {label(details.get('root_cause'))}"
-        if details.get("action"):
-            line += f": {clip(str(details['action']), 1_200, 1_300)}"
-        if details.get("rationale"):
-            line += f" — rationale: {clip(str(details['rationale']), 800, 900)}"
-        return f"{line} (TTR {since})"
+        return _resolved_line(details, by, at, since)
     if event.kind == "reopened":
         return f":arrows_counterclockwise: Reopened by {by} at {at}: {clip(str(details.get('reason') or ''), 2_500, 2_700)}"
     if event.kind == "escalated":
@@ -247,6 +303,38 @@ def event_line(event: EventRecord, case: CaseRecord, team: Team) -> str:
     return (
         f":small_blue_diamond: {label(event.kind.replace('_', ' ')).capitalize()} by {by} at {at}"
     )
+
+
+def _domain(details: dict[str, Any]) -> str:
+    return f" ({label(details['domain'])})" if details.get("domain") else ""
+
+
+def _whys(details: dict[str, Any], limit: int, budget: int, bold: str = "") -> list[str]:
+    """Why 1: …, Why 2: …; five at most, as the core keeps."""
+    whys = details.get("whys")
+    if not isinstance(whys, list):
+        return []
+    return [
+        f"{bold}Why {i}:{bold} {clip(one_line(str(w)), limit, budget)}"
+        for i, w in enumerate(whys[:5], 1)
+    ]
+
+
+def _resolved_line(details: dict[str, Any], by: str, at: str, since: str) -> str:
+    outcome = outcome_label(details.get("outcome")).lower()
+    line = f":white_check_mark: Resolved by {by} at {at} — outcome {outcome}, root cause {label(details.get('root_cause'))}{_domain(details)}"
+    whys = _whys(details, 180, 220)
+    # With whys the line has more to hold, so the free texts give up room to stay within 3,000.
+    action, rationale = ((1_200, 1_300), (800, 900)) if not whys else ((700, 800), (400, 500))
+    if details.get("action"):
+        line += f": {clip(str(details['action']), *action)}"
+    if details.get("rationale"):
+        line += f" — rationale: {clip(str(details['rationale']), *rationale)}"
+    line += f" (TTR {since})"
+    tail = [*whys]
+    if details.get("corrective"):
+        tail.append(f"Corrective action: {label(details['corrective'])}")
+    return "\n".join([line, *tail])
 
 
 def _escalated_line(details: dict[str, Any], at: str, team: Team) -> str:

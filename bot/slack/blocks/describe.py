@@ -15,8 +15,10 @@ from bot.slack.blocks.text import (
     fmt_time,
     one_line,
     parse_time,
+    plural,
     who,
 )
+from config.durations import parse_duration
 
 METRIC_NAMES = {
     "csat": "CSAT",
@@ -128,8 +130,47 @@ def mentions(users: Sequence[str]) -> str:
 
 
 def case_what(kind: str, summary: dict[str, Any]) -> str:
-    """What the case is about in a few words: the score, or the breach."""
+    """What the case is about in a few words: the score, the breach, or the recurring cause."""
+    if kind == "systemic":
+        count = summary.get("count")
+        times = plural(count, "resolution") if isinstance(count, int) else "resolutions"
+        return f"Systemic cause {label(summary.get('cause'))}: {times} in {window_text(summary.get('window'))}"
     return breach_text(summary) if kind == "threshold" else score_text(summary)
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 111th."""
+    suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def window_text(value: object) -> str:
+    """A stored window (30d, 4w, 720h) in days when it is whole days: "30 days"; otherwise 1d 12h."""
+    try:
+        td = parse_duration(str(value))
+    except ValueError:
+        return label(value)
+    if td % timedelta(days=1):
+        return fmt_duration(td)
+    return plural(td // timedelta(days=1), "day")
+
+
+def repeat_text(repeat: dict[str, Any], category: object) -> str | None:
+    """Repeat: 3rd case for this customer in 30 days (FB-10, FB-14) · 7th late delivery case for the team
+    in 30 days; None when the summary's `repeat` says nothing showable."""
+    window = window_text(repeat.get("window"))
+    parts = []
+    count, earlier = repeat.get("customer_count"), repeat.get("customer")
+    if isinstance(count, int) and count > 1:
+        refs = [label(ref) for ref in earlier[:20]] if isinstance(earlier, list) else []
+        listed = f" ({', '.join(refs)})" if refs else ""
+        parts.append(f"{ordinal(count)} case for this customer in {window}{listed}")
+    count = repeat.get("category_count")
+    if isinstance(count, int) and count > 0:
+        # Category keys are snake_case in the YAML; people read "late delivery".
+        name = label(str(category).replace("_", " ")) if category else "same-category"
+        parts.append(f"{ordinal(count)} {name} case for the team in {window}")
+    return "Repeat: " + " · ".join(parts) if parts else None
 
 
 def row_line(row: CaseRow, team_name: str | None, now: datetime, *, show_team: bool = True) -> str:

@@ -1,4 +1,5 @@
-"""The App Home tab: the user's cases, their teams' open cases and headline metrics of the last 7 days."""
+"""The App Home tab: the user's cases and corrective actions, their teams' open cases and headline metrics of
+the last 7 days."""
 
 from __future__ import annotations
 
@@ -37,9 +38,15 @@ def headline_text(h: Headline, team_name: str) -> str:
 
 
 def home_view(
-    data: HomeData, teams: dict[str, Team], *, now: datetime, command: str = "/feedback"
+    data: HomeData,
+    teams: dict[str, Team],
+    *,
+    now: datetime,
+    command: str = "/feedback",
+    own_actions: list[Block] | None = None,
 ) -> dict[str, Any]:
-    """A `home` view for views.publish; every section says what to do when it is empty."""
+    """A `home` view for views.publish; every section says what to do when it is empty. `own_actions`: the
+    blocks of the person's corrective actions (bot.slack.blocks.action.my_actions_blocks)."""
 
     def team_name(key: str) -> str:
         return teams[key].name if key in teams else key
@@ -64,6 +71,8 @@ def home_view(
             )
         )
 
+    if own_actions:
+        blocks += [{"type": "divider"}, *own_actions]
     blocks += [{"type": "divider"}, _header("Open in your teams")]
     lines = [row_line(row, team_name(row.team), now) for row in data.team_open[:TEAM_OPEN_MAX]]
     groups = pack_lines(lines, SECTION_LIMIT)[:TEAM_OPEN_SECTIONS]

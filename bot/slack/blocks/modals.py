@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.cases.action_model import MAX_WHYS, ActionRecord
 from bot.cases.checks import MAX_TEXT, OUTCOMES
 from bot.cases.model import CaseRecord
 from bot.slack.blocks.describe import OUTCOME_LABELS, case_what
-from bot.slack.blocks.text import truncate
+from bot.slack.blocks.text import escape, truncate
 from bot.slack.ids import BlockId, CallbackId, CaseMeta
 
 TITLE_LIMIT = 24  # Slack: a modal title holds at most 24 characters
@@ -42,6 +43,9 @@ def _select(
     options: list[dict[str, Any]],
     initial: str | None,
     placeholder: str,
+    *,
+    optional: bool = False,
+    dispatch: bool = False,
 ) -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": "static_select",
@@ -61,7 +65,32 @@ def _select(
     chosen = next((o for o in options if o["value"] == initial), None)
     if chosen is not None:
         element["initial_option"] = chosen
-    return {"type": "input", "block_id": str(block_id), "label": _plain(label), "element": element}
+    return _input(block_id, label, element, optional=optional, dispatch=dispatch)
+
+
+def _input(
+    block_id: BlockId,
+    label: str,
+    element: dict[str, Any],
+    *,
+    optional: bool = False,
+    dispatch: bool = False,
+    hint: str | None = None,
+) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": str(block_id),
+        "label": _plain(label),
+        "element": element,
+    }
+    if optional:
+        block["optional"] = True
+    if dispatch:
+        # Choosing an option tells the app at once (block_actions), so it can update the modal.
+        block["dispatch_action"] = True
+    if hint:
+        block["hint"] = _plain(hint)
+    return block
 
 
 def _text_input(
@@ -71,24 +100,16 @@ def _text_input(
     placeholder: str,
     optional: bool = False,
     hint: str | None = None,
+    multiline: bool = True,
 ) -> dict[str, Any]:
-    block: dict[str, Any] = {
-        "type": "input",
-        "block_id": str(block_id),
-        "label": _plain(label),
-        "element": {
-            "type": "plain_text_input",
-            "action_id": str(block_id),
-            "multiline": True,
-            "max_length": TEXT_LIMIT,
-            "placeholder": _plain(placeholder),
-        },
+    element = {
+        "type": "plain_text_input",
+        "action_id": str(block_id),
+        "multiline": multiline,
+        "max_length": TEXT_LIMIT,
+        "placeholder": _plain(placeholder),
     }
-    if optional:
-        block["optional"] = True
-    if hint:
-        block["hint"] = _plain(hint)
-    return block
+    return _input(block_id, label, element, optional=optional, hint=hint)
 
 
 def _about(case: CaseRecord) -> dict[str, Any]:
@@ -121,8 +142,13 @@ def resolve_modal(
     meta: CaseMeta,
     cause: str | None = None,
     outcome: str | None = None,
+    playbook: list[str] | None = None,
+    suggestions: list[str] | None = None,
+    open_actions: list[ActionRecord] | None = None,
 ) -> dict[str, Any]:
-    """`causes`: the configured categories plus "other"; `cause`/`outcome` preselect (from `resolve cause=…`)."""
+    """`causes`: the configured categories plus "other"; `cause`/`outcome` preselect (from `resolve cause=…`,
+    or the case's category). For the chosen cause: its `playbook` lines and the `suggestions` (corrective
+    actions most often verified) under the action field, and the team's `open_actions` to attach to."""
     outcomes = [_option(o, OUTCOME_LABELS.get(o, o)) for o in OUTCOMES]
     # A key longer than an option value may hold cannot be offered here; the command still takes it.
     cause_options = [_option(c, cause_label(c)) for c in causes if 0 < len(c) <= OPTION_VALUE_LIMIT]
@@ -132,21 +158,89 @@ def resolve_modal(
     blocks = [
         _about(case),
         _select(BlockId.OUTCOME, "Outcome", outcomes, outcome, "Choose an outcome"),
-        _select(BlockId.ROOT_CAUSE, "Root cause", cause_options, cause, "Choose a root cause"),
+        _select(
+            BlockId.ROOT_CAUSE,
+            "Root cause",
+            cause_options,
+            cause,
+            "Choose a root cause",
+            dispatch=True,
+        ),
         _text_input(
             BlockId.ACTION,
             "What was done for the customer",
             placeholder="e.g. called the customer back and refunded the delivery fee",
         ),
+        *_guidance(playbook or [], suggestions or []),
         _text_input(
             BlockId.RATIONALE,
             "Rationale",
             optional=True,
-            hint="Required when the outcome is No action",
-            placeholder="Why nothing more is done",
+            hint="Why this outcome; required when the outcome is No action",
+            placeholder="Why this is the right outcome",
+        ),
+        _text_input(
+            BlockId.WHYS,
+            "Why did it happen?",
+            optional=True,
+            hint=f"Up to {MAX_WHYS} whys, one per line: why did it happen, why did that happen…",
+            placeholder="The courier missed the slot\nThe route had 40 stops",
+        ),
+        {"type": "divider"},
+        _context("*Corrective action* (optional): what changes so this does not happen again."),
+        _text_input(
+            BlockId.CORRECTIVE,
+            "Corrective action",
+            optional=True,
+            multiline=False,
+            placeholder="e.g. cap courier routes at 30 stops",
+        ),
+        _input(
+            BlockId.OWNER,
+            "Owner",
+            {"type": "users_select", "action_id": str(BlockId.OWNER), "placeholder": _plain("Who")},
+            optional=True,
+        ),
+        _input(
+            BlockId.DUE,
+            "Due date",
+            {"type": "datepicker", "action_id": str(BlockId.DUE), "placeholder": _plain("When")},
+            optional=True,
         ),
     ]
+    attach = [
+        _option(a.ref, f"{a.ref} · {cause_label(a.cause)} · {a.text}")
+        for a in (open_actions or [])[:MAX_OPTIONS]
+    ]
+    if attach:
+        blocks.append(
+            _select(
+                BlockId.ATTACH,
+                "…or attach the case to an open action",
+                attach,
+                None,
+                "Choose an open corrective action",
+                optional=True,
+            )
+        )
     return _modal(CallbackId.RESOLVE, _title("Resolve", case), "Resolve", meta, blocks)
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _guidance(playbook: list[str], suggestions: list[str]) -> list[dict[str, Any]]:
+    """The cause's playbook and its verified fixes, under the action field (staff text: escaped)."""
+    lines = []
+    if playbook:
+        lines.append("*Playbook:* " + " · ".join(escape(truncate(p, 200)) for p in playbook))
+    if suggestions:
+        lines.append(
+            "*Verified fixes for this cause:* "
+            + " · ".join(escape(truncate(s, 200)) for s in suggestions)
+        )
+    return [_context(truncate("\n".join(lines), 2_000))] if lines else []
 
 
 def reopen_modal(case: CaseRecord, *, meta: CaseMeta) -> dict[str, Any]:

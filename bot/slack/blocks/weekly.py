@@ -26,7 +26,7 @@ COLUMNS = (
     "Res SLA",
 )
 _FENCE = "```"
-# Header, period, legend and "and N more" around the table sections.
+# Header, period, legend and "and N more" around the table sections (and the fixes line, when there is one).
 _FIXED_BLOCKS = 4
 
 
@@ -44,7 +44,7 @@ def weekly_message(
     # Each section repeats the column names, so a table split over several sections still reads.
     room = SECTION_LIMIT - len(head) - 2 * len(_FENCE) - 3
     groups = pack_lines([table_line(cells, widths) for cells in rows], room)
-    budget = MAX_MESSAGE_BLOCKS - _FIXED_BLOCKS
+    budget = MAX_MESSAGE_BLOCKS - _FIXED_BLOCKS - (1 if w.fixes_judged else 0)
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Weekly summary", "emoji": True}},
         context(
@@ -64,6 +64,13 @@ def weekly_message(
         )
     if not rows:
         blocks.append(section("No teams are configured."))
+    if w.fixes_judged:
+        blocks.append(
+            section(
+                f":test_tube: Fixes verified this week: *{w.fixes_verified} of {w.fixes_judged}* "
+                f"(`{command} actions all all` lists them)"
+            )
+        )
     blocks.append(
         context(
             "Med TTR: median time to resolve of the cases resolved this week. "

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from bot.cases.lifecycle import Cases
 from bot.delivery.outbox import CASE_EVENT, Claimed
 from bot.slack.blocks.case import case_message, event_line, group_message
-from bot.slack.delivery.case_open import case_row
+from bot.slack.delivery.case_open import case_row, playbook_of
 from bot.slack.delivery.posting import post_once
 from bot.slack.delivery.worker import Batch, Handler, Permanent
 from config.teams import LoopbotConfig
@@ -45,7 +45,7 @@ class CaseEvent(Handler):
         if len(grouped) > 1:
             body = group_message([case_row(self.cases, i) for i in grouped], team, now=now)
         else:
-            body = case_message(detail, team, now=now)
+            body = case_message(detail, team, now=now, playbook=playbook_of(self.config, case))
         self.client.chat_update(channel=case.slack_channel, ts=case.slack_ts, **body)
         ts = post_once(
             self.client,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_sdk import WebClient
 
 from bot.cases.lifecycle import Cases
+from bot.cases.model import CaseRecord
 from bot.delivery.deliveries import Group, Wait
 from bot.delivery.outbox import CASE_OPEN, Claimed
 from bot.reports.queries import CaseRow
@@ -43,7 +44,13 @@ class CaseOpen(Handler):
             return
         # A systemic case goes to the leaders' channel: the post's channel decides, not the team's.
         channel = claim.channel or team.channel
-        ts = post_once(self.client, claim, channel, lambda: case_message(detail, team, now=now))
+        playbook = playbook_of(self.config, detail.case)
+        ts = post_once(
+            self.client,
+            claim,
+            channel,
+            lambda: case_message(detail, team, now=now, playbook=playbook),
+        )
         deliveries.posted([claim], channel, ts, batch.clock())
 
     def _post_group(self, channel: str, team_key: str, batch: Batch) -> None:
@@ -59,6 +66,12 @@ class CaseOpen(Handler):
             batch.undelivered(claims, exc)
             return
         batch.deliveries.posted(claims, resp["channel"], resp["ts"], batch.clock(), grouped=True)
+
+
+def playbook_of(config: LoopbotConfig, case: CaseRecord) -> list[str]:
+    """The playbook of the case's category (SPEC §8), shown on its message while it is unresolved."""
+    category = config.categories.get((case.summary or {}).get("category") or "")
+    return list(category.playbook) if category is not None and case.state != "resolved" else []
 
 
 def case_row(cases: Cases, case_id: int) -> CaseRow:

@@ -17,6 +17,7 @@ from bot.delivery.deliveries import Deliveries
 from bot.delivery.outbox import Lane
 from bot.reports.digest import Digests
 from bot.reports.weekly import Weekly
+from bot.slack.delivery.actions import ActionEscalationPost, ActionEvent, ActionOpen
 from bot.slack.delivery.case_event import CaseEvent
 from bot.slack.delivery.case_open import CaseOpen
 from bot.slack.delivery.chart import ChartPost
@@ -40,13 +41,16 @@ def posts_worker(
     clock: Callable[[], datetime] = utcnow,
     on_failed: Callable[[str], None] | None = None,
 ) -> OutboxWorker:
-    """Case messages and their threads, digests, weekly summaries and the leaders' escalation posts."""
+    """Case and corrective-action messages and their threads, digests, weekly summaries and escalation posts."""
     handlers = [
         CaseOpen(cases, config, client),
         CaseEvent(cases, config, client),
         DigestPost(digests or Digests(reads, config), config, client),
         WeeklyPost(Weekly(reads, config), config, client, command),
         EscalationPost(cases, config, client, command),
+        ActionOpen(cases.actions, config, client),
+        ActionEvent(cases.actions, config, client),
+        ActionEscalationPost(cases.actions, config, client, command),
         PlainPost(client),
     ]
     return OutboxWorker(
