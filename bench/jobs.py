@@ -23,6 +23,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import loop  # noqa: E402
 from bench.datagen import BENCH_CONFIG  # noqa: E402
 from bench.jobs_report import RULES, markdown, summary  # noqa: E402
 
@@ -146,6 +147,9 @@ def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) ->
         e_done += len(done)
     out.update(escalation_steady=e_steady, escalation_steady_done=e_done)
     out["rss"]["escalations"] = peak_rss_mib()
+
+    out["loop"] = loop.measure(ctx, cases, config, now)
+    out["rss"]["loop"] = peak_rss_mib()
     engine.dispose()
     return out
 
@@ -210,7 +214,10 @@ def main() -> None:
             started = time.perf_counter()
             runs.append(one_run(n, cached, work, config_path, now, args))
             print(
-                summary(runs[-1], n) + f"\n  ({time.perf_counter() - started:.0f} s)",
+                summary(runs[-1], n)
+                + "\n"
+                + loop.loop_summary(runs[-1]["loop"])
+                + f"\n  ({time.perf_counter() - started:.0f} s)",
                 file=sys.stderr,
             )
         print(
@@ -218,6 +225,8 @@ def main() -> None:
             f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}\n"
         )
         print(markdown(runs, args, now, counts, size, gen))
+        print("\n#### Improvement loop (issue 17), same runs\n")
+        print(loop.loop_markdown(runs))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

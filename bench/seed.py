@@ -31,8 +31,10 @@ from storage.feedback import insert_new  # noqa: E402
 from storage.models import Case, CaseEvent, OutboxMessage  # noqa: E402
 
 # Bump when what build() writes changes: the cache key includes it, so a stale file is never reused.
-SEED_VERSION = 1
+SEED_VERSION = 2  # 2: customers on responses and cases, categories on cases (recurrence)
 BATCH = 20_000
+# Responses come from this many customers: ~50 each over 2 years, a few cases each (repeats are rare).
+CUSTOMERS = 100_000
 OUTCOMES = ("fixed", "fixed", "fixed", "workaround", "no_action", "duplicate")
 
 
@@ -127,9 +129,10 @@ def build(
 
 def _store_feedback(
     engine: Any, config: LoopbotConfig, rows: int, seed: int
-) -> list[tuple[int, str, str, int, str | None, datetime]]:
+) -> list[tuple[int, str, str, int, str | None, datetime, str]]:
     """Insert datagen's responses through the product's bulk insert; return the negative ones as
-    (feedback id, team, metric, score, category, submitted_at)."""
+    (feedback id, team, metric, score, category, submitted_at, customer)."""
+    who = random.Random(seed + 1)
     sessions = make_sessions(engine)
     categorizer = Categorizer.from_config(config.categories)
     # datagen draws comments from a few dozen texts: masking and categorising each once is enough.
@@ -145,7 +148,15 @@ def _store_feedback(
         for (fid, _, _), r in zip(inserted, batch, strict=True):
             if scores.is_negative(config.teams[r["team"]].open_case_when, r["metric"], r["score"]):
                 negatives.append(
-                    (fid, r["team"], r["metric"], r["score"], r["category"], r["submitted_at"])
+                    (
+                        fid,
+                        r["team"],
+                        r["metric"],
+                        r["score"],
+                        r["category"],
+                        r["submitted_at"],
+                        r["customer"],
+                    )
                 )
         batch.clear()
 
@@ -167,7 +178,7 @@ def _store_feedback(
                 "submitted_at": datetime.fromisoformat(it["submitted_at"]),
                 "received_at": now,
                 "touchpoint": None,
-                "customer": None,
+                "customer": f"cust-{who.randrange(CUSTOMERS)}",
                 "segment": None,
                 "channel": None,
                 "tags": None,
@@ -256,9 +267,10 @@ def _cases(
             }
         )
 
-    for case_id, ((fid, team_key, metric, score, category, submitted), state) in enumerate(
-        zip(chosen, states, strict=True), 1
-    ):
+    for case_id, (
+        (fid, team_key, metric, score, category, submitted, customer),
+        state,
+    ) in enumerate(zip(chosen, states, strict=True), 1):
         team = config.teams[team_key]
         supervisor = team.supervisors[0]
         opened = submitted + timedelta(seconds=rng.randint(5, 600))
@@ -314,9 +326,11 @@ def _cases(
                     "score": score,
                     "category": category,
                     "segment": None,
-                    "customer": None,
+                    "customer": customer,
                     "submitted_at": submitted.isoformat(),
                 },
+                "customer": customer,
+                "category": category,
                 "slack_channel": team.channel,
                 "slack_ts": ts,
             }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
@@ -40,17 +40,26 @@ def note_repeats(s: Session, config: LoopbotConfig, cases: Sequence[Case], now: 
         )
         for customer, case_id, opened_at in rows:
             earlier.setdefault(customer, []).append((case_id, opened_at))
-    pairs = {(c.team, c.category) for c in cases if c.category}
     before: Counter[tuple[str, str]] = Counter()
-    for team, category in pairs:
-        before[(team, category)] = s.scalar(
-            select(func.count()).where(
-                Case.category == category,
-                Case.team == team,
-                Case.opened_at >= now - windows[team],
+    by_window: dict[timedelta, set[tuple[str, str]]] = {}
+    for c in cases:
+        if c.category:
+            by_window.setdefault(windows[c.team], set()).add((c.team, c.category))
+    # One GROUP BY per distinct window (usually one), over the (category, team, opened_at) index.
+    for window, pairs in by_window.items():
+        rows = s.execute(
+            select(Case.team, Case.category, func.count())
+            .where(
+                Case.category.in_(sorted({cat for _, cat in pairs})),
+                Case.team.in_(sorted({team for team, _ in pairs})),
+                Case.opened_at >= now - window,
                 Case.id < first_new,
             )
+            .group_by(Case.team, Case.category)
         )
+        for team, category, count in rows:
+            if (team, category) in pairs:
+                before[(team, category)] = count
     seen: Counter[tuple[str, str]] = Counter()
     updates: list[dict[str, Any]] = []
     for case in sorted(cases, key=lambda c: c.id):
