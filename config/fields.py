@@ -181,6 +181,12 @@ def at_least_1(why: str) -> AfterValidator:
     return _check(lambda v: v >= 1, lambda v: f"must be 1 or more, not {v} ({why})")
 
 
+def at_most(n: int, why: str) -> AfterValidator:
+    return _check(
+        lambda v: len(v) <= n, lambda v: f"has {len(v)} entries; give at most {n} ({why})"
+    )
+
+
 def required(problem: str) -> AfterValidator:
     return _check(bool, lambda _: problem)
 

@@ -30,6 +30,7 @@ from config.fields import (
     UserIds,
     Weeks,
     at_least_1,
+    at_most,
     fmt_duration,
     not_configured,
     required,
@@ -162,7 +163,7 @@ class Category(_Model):
         list[Text], required("needs at least one keyword: comments containing it get this category")
     ]
     # What to do for a customer with this complaint: shown on case messages and in the resolve modal.
-    playbook: Annotated[list[Text], Field(max_length=10)] = []
+    playbook: Annotated[list[Text], at_most(10, "the playbook shows on every case message")] = []
     # Who answers for the cause: mentioned when it turns systemic (SPEC §8).
     owner: UserId | None = None
 

@@ -294,6 +294,30 @@ WINDOW = {"window": "1h"}
             'routing.chat: "support" is not a configured team; configured teams: delivery',
         ),
         (
+            "teams.delivery.verify_window",
+            "10d",
+            "teams.delivery.verify_window: must be whole weeks, e.g. 2w, not 10d (before and after "
+            "a change are compared over the same weekdays)",
+        ),
+        (
+            "defaults.systemic_after",
+            0,
+            "defaults.systemic_after: must be 1 or more, not 0 (resolutions of one cause that open "
+            "a systemic case)",
+        ),
+        (
+            "categories.late_delivery.owner",
+            "@dana",
+            'categories.late_delivery.owner: "@dana" is not a Slack user id: user ids look like '
+            "U0123ABCD (in Slack, open the person's profile, click ⋮ More, then Copy member ID)",
+        ),
+        (
+            "categories.late_delivery.playbook",
+            [f"step {i}" for i in range(11)],
+            "categories.late_delivery.playbook: has 11 entries; give at most 10 (the playbook "
+            "shows on every case message)",
+        ),
+        (
             "retention_days",
             0,
             "retention_days: must be 1 or more, not 0 (feedback older than this many days is purged)",
