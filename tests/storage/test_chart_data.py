@@ -180,6 +180,13 @@ def test_pareto_counts_standing_resolutions(sessions, config) -> None:  # noqa: 
     resolved(cases, again, at, "other")
     cases.reopen(again, "not fixed", actor=LEADER, source="command", now=at + H)
     resolved(cases, again, at + 2 * H, "late_delivery")  # counts once, by its last resolution
+    duplicate = open_case(sessions, at - H)
+    cases.resolve(
+        duplicate, outcome="duplicate", root_cause="rude_staff", action="Same as FB-1",
+        actor=LEADER, source="command", now=at,
+    )  # fmt: skip  # a duplicate counts in no root-cause figure (SPEC §8)
+    ttr = Charts(sessions, sessions, config).build(request("ttr"))
+    assert sum(box.n for box in ttr.boxes) == 7  # nor in TTR
     chart = Charts(sessions, sessions, config).build(request("pareto"))
     assert isinstance(chart, ParetoChart)
     assert chart.causes == ("late_delivery", "app_error", "rude_staff")

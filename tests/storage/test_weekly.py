@@ -118,3 +118,39 @@ def test_compliance_of_a_quiet_week_is_unknown_not_zero(sessions, config):  # no
     assert [(t.opened, t.resolved, t.median_ttr, t.headline.csat) for t in summary.teams] == [
         (0, 0, None, None)
     ] * 2
+
+
+def test_weekly_counts_the_fixes_judged_in_the_week_and_says_how_many_verified(sessions, config):  # noqa: ANN001
+    from sqlalchemy import update
+
+    from bot.slack.blocks.weekly import weekly_message
+    from storage.models import CorrectiveAction
+
+    cases = Cases(sessions, config)
+    refs = []
+    for state, at in [
+        ("verified", P + DAY),
+        ("verified", W - US),
+        ("not_verified", P + 2 * DAY),
+        ("inconclusive", P + 3 * DAY),
+        ("verified", P - US),  # the week before: not counted
+        ("verified", W),  # at `until`: not counted
+    ]:
+        a = cases.actions.plan(
+            "delivery", cause="late_delivery", due="2026-04-01", owner=LEADER, text="Cap routes",
+            actor=LEADER, source="command", now=P - 10 * DAY,
+        ).action  # fmt: skip
+        with sessions.begin() as s:
+            s.execute(
+                update(CorrectiveAction)
+                .where(CorrectiveAction.id == a.id)
+                .values(state=state, verified_at=at)
+            )
+        refs.append(a.ref)
+    summary = Weekly(sessions, config).compose(W)
+    assert (summary.fixes_verified, summary.fixes_judged) == (2, 4)
+    message = weekly_message(summary, config)
+    assert "Fixes verified this week: *2 of 4*" in str(message["blocks"])
+    quiet = Weekly(sessions, config).compose(P - 30 * DAY)
+    assert quiet.fixes_judged == 0
+    assert "Fixes verified" not in str(weekly_message(quiet, config)["blocks"])
