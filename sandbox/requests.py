@@ -28,6 +28,17 @@ class ViewClickIn(BaseModel):
     value: str | None = None
 
 
+class ViewSelectIn(BaseModel):
+    """A pick in a modal's select that dispatches, with what is typed in the modal's other inputs."""
+
+    user: str
+    view_id: str
+    action_id: str
+    block_id: str | None = None
+    value: str | None = None
+    values: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
 class HomeClickIn(BaseModel):
     user: str
     action_id: str

@@ -13,13 +13,24 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from sandbox.requests import ClickIn, CommandIn, HomeClickIn, SubmitIn, UserIn, ViewClickIn, ViewIn
-from slack_emulator import SlackEmulator
+from sandbox.requests import (
+    ClickIn,
+    CommandIn,
+    HomeClickIn,
+    SubmitIn,
+    UserIn,
+    ViewClickIn,
+    ViewIn,
+    ViewSelectIn,
+)
+from slack_emulator import SlackEmulator, payloads
 from slack_emulator.driver import Delivery
 from slack_emulator.state import SlackError
 
 STATIC = Path(__file__).parent / "static"
 HOME = "home"  # the sidebar entry for App Home, in place of a channel id
+# The sidebar entry for the person's DM with Loopbot: each persona has their own D… channel behind it.
+DM = "dm"
 COMMAND = "/feedback"
 # What the Slack client itself says when a required input is left empty: it never reaches the app.
 REQUIRED = "Please complete this required field."
@@ -63,8 +74,20 @@ def _answer(delivery: Delivery) -> dict[str, Any]:
     }
 
 
-def _has_value(value: Any) -> bool:
-    return value not in (None, "", [], {})
+def _not_sent(errors: dict[str, str], problems: list[str]) -> dict[str, Any]:
+    """The answer when the Slack client keeps a submission to itself: nothing reached Loopbot."""
+    return {"ok": False, "status": "not sent", "problems": problems, "errors": errors, "note": ""}
+
+
+def _people(emu: SlackEmulator) -> list[dict[str, str]]:
+    """Whom a users_select offers: the workspace's people (not its bots), by name."""
+    users = emu.workspace.users.values()
+    found = [
+        {"id": u["id"], "name": u["real_name"]}
+        for u in users
+        if not u["is_bot"] and not u["deleted"]
+    ]
+    return sorted(found, key=lambda u: (u["name"].lower(), u["id"]))
 
 
 class Sandbox:
@@ -82,6 +105,7 @@ class Sandbox:
         self.channels = dict(channels)
         self.display_names = dict(display_names)
         self.users = {p["id"] for p in self.personas} | set(self.display_names)
+        self.people = _people(emu)
         # view id -> (the view's hash when the errors came, {block_id: message}); an update clears them.
         self.errors: dict[str, tuple[str, dict[str, str]]] = {}
 
@@ -92,7 +116,11 @@ class Sandbox:
             raise _Problem(404, f"unknown user {user!r}")
         return user
 
-    def channel(self, channel: str) -> str:
+    def conversation(self, user: str, channel: str) -> str:
+        """The emulator's channel id for a sidebar entry: a channel, or DM for this person's DM with the bot."""
+        dm = self.emu.workspace.dm_channel(self.user(user))
+        if channel in (DM, dm):
+            return dm
         if channel not in self.channels:
             raise _Problem(404, f"unknown channel {channel!r}")
         return channel
@@ -106,9 +134,10 @@ class Sandbox:
     # -- state
 
     def state(self, user: str, channel: str, thread: str | None) -> dict[str, Any]:
-        self.user(user)
-        if channel != HOME:
-            self.channel(channel)
+        conversation = HOME if channel == HOME else self.conversation(user, channel)
+        # A persona the emulator does not know (a config mistake) simply has an empty DM.
+        known = self.user(user) in self.emu.workspace.users
+        dm = self.emu.messages(self.emu.workspace.dm_channel(user)) if known else []
         state: dict[str, Any] = {
             "personas": self.personas,
             "display_names": self.display_names,
@@ -118,7 +147,12 @@ class Sandbox:
             "channels": [
                 {"id": cid, "name": name, "kind": "channel"} for cid, name in self.channels.items()
             ]
-            + [{"id": HOME, "name": "App Home", "kind": "home"}],
+            + [
+                {"id": HOME, "name": "App Home", "kind": "home"},
+                # latest: the page marks the DM unread until the person opens it.
+                {"id": DM, "name": "Loopbot", "kind": "dm", "latest": _latest(dm)},
+            ],
+            "users": self.people,
             "messages": [],
             "thread": None,
             "modal": self.modal(user),
@@ -127,7 +161,7 @@ class Sandbox:
         if channel == HOME:
             state["home"] = self.emu.home(user)
         else:
-            state["messages"], state["thread"] = self.timeline(user, channel, thread)
+            state["messages"], state["thread"] = self.timeline(user, conversation, thread)
         body = json.dumps(state, sort_keys=True, default=str)
         state["version"] = hashlib.sha1(body.encode()).hexdigest()[:16]
         return state
@@ -172,29 +206,17 @@ class Sandbox:
 
     def submit(self, body: SubmitIn) -> dict[str, Any]:
         view = self.open_view(body.view_id, self.user(body.user))
-        missing = self.missing(view, body.values)
-        if missing:
-            self.errors[view["id"]] = (view["hash"], missing)
-            return {
-                "ok": False,
-                "status": "not sent",
-                "problems": [],
-                "errors": missing,
-                "note": "",
-            }
         try:
+            missing = self.missing(view, body.values)
+            if missing:
+                self.errors[view["id"]] = (view["hash"], missing)
+                return _not_sent(missing, [])
             delivery = self.emu.submit_view(view["id"], body.user, body.values)
         except ValueError as exc:
             # The emulator refuses what the Slack client would (an unknown option, a too long text).
-            block_id, _, message = str(exc).partition(": ")
-            self.errors[view["id"]] = (view["hash"], {block_id: message or str(exc)})
-            return {
-                "ok": False,
-                "status": "not sent",
-                "problems": [str(exc)],
-                "errors": {block_id: message},
-                "note": "",
-            }
+            errors = {_block_of(view, str(exc)): str(exc).partition(": ")[2] or str(exc)}
+            self.errors[view["id"]] = (view["hash"], errors)
+            return _not_sent(errors, [str(exc)])
         answer = _answer(delivery)
         response = delivery.response or {}
         errors = response.get("errors") if response.get("response_action") == "errors" else None
@@ -205,32 +227,42 @@ class Sandbox:
             self.errors.pop(view["id"], None)
         return answer
 
-    @staticmethod
-    def missing(view: dict, values: dict[str, dict[str, Any]]) -> dict[str, str]:
-        """Required inputs left empty: the Slack client refuses to submit and says so under each."""
-        out = {}
-        for block in view.get("blocks") or []:
-            if block.get("type") != "input" or block.get("optional"):
-                continue
-            element = block.get("element") or {}
-            action_id = element.get("action_id")
-            given = values.get(block["block_id"], {})
-            initial = (
-                element.get("initial_value")
-                or element.get("initial_option")
-                or element.get("initial_options")
-            )
-            if (action_id in given and not _has_value(given[action_id])) or (
-                action_id not in given and not initial
-            ):
-                out[block["block_id"]] = REQUIRED
-        return out
+    def missing(self, view: dict, values: dict[str, dict[str, Any]]) -> dict[str, str]:
+        """Required inputs left empty, of every input type: the Slack client refuses to submit and says
+        so under each. An input the page did not send counts with what the view holds for it."""
+        users = self.emu.workspace.users
+        state = payloads.state_values(view, values, users=users, submit=False)
+        return {block_id: REQUIRED for block_id in payloads.empty_required(view, state)}
+
+    def select(self, body: ViewSelectIn) -> dict[str, Any]:
+        """A pick in a select that dispatches (dispatch_action): block_actions now, not at submit."""
+        view = self.open_view(body.view_id, self.user(body.user))
+        delivery = self.emu.select_in_view(
+            view["id"],
+            body.action_id,
+            body.value,
+            body.user,
+            block_id=body.block_id,
+            values=body.values,
+        )
+        return _answer(delivery)
 
     def close(self, body: ViewIn) -> dict[str, Any]:
         view = self.open_view(body.view_id, self.user(body.user))
         self.emu.views.close(view["id"])
         self.errors.pop(view["id"], None)
         return {"ok": True}
+
+
+def _latest(messages: list[dict]) -> str:
+    return max((m.get("latest_reply", m["ts"]) for m in messages), key=float, default="")
+
+
+def _block_of(view: dict, error: str) -> str:
+    """The input block an emulator refusal names ("block.action: why"), for the page to show it there."""
+    head = error.partition(": ")[0]
+    blocks = [b.get("block_id", "") for b in view.get("blocks") or [] if b.get("type") == "input"]
+    return next((b for b in blocks if head == b or head.startswith(b + ".")), head)
 
 
 def _guard(fn: Callable[[], Any]) -> Any:
@@ -309,25 +341,21 @@ def sandbox_router(
     @router.post("/sandbox/api/command")
     def command(body: CommandIn) -> Any:
         def run() -> dict[str, Any]:
-            box.user(body.user)
-            box.channel(body.channel)
+            channel = box.conversation(body.user, body.channel)
             text = body.text.strip()
             if text != COMMAND and not text.startswith(COMMAND + " "):
                 raise _Problem(
                     400, f"Only {COMMAND} commands reach Loopbot here: try `{COMMAND} help`."
                 )
-            return _answer(emu.slash_command(text[len(COMMAND) :].strip(), body.user, body.channel))
+            return _answer(emu.slash_command(text[len(COMMAND) :].strip(), body.user, channel))
 
         return _guard(run)
 
     @router.post("/sandbox/api/click")
     def click(body: ClickIn) -> Any:
         def run() -> dict[str, Any]:
-            box.user(body.user)
-            box.channel(body.channel)
-            return _answer(
-                emu.click(body.channel, body.ts, body.action_id, body.user, value=body.value)
-            )
+            channel = box.conversation(body.user, body.channel)
+            return _answer(emu.click(channel, body.ts, body.action_id, body.user, value=body.value))
 
         return _guard(run)
 
@@ -340,6 +368,10 @@ def sandbox_router(
             )
 
         return _guard(run)
+
+    @router.post("/sandbox/api/view_select")
+    def view_select(body: ViewSelectIn) -> Any:
+        return _guard(lambda: box.select(body))
 
     @router.post("/sandbox/api/home_click")
     def home_click(body: HomeClickIn) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from slack_sdk.errors import SlackObjectFormationError
@@ -89,6 +90,24 @@ def _text_object(
     _string(errs, value, "text", path, max_len, required=True)
 
 
+def _flag(errs: _Errors, d: dict, key: str, path: str) -> None:
+    # Slack refuses "true" or 1 where a boolean is expected.
+    if key in d and not isinstance(d[key], bool):
+        errs.add(f"{path}.{key}", "must be a boolean")
+
+
+def _date(errs: _Errors, d: dict, key: str, path: str) -> None:
+    value = d.get(key)
+    if value is None:
+        return
+    try:
+        if not isinstance(value, str) or len(value) != 10:
+            raise ValueError(value)
+        date.fromisoformat(value)
+    except ValueError:
+        errs.add(f"{path}.{key}", "must be a real date written YYYY-MM-DD")
+
+
 def _confirm(errs: _Errors, e: dict, path: str) -> None:
     if "confirm" not in e or not _obj(errs, e["confirm"], f"{path}.confirm"):
         return
@@ -171,6 +190,7 @@ def _element(errs: _Errors, e: Any, path: str, allowed: set[str]) -> None:
     own = {"type"} if kind == "image" else {"type", "action_id"}
     _keys(errs, e, path, ELEMENT_KEYS[kind] | own, f"a {kind} element")
     _string(errs, e, "action_id", path, 255)
+    _flag(errs, e, "focus_on_load", path)
     _text(errs, e, "placeholder", path, 150, plain=True, required=False)
     _confirm(errs, e, path)
     if kind == "button":
@@ -183,8 +203,13 @@ def _element(errs: _Errors, e: Any, path: str, allowed: set[str]) -> None:
     elif kind == "image":
         _string(errs, e, "image_url", path, 3000, required="slack_file" not in e)
         _string(errs, e, "alt_text", path, 2000, required=True)
+    elif kind == "users_select":
+        _string(errs, e, "initial_user", path, 255)
+    elif kind == "datepicker":
+        _date(errs, e, "initial_date", path)
     elif kind == "plain_text_input":
         _string(errs, e, "initial_value", path, 3000)
+        _flag(errs, e, "multiline", path)
         if not 0 <= (e.get("max_length") or 0) <= 3000:
             errs.add(f"{path}.max_length", "must be at most 3000")
     values = _option_values(errs, e, kind, path)
@@ -246,6 +271,8 @@ def _block(errs: _Errors, b: Any, path: str, *, modal: bool) -> None:
             errs.add(f"{path}.type", "input blocks are only allowed in modals")
         _text(errs, b, "label", path, 2000, plain=True)
         _text(errs, b, "hint", path, 2000, plain=True, required=False)
+        _flag(errs, b, "optional", path)
+        _flag(errs, b, "dispatch_action", path)
         if "element" not in b:
             errs.add(f"{path}.element", "is required")
         else:

@@ -8,8 +8,9 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from slack_emulator.driver import Delivery, Driver
+from slack_emulator.driver import Delivery
 from slack_emulator.faults import CallLog, CallRecord, Fault, Faults, InFlight
+from slack_emulator.people import People
 from slack_emulator.server import ThreadedServer
 from slack_emulator.socket_mode import SocketHub
 from slack_emulator.state import Identity, Workspace
@@ -19,7 +20,7 @@ from slack_emulator.web_api import build_app
 T = TypeVar("T")
 
 
-class SlackEmulator(Driver):
+class SlackEmulator(People):
     """Plays Slack for the app on 127.0.0.1: the Web API, response_urls, file uploads and Socket Mode."""
 
     def __init__(

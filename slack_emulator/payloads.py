@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import secrets
 import time
+from datetime import date
 from typing import Any
 
 from slack_emulator.state import Identity, Workspace
@@ -196,7 +197,25 @@ def _option(element: dict, value: Any, path: str) -> dict:
     )
 
 
-def _entry(element: dict, given: Any, path: str) -> tuple[dict, bool]:
+def _chosen(kind: str, value: Any, path: str, users: Any) -> Any:
+    """A single-choice value as the Slack client would send it: None when empty, checked like the picker."""
+    if value in (None, ""):
+        return None
+    if kind == "datepicker":
+        # The date picker only ever yields real dates, written as Slack writes them.
+        try:
+            if not isinstance(value, str) or len(value) != 10:
+                raise ValueError(value)
+            date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{path}: {value!r} is not a date written YYYY-MM-DD") from None
+    if kind == "users_select" and users is not None and value not in users:
+        # The user picker lists only the workspace's people.
+        raise ValueError(f"{path}: {value!r} is not a user of this workspace")
+    return value
+
+
+def _entry(element: dict, given: Any, path: str, users: Any = None) -> tuple[dict, bool]:
     """Slack's state entry for an input element, and whether the user filled it in."""
     kind = element["type"]
     entry: dict[str, Any] = {"type": kind}
@@ -229,7 +248,9 @@ def _entry(element: dict, given: Any, path: str) -> tuple[dict, bool]:
         return entry, bool(chosen)
     if kind in singles:
         key, initial = singles[kind]
-        entry[key] = element.get(initial) if given is _MISSING else given
+        entry[key] = _chosen(
+            kind, element.get(initial) if given is _MISSING else given, path, users
+        )
         return entry, entry[key] is not None
     value = element.get("initial_value") if given is _MISSING else given
     if value is not None and kind == "plain_text_input":
@@ -242,10 +263,19 @@ def _entry(element: dict, given: Any, path: str) -> tuple[dict, bool]:
     return entry, entry["value"] is not None
 
 
-def state_values(view: dict, values: dict[str, dict[str, Any]]) -> dict:
-    """view.state.values for a submission; ValueError where the Slack client would refuse to submit."""
+def _filled(entry: dict) -> bool:
+    return any(v not in (None, "", []) for k, v in entry.items() if k != "type")
+
+
+def state_values(
+    view: dict, values: dict[str, dict[str, Any]], *, users: Any = None, submit: bool = True
+) -> dict:
+    """view.state.values as the client has it; ValueError where the Slack client would refuse the values
+    (or, when `submit`, to submit). Inputs left out keep what the view's state holds, else their initial value.
+    """
     state: dict[str, dict] = {}
-    inputs = {b["block_id"]: b for b in view.get("blocks", []) if b.get("type") == "input"}
+    inputs = _inputs(view)
+    kept = (view.get("state") or {}).get("values") or {}
     for block_id, given in values.items():
         element = inputs.get(block_id, {}).get("element", {})
         unknown = set(given) - {element.get("action_id")}
@@ -255,11 +285,72 @@ def state_values(view: dict, values: dict[str, dict[str, Any]]) -> dict:
             )
     for block_id, block in inputs.items():
         element = block["element"]
-        given = values.get(block_id, {}).get(element["action_id"], _MISSING)
-        entry, filled = _entry(element, given, f"{block_id}.{element['action_id']}")
-        if not filled and not block.get("optional"):
-            raise ValueError(
-                f"{block_id}: a required input is empty; Slack would not let the user submit"
-            )
-        state[block_id] = {element["action_id"]: entry}
+        action_id = element["action_id"]
+        given = values.get(block_id, {}).get(action_id, _MISSING)
+        before = kept.get(block_id, {}).get(action_id)
+        if given is _MISSING and before and before.get("type") == element["type"]:
+            # What the person typed before a views.update stays in the form, as in Slack.
+            entry = copy.deepcopy(before)
+        else:
+            entry, _ = _entry(element, given, f"{block_id}.{action_id}", users)
+        state[block_id] = {action_id: entry}
+    empty = empty_required(view, state)
+    if submit and empty:
+        raise ValueError(
+            f"{empty[0]}: a required input is empty; Slack would not let the user submit"
+        )
     return state
+
+
+def _inputs(view: dict) -> dict[str, dict]:
+    return {b["block_id"]: b for b in view.get("blocks", []) if b.get("type") == "input"}
+
+
+def empty_required(view: dict, state: dict) -> list[str]:
+    """The block_ids of required inputs empty in `state`: the Slack client marks each and sends nothing."""
+    return [
+        block_id
+        for block_id, block in _inputs(view).items()
+        if not block.get("optional")
+        and not any(_filled(e) for e in state.get(block_id, {}).values())
+    ]
+
+
+# -- block_actions from a select, date picker or other non-button element
+
+
+def find_dispatcher(
+    blocks: list[dict] | None, action_id: str, block_id: str | None = None
+) -> tuple[dict, dict]:
+    """The block and element (not a button) that sends block_actions when changed; LookupError otherwise."""
+    seen = []
+    for block in blocks or []:
+        if block_id is not None and block.get("block_id") != block_id:
+            continue
+        if block.get("type") == "input":
+            candidates = [block.get("element")]
+        else:
+            candidates = [*(block.get("elements") or []), block.get("accessory")]
+        for element in candidates:
+            if not isinstance(element, dict) or element.get("type") in ("button", "image"):
+                continue
+            if element.get("action_id") != action_id:
+                seen.append(element.get("action_id"))
+                continue
+            if block.get("type") == "input" and not block.get("dispatch_action"):
+                raise LookupError(
+                    f"input {block['block_id']} has no dispatch_action: Slack tells the app nothing"
+                    " until the modal is submitted"
+                )
+            return block, element
+    raise LookupError(f"no select or picker with action_id {action_id!r} (elements: {seen})")
+
+
+def choice_entry(block: dict, element: dict, value: Any, users: Any = None) -> dict:
+    """The actions[] entry Slack sends when a person picks `value` in a select or picker."""
+    state, _ = _entry(element, value, f"{block['block_id']}.{element['action_id']}", users)
+    entry = {"action_id": element["action_id"], "block_id": block["block_id"], **state}
+    if "placeholder" in element:
+        entry["placeholder"] = copy.deepcopy(element["placeholder"])
+    entry["action_ts"] = action_ts()
+    return entry

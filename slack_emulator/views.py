@@ -19,6 +19,26 @@ def _new_hash() -> str:
     return f"{int(time.time())}.{secrets.token_hex(4)}"
 
 
+def _kept_state(current: dict, updated: dict) -> dict:
+    """What Slack keeps of the typed values across an update: the inputs whose block_id, action_id and
+    element type are unchanged. A new block_id is how an app clears an input, so nothing else survives."""
+    elements = {
+        b["block_id"]: b["element"]
+        for b in updated["blocks"]
+        if b.get("type") == "input" and isinstance(b.get("element"), dict)
+    }
+    kept: dict[str, dict] = {}
+    for block_id, entries in (current.get("state") or {}).get("values", {}).items():
+        element = elements.get(block_id)
+        for action_id, entry in entries.items():
+            if element and (element.get("action_id"), element.get("type")) == (
+                action_id,
+                entry.get("type"),
+            ):
+                kept.setdefault(block_id, {})[action_id] = copy.deepcopy(entry)
+    return kept
+
+
 class ViewStore:
     def __init__(self, identity: Identity, trigger_ttl: float = TRIGGER_TTL):
         self.identity = identity
@@ -157,8 +177,7 @@ class ViewStore:
                 root=current["root_view_id"],
                 previous=current["previous_view_id"],
             )
-            # Slack keeps what the user typed into inputs that survive the update.
-            built["state"] = copy.deepcopy(current["state"])
+            built["state"] = {"values": _kept_state(current, built)}
             return copy.deepcopy(built)
 
     def publish(self, user: str, view: dict, hash: str | None = None) -> dict:

@@ -44,6 +44,10 @@ DEMO_CONFIG: dict[str, Any] = {
         "huddle": "0 9 * * mon-fri",
         "sla": {"ack": "30m", "resolve": "2d"},
         "open_case_when": {"csat_at_most": 2, "nps_at_most": 6, "ces_at_least": 5},
+        # The demo's teams resolve hundreds of cases a month: at the default 5, every cause of every team
+        # would be systemic within days. At 70 the causes with a corrective action stay quiet, and one or
+        # two without one reach the leaders' channel.
+        "systemic_after": 70,
     },
     "leaders": [LEADER.user_id],
     "leaders_channel": "C0LEADERS",
@@ -98,26 +102,58 @@ DEMO_CONFIG: dict[str, Any] = {
         "late_delivery": {
             "domain": "process",
             "keywords": ["late", "delay", "delayed", "never arrived"],
+            "playbook": [
+                "Over two days late: refund the delivery fee",
+                "Offer a morning slot for the redelivery",
+                "Flag the route to the carrier",
+            ],
+            "owner": SUPERVISOR.user_id,
         },
         "damaged_item": {
             "domain": "product",
             "keywords": ["damaged", "broken", "crushed", "smashed"],
+            "playbook": [
+                "Send a replacement with a prepaid return label",
+                "Ask for a photo and raise it with the warehouse",
+            ],
+            "owner": SUPERVISOR.user_id,
         },
         "rude_staff": {
             "domain": "people",
             "keywords": ["rude", "impolite", "unhelpful", "hung up"],
+            "playbook": [
+                "The team lead calls the customer back the same day",
+                "Review the recording with the agent",
+            ],
+            "owner": "U0SUPER2",
         },
         "billing_error": {
             "domain": "process",
             "keywords": ["charged twice", "overcharged", "refund", "invoice", "double charge"],
+            "playbook": [
+                "Reverse a duplicate charge the same day",
+                "Email a corrected invoice",
+            ],
+            "owner": "U0SUPER4",
         },
         "website_bug": {
             "domain": "technology",
             "keywords": ["website", "checkout", "web page", "login page"],
+            "playbook": [
+                "Take the order by phone",
+                "File it with the web team: page, browser and time",
+            ],
+            "owner": LEADER.user_id,
         },
         "app_error": {
             "domain": "technology",
             "keywords": ["crash", "crashes", "crashed", "error", "bug", "freezes"],
+            "playbook": [
+                "Walk the customer through reinstalling the app",
+                "Known crash: credit the account and share the workaround",
+                "Report it to mobile with the app version",
+            ],
+            "owner": LEADER.user_id,
         },
     },
     "routing": {

@@ -12,9 +12,11 @@ from zoneinfo import ZoneInfo
 
 from bot import scores
 from bot.scores import SCALES
+from sandbox.demo.improvements import IMPROVEMENTS
 from sandbox.demo.words import (
     CARRIERS,
     CHANNELS,
+    COMPLAINTS,
     FIRST,
     GENERIC_PRAISE,
     LAST,
@@ -26,6 +28,11 @@ from sandbox.demo.words import (
 )
 
 HOUR = timedelta(hours=1)
+# A regular who complains three times in a month: the first complaint of the team after each mark (days
+# before `now`) is theirs, so the last one, in the last hours, is their third case in 30 days.
+REPEAT_CUSTOMER = "CUST-20417"
+REPEAT_TEAM = "delivery"
+REPEAT_DAYS = (26.0, 11.0, 0.6)
 
 # Score weights of a happy and of an unhappy population; a team's mix at a moment is the blend of the two by its
 # share of unhappy customers, so one number (bad share) drives every metric the same way.
@@ -81,6 +88,8 @@ class Profile:
     touchpoints: tuple[str, ...]
     topics: Mapping[str, float]  # complaint topic (a demo category) -> weight
     bad_share: Callable[[float], float]  # days before `now` -> share of unhappy customers
+    # (topic, days before `now` it went live, effect) of the corrective actions that changed the feedback
+    changes: tuple[tuple[str, float, float], ...] = ()
 
 
 def _delivery_bad(days_ago: float) -> float:
@@ -96,6 +105,14 @@ def _billing_bad(days_ago: float) -> float:
     return (
         0.10 + 0.22 * min(days_ago, 60) / 60
     )  # a new invoicing system steadily wins customers back
+
+
+def _changes(team: str) -> tuple[tuple[str, float, float], ...]:
+    return tuple(
+        (imp.cause, imp.live, imp.effect)
+        for imp in IMPROVEMENTS
+        if imp.team == team and imp.live is not None and imp.effect != 1
+    )
 
 
 PROFILES: dict[str, Profile] = {
@@ -114,6 +131,7 @@ PROFILES: dict[str, Profile] = {
             "vague": 8,
         },
         _delivery_bad,
+        _changes("delivery"),
     ),
     "support": Profile(
         100,
@@ -130,6 +148,7 @@ PROFILES: dict[str, Profile] = {
             "vague": 14,
         },
         _support_bad,
+        _changes("support"),
     ),
     "billing": Profile(
         80,
@@ -139,59 +158,12 @@ PROFILES: dict[str, Profile] = {
         ("invoice-email",),
         {"billing_error": 55, "website_bug": 15, "rude_staff": 8, "app_error": 8, "vague": 14},
         _billing_bad,
+        _changes("billing"),
     ),
 }
 DEFAULT_PROFILE = Profile(100, 0.75, (0.6, 0.2, 0.2), "survey", (), {"vague": 1}, lambda _: 0.12)
 
-# Negative verbatims per topic; each one holds a keyword of its demo category (and none of an earlier one).
-_COMPLAINTS: dict[str, list[str]] = {
-    "late_delivery": [
-        "The parcel arrived two days late and nobody told me why.",
-        "Third delay this month, I had to stay home all day for nothing.",
-        "My order never arrived and tracking still says out for delivery.",
-        "Delivery was delayed again without any notice.",
-        "Way too late, the food was cold by the time it came.",
-    ],
-    "damaged_item": [
-        "The box was crushed and the glasses inside were broken.",
-        "Item arrived damaged, the screen is cracked.",
-        "Everything was smashed, clearly thrown around in the van.",
-    ],
-    "rude_staff": [
-        "The driver was rude when I asked him to bring it upstairs.",
-        "Agent was impolite and talked over me the whole time.",
-        "Very unhelpful, they just read a script at me.",
-        "I was put on hold for 40 minutes and then the agent hung up on me.",
-    ],
-    "billing_error": [
-        "I was charged twice for the same order.",
-        "Still no refund after three weeks of emails.",
-        "The invoice shows a plan I never signed up for.",
-        "Overcharged on my monthly bill, again.",
-        "There is a double charge on my statement and no one can explain it.",
-    ],
-    "website_bug": [
-        "The website logged me out halfway through my order.",
-        "Checkout kept spinning and never confirmed my payment.",
-        "The login page does not accept my password even after a reset.",
-        "Your website is impossible to use on a phone.",
-    ],
-    "app_error": [
-        "The app shows an error every time I try to track my order.",
-        "App crashes as soon as I open the order history.",
-        "There is a bug where my address is saved but never shown.",
-        "The app freezes on the payment screen.",
-    ],
-    "vague": [
-        "Very disappointed, expected much better.",
-        "Not good enough, I am thinking of switching.",
-        "Poor experience overall.",
-        "Nobody seems to care about customers any more.",
-    ],
-}
 
-
-# Middling scores: lukewarm remarks, a few with a mild complaint keyword (which still counts as a complaint).
 def profile(team: str) -> Profile:
     return PROFILES.get(team, DEFAULT_PROFILE)
 
@@ -217,6 +189,7 @@ def history_by_hour(
     start = now - timedelta(days=days)
     serial = 0
     slot = start
+    marks = [d for d in REPEAT_DAYS if d < days]
     while slot < now:
         end = min(slot + HOUR, now)
         # Whole seconds in [slot, end): survey tools send whole seconds, and each item stays inside the window.
@@ -235,6 +208,10 @@ def history_by_hour(
                 submitted = datetime.fromtimestamp(second, tz)
                 days_ago = (now - submitted).total_seconds() / 86_400
                 item = _item(rng, key, prof, submitted, days_ago, f"demo-{key}-{second}-{serial}")
+                if key == REPEAT_TEAM and marks and days_ago < marks[0] and _negative(item):
+                    # Set after the draws, so the rest of the history is the same as without it.
+                    item["customer"] = REPEAT_CUSTOMER
+                    marks.pop(0)
                 items.append((second, serial, item))
         items.sort(key=lambda t: (t[0], t[1]))
         yield slot, end, [it for _, _, it in items]
@@ -268,7 +245,7 @@ def _item(
     ext_id: str,
 ) -> dict[str, Any]:
     metric = rng.choices(scores.METRICS, prof.metrics)[0]
-    bad = prof.bad_share(days_ago)
+    bad, topics = _mix(prof, days_ago)
     weights = [(1 - bad) * g + bad * b for g, b in zip(_GOOD[metric], _BAD[metric])]
     low, high = SCALES[metric]
     score = rng.choices(range(low, high + 1), weights)[0]
@@ -287,11 +264,7 @@ def _item(
     if prof.touchpoints:
         item["touchpoint"] = rng.choice(prof.touchpoints)
     mood = _mood(metric, score)
-    topic = (
-        rng.choices(list(prof.topics), list(prof.topics.values()))[0]
-        if mood == "negative"
-        else None
-    )
+    topic = rng.choices(list(topics), list(topics.values()))[0] if mood == "negative" else None
     comment = _comment(rng, team, mood, topic)
     if comment is not None:
         item["comment"] = comment
@@ -301,6 +274,21 @@ def _item(
     if item["segment"] == "vip":
         item["tags"] = ["vip"]
     return item
+
+
+def _mix(prof: Profile, days_ago: float) -> tuple[float, Mapping[str, float]]:
+    """The unhappy share and the complaint topics `days_ago`: a change live by then scales its topic, and
+    the unhappy customers that topic accounted for."""
+    bad, topics = prof.bad_share(days_ago), prof.topics
+    for topic, since, effect in prof.changes:
+        if days_ago < since and topic in topics:
+            bad *= 1 + (effect - 1) * topics[topic] / sum(topics.values())
+            topics = {**topics, topic: topics[topic] * effect}
+    return bad, topics
+
+
+def _negative(item: dict[str, Any]) -> bool:
+    return _mood(item["metric"], item["score"]) == "negative"
 
 
 def _mood(metric: str, score: int) -> str:
@@ -317,7 +305,7 @@ def _comment(rng: random.Random, team: str, mood: str, topic: str | None) -> str
     if rng.random() >= answered:
         return "" if rng.random() < 0.25 else None
     if mood == "negative":
-        text = rng.choice(_COMPLAINTS[topic or "vague"])
+        text = rng.choice(COMPLAINTS[topic or "vague"])
     elif mood == "neutral":
         text = rng.choice(NEUTRAL)
     else:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import random
 import time as clock
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -17,10 +19,11 @@ from bot.cases.lifecycle import Cases
 from bot.feedback.ingest import Ingestor
 from config.teams import LoopbotConfig, Team
 from sandbox.demo.feedback import history_by_hour
-from storage.models import Case, CaseEvent, OutboxMessage
+from sandbox.demo.improvements import Story
+from sandbox.demo.resolutions import REOPEN_REASONS, resolution
+from storage.models import ActionEvent, Case, CaseEvent, CorrectiveAction, OutboxMessage
 
 ORIGIN = "api"  # the seeded feedback came in as a survey tool would send it
-OUTCOME_WEIGHTS = {"fixed": 55, "workaround": 20, "no_action": 15, "duplicate": 10}
 
 # (first hour, last hour + 1, weekdays) when someone watches each team's channel; cases opened outside it wait.
 _SHIFTS: dict[str, tuple[int, int, frozenset[int]]] = {
@@ -30,60 +33,17 @@ _SHIFTS: dict[str, tuple[int, int, frozenset[int]]] = {
 }
 _DEFAULT_SHIFT = (8, 18, frozenset(range(5)))
 
-_ACTIONS: dict[str, list[str]] = {
-    "late_delivery": [
-        "Called the customer, apologised and refunded the delivery fee.",
-        "Rebooked for a morning slot and flagged the route to the carrier.",
-        "Escalated the parcel with the carrier; it was delivered the next day.",
-    ],
-    "damaged_item": [
-        "Sent a free replacement and a prepaid return label.",
-        "Refunded the damaged item and raised a packaging issue with the warehouse.",
-    ],
-    "rude_staff": [
-        "Apologised to the customer; coached the agent in the weekly one-to-one.",
-        "Reviewed the call recording with the team lead and called the customer back.",
-    ],
-    "billing_error": [
-        "Reversed the duplicate charge and emailed a corrected invoice.",
-        "Issued the refund and added a note to the account.",
-    ],
-    "website_bug": [
-        "Reproduced the problem, filed it with the web team, and placed the order by phone.",
-        "Reset the customer's session; the fix ships with the next release.",
-    ],
-    "app_error": [
-        "Walked the customer through reinstalling the app; bug reported to mobile.",
-        "Confirmed a known crash, shared the workaround and credited the account.",
-    ],
-}
-_GENERIC_ACTIONS = [
-    "Called the customer back and talked it through.",
-    "Emailed an apology with a goodwill voucher.",
-    "Followed up by phone; the customer is happy with the answer.",
-]
-_RATIONALES = [
-    "The customer could not be reached after three attempts.",
-    "Expected behaviour; explained the policy.",
-    "Already handled under another case.",
-]
-_REOPEN_REASONS = [
-    "The customer wrote again: the problem is back.",
-    "The refund did not arrive after all.",
-    "Replacement also arrived damaged.",
-]
-
 
 @dataclass(frozen=True)
 class SeedSummary:
     feedback: int
-    cases: int
-    acknowledged: (
-        int  # cases acknowledged at least once (resolving straight from open counts, as in TTA)
-    )
+    cases: int  # every case: one per negative response, plus the systemic ones
+    acknowledged: int  # acknowledged at least once (resolving straight from open counts, as in TTA)
     resolved: int  # cases resolved now
     still_open: int  # cases open or acknowledged now
     reopened: int
+    systemic: int = 0  # systemic cases opened in the leaders' channel (SPEC §8), open or closed
+    actions: int = 0  # corrective actions
     seconds: float = 0.0
 
 
@@ -92,9 +52,10 @@ class _Step:
     at: datetime
     seq: int
     case_id: int = 0
-    kind: str = ""  # acknowledge | assign | resolve | reopen
+    kind: str = ""  # acknowledge | assign | resolve | reopen | story (a corrective action's move)
     actor: str = ""
     args: dict[str, Any] | None = None
+    team: str = ""
 
 
 def seed(
@@ -110,24 +71,36 @@ def seed(
 ) -> SeedSummary:
     """Store `days` of generated feedback ending at `now`, opening cases as it goes, and work those cases.
 
-    Feedback is stored one simulated hour at a time with `now` = the end of that hour, so each negative response
-    opens its case within the hour it came in (ingestion opens none for feedback older than CASE_HORIZON).
-    Lifecycle steps run in simulated time order too, and steps that would fall at or after `now` never happen:
-    that is how the last days' cases are left open or unacknowledged. With `mark_posted`, every post this seeding
-    wrote to the outbox is marked delivered, except the posts of cases still unresolved (see `_mark_posted`).
+    Feedback is stored one simulated hour at a time with `now` = the end of that hour, so each negative
+    response opens its case within the hour it came in (ingestion opens none for feedback older than
+    CASE_HORIZON). Lifecycle steps run in simulated time order too, and steps that would fall at or after
+    `now` never happen: that is how the last days' cases are left open or unacknowledged. The demo's
+    corrective actions (sandbox.demo.improvements) are planned, done and verified among them. With
+    `mark_posted`, every post this seeding wrote to the outbox is marked delivered, except those a sandbox
+    must show (see `_mark_posted`).
     """
     started = clock.perf_counter()
     rng = random.Random(rng_seed)
-    plans = random.Random(
-        rng_seed + 1
-    )  # a stream of its own: lifecycle choices don't shift the feedback
+    # Streams of their own: lifecycle choices don't shift the feedback, nor the story the lifecycle.
+    plans = random.Random(rng_seed + 1)
+    story = Story(
+        cases,
+        config,
+        now=now,
+        start=now - timedelta(days=days),
+        rng=random.Random(rng_seed + 2),
+        on_shift=_on_shift,
+    )
     first_outbox_id, first_case_id = _max_id(sessions, OutboxMessage.id), _max_id(sessions, Case.id)
+    first_action_id = _max_id(sessions, CorrectiveAction.id)
     steps: list[_Step] = []
-    seq = 0
+    seq = itertools.count(1)
+    for at, what, imp in story.moves():
+        heapq.heappush(steps, _Step(at, next(seq), kind="story", args={"what": what, "imp": imp}))
     stored = 0
     zones = {key: team.timezone for key, team in config.teams.items()}
     for _, end, raw in history_by_hour(rng, teams=zones, now=now, days=days):
-        _run(cases, steps, until=end)
+        _run(cases, story, steps, seq, until=end)
         if not raw:
             continue
         valid, errors = ingestor.validate(raw, end)
@@ -144,22 +117,26 @@ def seed(
                 .order_by(Case.id)
             ).all()
         for case_id, team, opened_at, summary in opened:
-            for step in _plan(
-                plans, config, config.teams[team], summary.get("category"), opened_at
-            ):
-                seq += 1
-                step.seq, step.case_id = seq, case_id
+            if summary.get("repeat", {}).get("customer_count", 0) >= 3:
+                continue  # a regular's third complaint in a month: left for whoever opens the sandbox
+            category = summary.get("category")
+            for step in _plan(plans, config, config.teams[team], category, opened_at):
+                step.seq, step.case_id, step.team = next(seq), case_id, team
                 heapq.heappush(steps, step)
-    _run(cases, steps, until=now)
+    _run(cases, story, steps, seq, until=now)
     if mark_posted:
-        _mark_posted(sessions, first_outbox_id)
-    return _summary(sessions, first_case_id, stored, clock.perf_counter() - started)
+        _mark_posted(sessions, first_outbox_id, first_action_id)
+    return _summary(
+        sessions, first_case_id, first_action_id, stored, clock.perf_counter() - started
+    )
 
 
 # -- lifecycle --------------------------------------------------------------------------------------------------
 
 
-def _run(cases: Cases, steps: list[_Step], *, until: datetime) -> None:
+def _run(
+    cases: Cases, story: Story, steps: list[_Step], seq: Iterator[int], *, until: datetime
+) -> None:
     """Carry out every planned step due before `until`, oldest first; the rest wait (or never come)."""
     while steps and steps[0].at < until:
         step = heapq.heappop(steps)
@@ -171,11 +148,20 @@ def _run(cases: Cases, steps: list[_Step], *, until: datetime) -> None:
                 step.case_id, args["assignee"], actor=step.actor, source="button", now=step.at
             )
         elif step.kind == "resolve":
-            cases.resolve(step.case_id, actor=step.actor, now=step.at, **args)
+            args = dict(args)
+            planning = story.resolving(step.team, args)
+            change = cases.resolve(step.case_id, actor=step.actor, now=step.at, **args)
+            if planning is not None:
+                story.resolved(planning, change)
         elif step.kind == "reopen":
             cases.reopen(
                 step.case_id, args["reason"], actor=step.actor, source="command", now=step.at
             )
+        elif step.kind == "story":
+            for at, what, imp in story.act(args["what"], args["imp"], step.at):
+                heapq.heappush(
+                    steps, _Step(at, next(seq), kind="story", args={"what": what, "imp": imp})
+                )
 
 
 def _plan(
@@ -220,7 +206,7 @@ def _plan(
                 0,
                 kind="reopen",
                 actor=rng.choice(team.supervisors),
-                args={"reason": rng.choice(_REOPEN_REASONS)},
+                args={"reason": rng.choice(REOPEN_REASONS)},
             )
         )
         at = _on_shift(team, at + _lognormal(rng, team.sla.resolve * 0.2, 0.8))
@@ -231,24 +217,7 @@ def _plan(
 def _resolution(
     rng: random.Random, config: LoopbotConfig, team: Team, category: str | None, at: datetime
 ) -> _Step:
-    keys = list(config.categories)
-    if category in config.categories and rng.random() < 0.85:
-        cause = category
-    elif keys and rng.random() < 0.5:
-        cause = rng.choice(
-            keys
-        )  # the keyword guessed wrong, or the comment said nothing: the real cause differs
-    else:
-        cause = "other"
-    outcome = rng.choices(list(OUTCOME_WEIGHTS), list(OUTCOME_WEIGHTS.values()))[0]
-    args: dict[str, Any] = {
-        "outcome": outcome,
-        "root_cause": cause,
-        "source": "modal" if rng.random() < 0.7 else "command",
-        "action": rng.choice(_ACTIONS.get(cause, _GENERIC_ACTIONS)),
-    }
-    if outcome == "no_action":
-        args["rationale"] = rng.choice(_RATIONALES)
+    args = resolution(rng, config, category)
     return _Step(at, 0, kind="resolve", actor=rng.choice(team.supervisors), args=args)
 
 
@@ -279,14 +248,22 @@ def _max_id(sessions: sessionmaker[Session], column: Any) -> int:
         return s.scalar(select(func.coalesce(func.max(column), 0))) or 0
 
 
-def _mark_posted(sessions: sessionmaker[Session], after_id: int) -> None:
+def _mark_posted(sessions: sessionmaker[Session], after_id: int, after_action_id: int) -> None:
     """Mark the seeded posts delivered, so a sandbox does not replay weeks of messages into Slack.
 
     The posts of cases still open or acknowledged stay pending: their message must really be posted (that is
     where the case's Slack ts comes from), or any later click on them would wait for ever on a message that
-    was never sent. The resolved history needs no message; its cases show in lists, stats and charts."""
+    was never sent. The resolved history needs no message; its cases show in lists, stats and charts. The
+    few corrective actions keep theirs, with the cases they were planned from: a newcomer sees each action's
+    message and timeline, and a case thread naming the action it planned."""
     with sessions.begin() as s:
         live = list(s.scalars(select(Case.id).where(Case.state.in_(("open", "acknowledged")))))
+        planned = s.scalars(
+            select(ActionEvent.details).where(
+                ActionEvent.action_id > after_action_id, ActionEvent.kind == "planned"
+            )
+        )
+        live += [int(d["case"][3:]) for d in planned if d.get("case")]
         keys = [f"case:{i}:open" for i in live]
         keys += [
             f"case:{c}:event:{e}"
@@ -300,6 +277,7 @@ def _mark_posted(sessions: sessionmaker[Session], after_id: int) -> None:
                 OutboxMessage.id > after_id,
                 OutboxMessage.state == "pending",
                 OutboxMessage.key.not_in(keys),
+                OutboxMessage.key.not_like("action:%"),
             )
             .values(state="delivered", delivered_at=OutboxMessage.created_at)
             .execution_options(synchronize_session=False)
@@ -307,7 +285,11 @@ def _mark_posted(sessions: sessionmaker[Session], after_id: int) -> None:
 
 
 def _summary(
-    sessions: sessionmaker[Session], after_case_id: int, stored: int, seconds: float
+    sessions: sessionmaker[Session],
+    after_case_id: int,
+    after_action_id: int,
+    stored: int,
+    seconds: float,
 ) -> SeedSummary:
     with sessions.begin() as s:
         states = dict(
@@ -322,6 +304,10 @@ def _summary(
         )
         acked = s.scalar(cases_with.where(CaseEvent.kind.in_(("acknowledged", "resolved")))) or 0
         reopened = s.scalar(cases_with.where(CaseEvent.kind == "reopened")) or 0
+        systemic = s.scalar(
+            select(func.count()).where(Case.id > after_case_id, Case.kind == "systemic")
+        )
+        actions = s.scalar(select(func.count()).where(CorrectiveAction.id > after_action_id))
     return SeedSummary(
         feedback=stored,
         cases=sum(states.values()),
@@ -329,5 +315,7 @@ def _summary(
         resolved=states.get("resolved", 0),
         still_open=states.get("open", 0) + states.get("acknowledged", 0),
         reopened=reopened,
+        systemic=systemic or 0,
+        actions=actions or 0,
         seconds=round(seconds, 2),
     )

@@ -1,7 +1,54 @@
-"""The demo's words: neutral and praising comments, the personal data customers type, names and segments."""
+"""The demo's words: what customers write (and the personal data they type), names and segments."""
 
 from __future__ import annotations
 
+# Negative verbatims per topic; each one holds a keyword of its demo category (and none of an earlier one).
+COMPLAINTS: dict[str, list[str]] = {
+    "late_delivery": [
+        "The parcel arrived two days late and nobody told me why.",
+        "Third delay this month, I had to stay home all day for nothing.",
+        "My order never arrived and tracking still says out for delivery.",
+        "Delivery was delayed again without any notice.",
+        "Way too late, the food was cold by the time it came.",
+    ],
+    "damaged_item": [
+        "The box was crushed and the glasses inside were broken.",
+        "Item arrived damaged, the screen is cracked.",
+        "Everything was smashed, clearly thrown around in the van.",
+    ],
+    "rude_staff": [
+        "The driver was rude when I asked him to bring it upstairs.",
+        "Agent was impolite and talked over me the whole time.",
+        "Very unhelpful, they just read a script at me.",
+        "I was put on hold for 40 minutes and then the agent hung up on me.",
+    ],
+    "billing_error": [
+        "I was charged twice for the same order.",
+        "Still no refund after three weeks of emails.",
+        "The invoice shows a plan I never signed up for.",
+        "Overcharged on my monthly bill, again.",
+        "There is a double charge on my statement and no one can explain it.",
+    ],
+    "website_bug": [
+        "The website logged me out halfway through my order.",
+        "Checkout kept spinning and never confirmed my payment.",
+        "The login page does not accept my password even after a reset.",
+        "Your website is impossible to use on a phone.",
+    ],
+    "app_error": [
+        "The app shows an error every time I try to track my order.",
+        "App crashes as soon as I open the order history.",
+        "There is a bug where my address is saved but never shown.",
+        "The app freezes on the payment screen.",
+    ],
+    "vague": [
+        "Very disappointed, expected much better.",
+        "Not good enough, I am thinking of switching.",
+        "Poor experience overall.",
+        "Nobody seems to care about customers any more.",
+    ],
+}
+# Middling scores: lukewarm remarks, a few with a mild complaint keyword (which still counts as a complaint).
 NEUTRAL = [
     "It was okay, nothing special.",
     "Fine in the end, but it took a while.",

@@ -3,6 +3,7 @@
 
 const BASE = document.body.dataset.base || "/sandbox";
 const HOME = "home";
+const DM = "dm";  // the person's DM with Loopbot (each persona has their own)
 const COMMAND = "/feedback";
 
 const DEFAULTS = { user: document.body.dataset.defaultUser || "", channel: document.body.dataset.defaultChannel || "" };
@@ -80,7 +81,7 @@ function showStatus(text) {
 function context(extra) {
   const s = ui.state;
   return {
-    base: BASE, botUserId: s.bot_user_id, displayNames: s.display_names, channels: s.channels,
+    base: BASE, botUserId: s.bot_user_id, displayNames: s.display_names, channels: s.channels, users: s.users,
     onThread: openThread, onDismiss: dismiss,
     onButton: (message, button, node) => clickMessage(message, button, node), ...extra,
   };
@@ -90,7 +91,7 @@ function render() {
   renderSwitcher();
   renderSidebar();
   const current = ui.state.channels.find((c) => c.id === ui.channel);
-  $("channel-title").textContent = current ? (current.kind === HOME ? "Loopbot · App Home" : `# ${current.name}`) : "";
+  $("channel-title").textContent = current ? title(current) : "";
   if (ui.channel === HOME) renderHome();
   else renderMessages();
   renderThread();
@@ -98,7 +99,23 @@ function render() {
   const input = $("message-input");
   input.disabled = ui.channel === HOME;
   input.placeholder = ui.channel === HOME ? "App Home has no message box here: pick a channel to type /feedback"
-    : `Message ${current ? "#" + current.name : ""} — only ${COMMAND} commands reach Loopbot`;
+    : `Message ${current ? (current.kind === DM ? current.name : "#" + current.name) : ""} — only ${COMMAND} commands reach Loopbot`;
+}
+
+function title(c) {
+  if (c.kind === HOME) return "Loopbot · App Home";
+  return c.kind === DM ? `${c.name} (DM)` : `# ${c.name}`;
+}
+
+// The DM is unread while it holds something newer than what this persona last saw there.
+function seenKey() {
+  return `sandbox.seen.${ui.user}`;
+}
+
+function unread(c) {
+  if (c.kind !== DM || !c.latest) return false;
+  if (ui.channel === DM) localStorage.setItem(seenKey(), c.latest);
+  return Number(c.latest) > Number(localStorage.getItem(seenKey()) || 0);
 }
 
 function renderSwitcher() {
@@ -121,13 +138,18 @@ function renderSidebar() {
   const apps = $("app-list");
   channels.innerHTML = "";
   apps.innerHTML = "";
+  const labels = {
+    [HOME]: () => "🤖 App Home",
+    [DM]: (c) => `💬 ${escapeHtml(c.name)} (DM)`,
+    channel: (c) => `<span class="hash">#</span> ${escapeHtml(c.name)}`,
+  };
   ui.state.channels.forEach((c) => {
-    const item = el("a", "channel" + (c.id === ui.channel ? " active" : ""),
-      c.kind === HOME ? "🤖 App Home" : `<span class="hash">#</span> ${escapeHtml(c.name)}`);
+    const item = el("a", "channel" + (c.id === ui.channel ? " active" : "") + (unread(c) ? " unread" : ""),
+      labels[c.kind](c));
     item.href = "#";
     item.dataset.channel = c.id;
     item.addEventListener("click", (event) => { event.preventDefault(); selectChannel(c.id); });
-    (c.kind === HOME ? apps : channels).appendChild(item);
+    (c.kind === "channel" ? channels : apps).appendChild(item);
   });
 }
 
@@ -189,46 +211,28 @@ function renderThread() {
   });
 }
 
-// The modal is rebuilt only when the view itself (or its errors) changed: typing survives every poll.
+// The modal changes only when the view (or its errors) changed: typing survives every poll, and an update of
+// the view keeps what was typed where Slack keeps it (showModal).
 function renderModalLayer() {
   const root = $("modal-root");
   const modal = ui.state.modal;
   const key = modal ? `${modal.id}:${modal.hash}:${JSON.stringify(modal.errors)}` : null;
   if (key === ui.modalKey) return;
-  // Only the errors changed (the same view, same hash): what the person typed or chose stays, as in Slack.
-  const sameView = modal && ui.modalKey && ui.modalKey.startsWith(`${modal.id}:${modal.hash}:`);
-  const typed = sameView ? formFields(root) : null;
   ui.modalKey = key;
-  root.innerHTML = "";
-  if (!modal) return;
-  root.appendChild(renderModal(modal, context({
+  if (!modal) {
+    root.innerHTML = "";
+    return;
+  }
+  showModal(root, modal, context({
     onButton: (button, block, node) => act(node, "view_click",
       { user: ui.user, view_id: modal.id, action_id: button.action_id, value: button.value ?? null }),
     onSubmit: (view, values) => act(root.querySelector(".modal-submit"), "submit",
       { user: ui.user, view_id: view.id, values }),
+    onSelect: (view, block, value, values, node) => act(node, "view_select", {
+      user: ui.user, view_id: view.id, block_id: block.block_id, action_id: block.element.action_id, value, values,
+    }),
     onClose: (view) => act(null, "close", { user: ui.user, view_id: view.id }),
-  })));
-  if (typed) restoreFields(root, typed);
-}
-
-// The modal's form controls as [selector, value or checked] pairs, to put back after a rebuild.
-function formFields(root) {
-  return Array.from(root.querySelectorAll(".input-block")).flatMap((block) =>
-    Array.from(block.querySelectorAll("input, select, textarea")).map((field, i) => [
-      `.input-block[data-block-id="${block.dataset.blockId}"]`, i,
-      field.type === "radio" || field.type === "checkbox" ? field.checked
-        : field.multiple ? Array.from(field.selectedOptions).map((o) => o.value) : field.value]));
-}
-
-function restoreFields(root, typed) {
-  typed.forEach(([blockSelector, i, value]) => {
-    const block = root.querySelector(blockSelector);
-    const field = block && block.querySelectorAll("input, select, textarea")[i];
-    if (!field) return;
-    if (field.type === "radio" || field.type === "checkbox") field.checked = value;
-    else if (field.multiple) Array.from(field.options).forEach((o) => { o.selected = value.includes(o.value); });
-    else field.value = value;
-  });
+  }));
 }
 
 // -- what the person does

@@ -14,7 +14,9 @@ from bot.slack.ids import ActionId
 from sandbox.demo.config import AGENT, DEMO_CONFIG, DISPLAY_NAMES, LEADER, PERSONAS, SUPERVISOR
 from sandbox.web import REQUIRED, sandbox_router
 from slack_emulator import SlackEmulator
+from slack_emulator.server import ThreadedServer
 from tests.e2e.harness import Bot, database_url, running_bot
+from tests.emulator import actions, bolt_asgi, button, resolve_app, resolve_view, web
 from tests.factories import item
 
 CH = "C0DELIVERY"
@@ -109,12 +111,13 @@ def test_the_page_and_its_scripts_are_served(sandbox: tuple[Bot, Page]) -> None:
         "Sam Okafor — supervisor",
         "Lee Chen — leader",
     ]
-    assert [c["name"] for c in state["channels"]] == [
-        "delivery-ops",
-        "customer-support",
-        "billing",
-        "leaders",
-        "App Home",
+    assert [(c["name"], c["kind"]) for c in state["channels"]] == [
+        ("delivery-ops", "channel"),
+        ("customer-support", "channel"),
+        ("billing", "channel"),
+        ("leaders", "channel"),
+        ("App Home", "home"),
+        ("Loopbot", "dm"),
     ]
     assert state["display_names"]["U0SUPER1"] == "Sam Okafor" and state["modal"] is None
 
@@ -169,13 +172,19 @@ def test_a_case_is_acknowledged_listed_resolved_in_the_modal_and_charted(
     sup = SUPERVISOR.user_id
     assert page.post("click", user=sup, channel=CH, ts=ts, action_id=ActionId.RESOLVE)["ok"]
     modal = page.until(sup, lambda s: s["modal"], what="the resolve modal")
-    assert [b["block_id"] for b in modal["blocks"] if b["type"] == "input"] == [
-        "outcome",
-        "root_cause",
-        "action",
-        "rationale",
-    ]
+    inputs = {b["block_id"]: b["element"]["type"] for b in modal["blocks"] if b["type"] == "input"}
+    assert list(inputs)[:4] == ["outcome", "root_cause", "action", "rationale"]
+    assert (inputs["owner"], inputs["due"]) == ("users_select", "datepicker")
     assert page.state(AGENT.user_id)["modal"] is None
+    # Picking a cause tells Loopbot at once; it updates the modal, and what was typed stays.
+    pick = {"block_id": "root_cause", "action_id": "root_cause", "value": "rude_staff"}
+    typed = {"action": {"action": "Called back"}}
+    assert page.post("view_select", user=sup, view_id=modal["id"], values=typed, **pick)["ok"]
+    page.until(
+        sup,
+        lambda s: s["modal"]["hash"] != modal["hash"] and "Called back" in json.dumps(s["modal"]),
+        what="the modal updated for the picked cause",
+    )
     empty = page.post(
         "submit",
         user=sup,
@@ -292,3 +301,99 @@ def test_mistakes_are_404s_with_a_message_not_500s(sandbox: tuple[Bot, Page]) ->
     assert [r.status_code for r in cases] == [404] * len(cases), [r.text for r in cases]
     assert all(r.json()["error"] for r in cases)
     assert client.post("/sandbox/api/click", json={"user": agent}).status_code == 422
+
+
+@pytest.fixture
+def app_page() -> Iterator[tuple[list[dict], Page]]:
+    """The page before a small Bolt app over HTTP (tests.emulator.resolve_app), not Loopbot."""
+    seen: list[dict] = []
+    with SlackEmulator(channels=CHANNELS, users=DISPLAY_NAMES) as emu:
+        app = FastAPI()
+        app.include_router(
+            sandbox_router(emu, personas=PERSONAS, channels=CHANNELS, display_names=DISPLAY_NAMES)
+        )
+        with ThreadedServer(bolt_asgi(resolve_app(emu, seen))) as bolt, TestClient(app) as client:
+            emu.deliver_http(bolt.url + "slack/events")
+            yield seen, Page(client, emu)
+        assert [(d.kind, d.status) for d in emu.deliveries if not d.ok] == []
+        assert emu.internal_errors == []
+
+
+def test_a_modal_with_pickers_a_dispatching_select_and_several_inputs(
+    app_page: tuple[list[dict], Page],
+) -> None:
+    seen, page = app_page
+    sup = SUPERVISOR.user_id
+    view = resolve_view()
+    view["blocks"][4].pop("optional")  # the owner picker is required here
+    web(page.emu).views_open(trigger_id=page.emu.new_trigger_id(sup), view=view)
+    modal = page.state(sup)["modal"]
+    kinds = {b["block_id"]: b.get("element", {}).get("type", b["type"]) for b in modal["blocks"]}
+    assert " ".join(kinds.values()) == (
+        "section static_select plain_text_input context users_select datepicker plain_text_input"
+    )
+    people = page.state(sup)["users"]
+    assert {"id": sup, "name": "Sam Okafor"} in people and len(people) == len(DISPLAY_NAMES)
+    assert page.emu.identity.bot_user_id not in {u["id"] for u in people}
+
+    # Empty pickers are refused by the page itself, like the Slack client: the app hears nothing.
+    values = {"outcome": {"outcome": "fixed"}, "action": {"action": "Rebooked"}}
+    empty = {**values, "owner": {"owner": None}, "due": {"due": ""}}
+    refused = page.post("submit", user=sup, view_id=modal["id"], values=empty)
+    assert not refused["ok"] and refused["errors"] == {"owner": REQUIRED, "due": REQUIRED}
+    assert page.state(sup)["modal"]["errors"] == {"owner": REQUIRED, "due": REQUIRED}
+    ghost = {**values, "owner": {"owner": "U0GHOST"}, "due": {"due": "2025-03-01"}}
+    refused = page.post("submit", user=sup, view_id=modal["id"], values=ghost)
+    assert list(refused["errors"]) == ["owner"] and "not a user" in refused["errors"]["owner"]
+
+    # A pick in the dispatching select: the app updates the modal, what was typed stays.
+    typed = {"action": {"action": "Explained the delay"}, "owner": {"owner": AGENT.user_id}}
+    pick = {"block_id": "outcome", "action_id": "outcome", "value": "no_action", "values": typed}
+    assert page.post("view_select", user=sup, view_id=modal["id"], **pick)["ok"]
+    updated = page.until(
+        sup,
+        lambda s: any(b["block_id"] == "rationale" for b in s["modal"]["blocks"]) and s["modal"],
+        what="the modal updated with a rationale input",
+    )
+    assert updated["id"] == modal["id"] and updated["errors"] == {}
+    kept = updated["state"]["values"]
+    assert kept["action"]["action"]["value"] == "Explained the delay"
+    assert kept["owner"]["owner"]["selected_user"] == AGENT.user_id
+    assert seen == [{"listener": "outcome", "picked": "no_action"}]
+
+    rest = {"rationale": {"rationale": "Courier strike"}, "due": {"due": "2025-03-01"}}
+    done = page.post("submit", user=sup, view_id=modal["id"], values={**rest, "note": {"note": ""}})
+    assert done["ok"] and page.state(sup)["modal"] is None
+    submitted = seen[-1]["values"]
+    assert submitted["owner"]["owner"] == {"type": "users_select", "selected_user": AGENT.user_id}
+    assert submitted["due"]["due"] == {"type": "datepicker", "selected_date": "2025-03-01"}
+    assert submitted["outcome"]["outcome"]["selected_option"]["value"] == "no_action"
+    assert submitted["action"]["action"]["value"] == "Explained the delay"
+    assert submitted["note"]["note"] == {"type": "plain_text_input", "value": None}
+
+
+def test_a_dm_from_loopbot_shows_under_the_persona_dm_entry(
+    app_page: tuple[list[dict], Page],
+) -> None:
+    seen, page = app_page
+    agent = AGENT.user_id
+    sent = web(page.emu).chat_postMessage(
+        channel=agent, text="FB-7 is yours", blocks=[actions(button("case_ack", "Ack"))]
+    )
+    web(page.emu).chat_postMessage(channel=agent, text="Due Friday", thread_ts=sent["ts"])
+    state = page.state(agent, channel="dm")
+    [dm] = [c for c in state["channels"] if c["kind"] == "dm"]
+    latest = page.emu.replies(agent, sent["ts"])[0]["ts"]
+    assert (dm["id"], dm["name"], dm["latest"]) == ("dm", "Loopbot", latest)
+    assert [m["text"] for m in state["messages"]] == ["FB-7 is yours"]
+    thread = page.state(agent, channel="dm", thread=sent["ts"])["thread"]
+    assert [m["text"] for m in thread["replies"]] == ["Due Friday"]
+    # The same entry, for another persona, is their own (empty) DM; someone else's D id is a 404.
+    assert page.state(SUPERVISOR.user_id, channel="dm")["messages"] == []
+    other = page.client.get(
+        "/sandbox/api/state", params={"user": SUPERVISOR.user_id, "channel": sent["channel"]}
+    )
+    assert other.status_code == 404
+    assert page.state(agent, channel=sent["channel"])["messages"][0]["ts"] == sent["ts"]
+    clicked = page.post("click", user=agent, channel="dm", ts=sent["ts"], action_id="case_ack")
+    assert clicked["ok"] and seen == [{"listener": "click", "channel": sent["channel"]}]

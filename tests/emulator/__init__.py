@@ -122,6 +122,52 @@ RESOLVE_VIEW = {
 }
 
 
+def plain(text: str) -> dict:
+    return {"type": "plain_text", "text": text}
+
+
+def field(block_id: str, element: dict, **extra: Any) -> dict:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(block_id.title()),
+        "element": {"action_id": block_id, **element},
+        **extra,
+    }
+
+
+OUTCOME = {
+    "type": "static_select",
+    "placeholder": plain("Pick an outcome"),
+    "options": [
+        {"text": plain("Fixed"), "value": "fixed"},
+        {"text": plain("No action needed"), "value": "no_action"},
+    ],
+}
+
+
+def resolve_view(*, rationale: bool = False, note_block: str = "note") -> dict:
+    """The resolve modal the bot is about to send: a dispatching outcome, several inputs, suggestions."""
+    blocks = [
+        section("*FB-1* · The parcel was late again"),
+        field("outcome", OUTCOME, dispatch_action=True),
+        field("action", {"type": "plain_text_input", "multiline": True}),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "Try: _rebook_, _refund_"}]},
+        field("owner", {"type": "users_select", "initial_user": "U0AGENT1"}, optional=True),
+        field("due", {"type": "datepicker", "placeholder": plain("When")}),
+        field(note_block, {"type": "plain_text_input"}, optional=True),
+    ]
+    if rationale:
+        blocks.insert(2, field("rationale", {"type": "plain_text_input"}))
+    return {
+        "type": "modal",
+        "callback_id": "resolve",
+        "title": plain("Resolve FB-1"),
+        "submit": plain("Resolve"),
+        "blocks": blocks,
+    }
+
+
 def feedback_app(emu: SlackEmulator, seen: list[dict]) -> App:
     """A minimal real Bolt app: if the emulator's payloads were not what Bolt expects, no listener would run."""
     app = App(token=emu.bot_token, client=web(emu), signing_secret=emu.signing_secret)
@@ -190,5 +236,31 @@ def feedback_app(emu: SlackEmulator, seen: list[dict]) -> App:
         seen.append(
             {"listener": "home_action", "user": body["user"]["id"], "view": body["view"]["type"]}
         )
+
+    return app
+
+
+def resolve_app(emu: SlackEmulator, seen: list[dict]) -> App:
+    """A real Bolt app for resolve_view: a pick of the outcome updates the modal (a rationale input for
+    no_action), a click on case_ack and the submission are kept in `seen`."""
+    app = App(client=web(emu), signing_secret=emu.signing_secret)
+
+    @app.action("outcome")
+    def outcome(ack, body, action, client):
+        ack()
+        picked = action["selected_option"]["value"]
+        seen.append({"listener": "outcome", "picked": picked})
+        view = resolve_view(rationale=picked == "no_action")
+        client.views_update(view_id=body["view"]["id"], hash=body["view"]["hash"], view=view)
+
+    @app.action("case_ack")
+    def case_ack(ack, body):
+        ack()
+        seen.append({"listener": "click", "channel": body["channel"]["id"]})
+
+    @app.view("resolve")
+    def resolve(ack, view):
+        ack()
+        seen.append({"listener": "view", "values": view["state"]["values"]})
 
     return app

@@ -232,8 +232,21 @@ def test_confirm_dialogs_are_checked():
 
 
 def test_slack_sdk_model_checks_are_kept():
-    # Date formats are one of the limits only slack_sdk's models spell out.
+    # Time formats are one of the limits only slack_sdk's models spell out.
     errors = message_errors(
-        [actions({"type": "datepicker", "action_id": "due", "initial_date": "tomorrow"})], "x"
+        [actions({"type": "timepicker", "action_id": "at", "initial_time": "noon"})], "x"
     )
-    assert errors == ["blocks[0]: initial_date attribute must be in format 'YYYY-MM-DD'"]
+    assert errors == ["blocks[0]: initial_time attribute must be in format 'HH:mm'"]
+
+
+def test_a_datepicker_wants_a_real_date():
+    # slack_sdk only checks the pattern; Slack's picker cannot show a 30 February.
+    for bad in ("tomorrow", "2024-02-30", "2024-2-3"):
+        errors = message_errors(
+            [actions({"type": "datepicker", "action_id": "due", "initial_date": bad})], "x"
+        )
+        assert errors == [
+            "blocks[0].elements[0].initial_date: must be a real date written YYYY-MM-DD"
+        ], bad
+    good = {"type": "datepicker", "action_id": "due", "initial_date": "2024-02-29"}
+    assert message_errors([actions(good)], "x") == []

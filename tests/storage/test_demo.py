@@ -13,8 +13,10 @@ from sqlalchemy import select
 
 from bot import scores
 from bot.cases.checks import OUTCOMES
+from bot.cases.verification import Windows
 from bot.feedback.ingest import Preparer
 from bot.feedback.pii import mask
+from bot.slack.blocks.describe import repeat_text
 from config.loader import parse_config
 from config.teams import LoopbotConfig
 from sandbox.demo.config import (
@@ -26,9 +28,17 @@ from sandbox.demo.config import (
     PERSONAS,
     SUPERVISOR,
 )
-from sandbox.demo.feedback import SCALES, history, live
+from sandbox.demo.feedback import REPEAT_CUSTOMER, SCALES, history, live
+from sandbox.demo.improvements import IMPROVEMENTS, Improvement
 from sandbox.demo.seed import seed
-from storage.models import Case, CaseEvent, Feedback, OutboxMessage
+from storage.models import (
+    ActionEvent,
+    Case,
+    CaseEvent,
+    CorrectiveAction,
+    Feedback,
+    OutboxMessage,
+)
 
 NOW = datetime(
     2026, 3, 18, 14, 37, 12, 345678, tzinfo=UTC
@@ -76,6 +86,9 @@ def test_demo_config_parses_and_names_its_personas(config):  # noqa: ANN001
         config.leaders
     )
     assert named <= set(DISPLAY_NAMES)
+    bosses = {u for t in config.teams.values() for u in t.supervisors} | set(config.leaders)
+    for key, category in config.categories.items():
+        assert 1 <= len(category.playbook) <= 3 and category.owner in bosses, key
 
 
 # -- the generator (no database) -------------------------------------------------------------------------------
@@ -183,20 +196,26 @@ def test_seeded_history_has_worked_cases(sessions, config, cases, ingestor):  # 
         for i in expected
         if scores.is_negative(config.teams[i["team"]].open_case_when, i["metric"], i["score"])
     ]
+    with sessions() as s:
+        all_cases = s.scalars(select(Case)).all()
+        systemic = [c for c in all_cases if c.kind == "systemic"]
+        all_cases = [c for c in all_cases if c.kind == "feedback"]
     # Every negative response opened its case: simulated time kept each one inside the case horizon.
-    assert (summary.feedback, summary.cases) == (len(expected), len(negative))
+    # Systemic cases (a cause resolved again and again, SPEC §8) come on top, counted apart.
+    assert (summary.feedback, len(all_cases)) == (len(expected), len(negative))
+    assert summary.cases == len(negative) + summary.systemic and summary.systemic == len(systemic)
     assert summary.resolved > 0.75 * summary.cases and summary.still_open > 0
     assert summary.resolved + summary.still_open == summary.cases
     causes = {*config.categories, "other"}
     with sessions() as s:
-        all_cases = s.scalars(select(Case)).all()
         timeline = defaultdict(list)
         for e in s.scalars(select(CaseEvent).order_by(CaseEvent.id)):
             timeline[e.case_id].append(e)
         stored = [c for c in s.scalars(select(Feedback.comment)) if c]
         posts = Counter(s.scalars(select(OutboxMessage.state)))
     assert {c.team for c in all_cases} == set(config.teams)
-    assert posts == {"pending": len(all_cases) + sum(len(v) - 1 for v in timeline.values())}
+    every_case = len(all_cases) + len(systemic)
+    assert posts == {"pending": every_case + sum(len(v) - 1 for v in timeline.values())}
     assert not any(PII.search(c) for c in stored) and any(
         "[phone]" in c or "[email]" in c for c in stored
     )
@@ -253,3 +272,108 @@ def test_mark_posted_leaves_only_the_open_work_to_post(sessions, config, cases, 
     assert {
         int(k.split(":")[1]) for k, st, _, _ in posts if st == "pending" and k.endswith(":open")
     } == unresolved
+
+
+# -- the improvement loop (SPEC §8) ----------------------------------------------------------------------------
+
+
+def test_fixes_change_the_feedback_after_they_go_live_and_a_regular_complains_three_times(config):  # noqa: ANN001
+    got = items(60)
+    valid, _ = Preparer(config).validate(got, NOW)
+    rows = Preparer(config).rows(valid, default_source="demo", now=NOW).rows
+
+    def rate(imp: Improvement, first: float, last: float) -> float:
+        since, until = NOW - first * DAY, NOW - last * DAY
+        window = [r for r in rows if r["team"] == imp.team and since <= r["submitted_at"] < until]
+        return sum(r["category"] == imp.cause for r in window) / len(window)
+
+    done = [imp for imp in IMPROVEMENTS if imp.live is not None and imp.live > 15]
+    assert {imp.effect < 1 for imp in done} == {True, False}  # fixes that worked, one that did not
+    for imp in done:
+        before, after = rate(imp, imp.live + 14, imp.live), rate(imp, imp.live - 1, imp.live - 15)
+        assert (after < 0.6 * before) == (imp.effect < 1), (imp.cause, before, after)
+    regular = [i for i in got if i["customer"] == REPEAT_CUSTOMER]
+    assert len(regular) == 3 and all(i["team"] == "delivery" for i in regular)
+    assert all(
+        scores.is_negative(config.teams["delivery"].open_case_when, i["metric"], i["score"])
+        for i in regular
+    )
+    assert at(regular[-1]) - at(regular[0]) < 30 * DAY and NOW - at(regular[-1]) < DAY
+
+
+def test_the_seeded_past_closes_the_improvement_loop(sessions, config, cases, ingestor):  # noqa: ANN001
+    summary = seed(sessions, config, cases, ingestor, now=NOW, days=60, mark_posted=True)
+    with sessions() as s:
+        actions = {a.id: a for a in s.scalars(select(CorrectiveAction))}
+        events = s.scalars(select(ActionEvent).order_by(ActionEvent.id)).all()
+        all_cases = s.scalars(select(Case).order_by(Case.id)).all()
+        resolved = defaultdict(list)
+        for e in s.scalars(select(CaseEvent).where(CaseEvent.kind == "resolved")):
+            resolved[e.case_id].append(e.details)
+        posts = s.execute(
+            select(OutboxMessage.key, OutboxMessage.state, OutboxMessage.channel)
+        ).all()
+        pending = {key for key, state, _ in posts if state == "pending"}
+        channels = {key: channel for key, _, channel in posts}
+    states = defaultdict(list)
+    for a in actions.values():
+        states[a.state].append(a)
+    assert summary.actions == len(actions) == len(IMPROVEMENTS)
+    assert set(states) == {"verified", "not_verified", "planned", "done"}
+    overdue = [a for a in states["planned"] if a.due_at < NOW]
+    # The escalation job ran at its due date (SPEC §8): a line in its thread and a DM to the owner.
+    assert overdue and all(
+        [
+            (e.kind, e.details["level"])
+            for e in events
+            if e.action_id == a.id and e.kind == "escalated"
+        ]
+        == [("escalated", "owner")]
+        and f"action:{a.id}:r1:escalation:owner:dm" in pending
+        for a in overdue
+    )
+    assert any(NOW < a.due_at < NOW + 7 * DAY for a in states["planned"])  # due soon
+    for a in states["done"]:  # its after window is still open
+        team = config.teams[a.team]
+        assert a.verification is None
+        assert Windows.of(a.live_at, team.verify_window, team.tz).closes(team.tz) > NOW
+    for a in states["verified"] + states["not_verified"]:
+        (check,) = a.verification["checks"]  # born from feedback cases: the complaint rate only
+        assert check["measure"] == f"{a.cause} complaints"
+        assert min(check["n_before"], check["n_after"]) >= a.verification["min_n"] == 30
+        assert (check["after"] < check["before"] and check["p"] < 0.05) == (a.state == "verified")
+        shown = [e.details for e in events if e.action_id == a.id and e.kind == "verification"]
+        assert shown == [a.verification]
+    # Actions born from resolving a case (with its whys), and later cases joining them.
+    feedback = [c for c in all_cases if c.kind == "feedback"]
+    born = {e.details["case"] for e in events if e.kind == "planned" and "case" in e.details}
+    attached = {e.details["case"] for e in events if e.kind == "attached"}
+    assert len(born) >= 4 and attached
+    assert {c.ref for c in feedback if c.action_id is not None} == born | attached
+    for c in feedback:
+        if c.ref in born | attached:
+            (named,) = [d for d in resolved[c.id] if "corrective" in d]
+            assert named["corrective"] == f"CA-{c.action_id}"
+            if c.ref in born:
+                assert tuple(named["whys"]) in {imp.whys for imp in IMPROVEMENTS}
+    details = [d for c in feedback for d in resolved[c.id]]
+    assert sum("whys" in d for d in details) > 0.05 * len(details)
+    assert any("rationale" in d for d in details if d["outcome"] in ("fixed", "workaround"))
+    # Systemic cases: the causes with an action stay quiet; one or two without reach the leaders.
+    systemic = [c for c in all_cases if c.kind == "systemic"]
+    still = [c for c in systemic if c.state == "open"]
+    assert summary.systemic == len(systemic) and 1 <= len(still) <= 2
+    assert all(channels[f"case:{c.id}:open"] == config.leaders_channel for c in systemic)
+    acting = {(a.team, a.cause) for a in actions.values() if a.state in ("planned", "done")}
+    assert not {(c.team, c.summary["cause"]) for c in still} & acting
+    closed = [c for c in systemic if c.state == "resolved"]
+    assert closed and all(actions[c.action_id].cause == c.summary["cause"] for c in closed)
+    # A regular's third case in a month is open, and its message says so.
+    (third,) = [c for c in feedback if c.customer == REPEAT_CUSTOMER and c.state == "open"]
+    line = repeat_text(third.summary["repeat"], third.category)
+    assert line and line.startswith("Repeat: 3rd case for this customer in 30 days (FB-")
+    # A sandbox shows every action, with the cases they were planned from; not the resolved rest.
+    assert {f"action:{i}:open" for i in actions} <= pending
+    assert all(f"case:{int(ref[3:])}:open" in pending for ref in born)
+    quiet = [c for c in feedback if c.state == "resolved" and c.ref not in born]
+    assert quiet and not any(f"case:{c.id}:open" in pending for c in quiet)
