@@ -1,5 +1,6 @@
 """`loopbot sandbox` as a person meets it: the process starts and serves the page, headless Chromium works a case
-through it (acknowledge, thread, resolve in the modal with one mistake, a chart), and SIGTERM stops it cleanly."""
+through it (acknowledge, thread, resolve in the modal with one mistake, a chart; a resolve with a corrective
+action), and SIGTERM stops it cleanly."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -83,94 +85,169 @@ def test_the_sandbox_serves_the_page_and_its_slack_stand_in(sandbox: Sandbox) ->
     assert "Socket Mode connected" in sandbox.output()
 
 
-@pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER) and not IN_CI,
-    reason="no chromium/chromedriver here (Debian: apt-get install chromium chromium-driver)",
-)
-def test_a_person_works_a_case_in_the_browser(sandbox: Sandbox) -> None:
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+def test_a_person_works_a_case_in_the_browser(sandbox: Sandbox, page: Page) -> None:
+    # The newest case message of delivery-ops, as the frontline agent (the default persona).
+    message = page.newest_case("case_ack")
+    page.click(f'{message} [data-action-id="case_ack"]')
+    _until(
+        lambda: page.find(message)[0].text,
+        lambda t: "Acknowledged" in t,
+        what="the message updated in place",
+    )
+    assert not page.driver.find_elements("css selector", f'{message} [data-action-id="case_ack"]')
+    ts = message.split('"')[1]
+    page.click(f'{message} [data-thread-ts="{ts}"]')
+    _until(
+        lambda: page.find(".thread-pane")[0].text,
+        lambda t: "acknowledged" in t.lower(),
+        what="the thread line",
+    )
 
-    driver = _chromium()
-    try:
+    page.choose("#user-switcher", SUPERVISOR)
+    page.click(f'{message} [data-action-id="case_resolve"]')
+    page.choose('.modal [data-block-id="outcome"] select', "fixed")
+    page.choose('.modal [data-block-id="root_cause"] select', "late_delivery")
+    page.find(".modal .modal-submit")[
+        0
+    ].click()  # without saying what was done: refused under the field
+    assert page.find('.modal [data-block-id="action"] .error')[0].text
+    page.field("action").send_keys("Refunded the delivery fee and rebooked a morning slot")
+    page.find(".modal .modal-submit")[0].click()
+    page.closed()
+    _until(
+        lambda: page.find(message)[0].text,
+        lambda t: "Refunded the delivery fee" in t,
+        what="the resolution",
+    )
 
-        def find(css):  # noqa: ANN001, ANN202
-            return _until(lambda: driver.find_elements(By.CSS_SELECTOR, css), bool, what=css)
+    page.choose("#user-switcher", LEADER)
+    box = page.find("#message-input")[0]
+    box.send_keys("/feedback chart csat delivery")
+    box.send_keys("\n")
+    image = page.find("img.upload")[-1]
+    _until(
+        lambda: page.driver.execute_script("return arguments[0].naturalWidth", image),
+        lambda w: w == 1200,
+        what="the chart image loaded",
+    )
 
-        def click(css: str) -> None:
-            # The live trickle re-renders the channel every few seconds: find and click again if the node went.
-            _until(lambda: find(css)[-1].click() or True, bool, what=f"clicking {css}")
 
-        driver.get(f"{sandbox.url}/sandbox")
-        # The newest case message of delivery-ops, as the frontline agent (the default persona).
-        ts = _until(
-            lambda: (
-                find('.message [data-action-id="case_ack"]')[-1]
-                .find_element(By.XPATH, "./ancestor::div[@data-ts][1]")
-                .get_attribute("data-ts")
-            ),
-            bool,
-            what="a case message",
-        )
-        message = f'.message[data-ts="{ts}"]'
-        click(f'{message} [data-action-id="case_ack"]')
-        _until(
-            lambda: find(message)[0].text,
-            lambda t: "Acknowledged" in t,
-            what="the message updated in place",
-        )
-        assert not driver.find_elements(By.CSS_SELECTOR, f'{message} [data-action-id="case_ack"]')
-        click(f'{message} [data-thread-ts="{ts}"]')
-        _until(
-            lambda: find(".thread-pane")[0].text,
-            lambda t: "acknowledged" in t.lower(),
-            what="the thread line",
-        )
+def test_a_supervisor_resolves_with_a_corrective_action_in_the_browser(
+    sandbox: Sandbox, page: Page
+) -> None:
+    fix = "Cap courier routes at 30 stops"
+    due = date.today() + timedelta(days=14)
+    page.choose("#user-switcher", SUPERVISOR)
+    message = page.newest_case("case_resolve")
+    page.click(f'{message} [data-action-id="case_resolve"]')
+    page.choose('.modal [data-block-id="outcome"] select', "fixed")
+    # Choosing the cause updates the open modal (views.update) with the cause's playbook.
+    page.choose('.modal [data-block-id="root_cause"] select', "late_delivery")
+    _until(lambda: page.find(".modal")[0].text, lambda t: "Playbook" in t, what="the playbook")
+    page.field("action").send_keys("Rebooked a morning slot and refunded the fee")
+    page.field("whys").send_keys("The courier missed the slot\nThe route had 40 stops")
+    page.field("corrective").send_keys(fix)
+    page.choose('.modal [data-block-id="owner"] select', AGENT)
+    # A date input takes keystrokes in the browser's locale format; the value is what Slack would send.
+    page.driver.execute_script(
+        "arguments[0].value = arguments[1]", page.field("due"), due.isoformat()
+    )
+    page.find(".modal .modal-submit")[0].click()
+    page.closed()
 
-        Select(find("#user-switcher")[0]).select_by_value(SUPERVISOR)
-        click(f'{message} [data-action-id="case_resolve"]')
-        Select(find('.modal [data-block-id="outcome"] select')[0]).select_by_value("fixed")
-        Select(find('.modal [data-block-id="root_cause"] select')[0]).select_by_value(
-            "late_delivery"
-        )
-        find(".modal .modal-submit")[
-            0
-        ].click()  # without saying what was done: refused under the field
-        error = find('.modal [data-block-id="action"] .error')[0]
-        assert error.text
-        find('.modal [data-block-id="action"] textarea, .modal [data-block-id="action"] input')[
-            0
-        ].send_keys("Refunded the delivery fee and rebooked a morning slot")
-        find(".modal .modal-submit")[0].click()
-        _until(
-            lambda: driver.find_elements(By.CSS_SELECTOR, ".modal"),
-            lambda m: not m,
-            what="the modal closed",
-        )
-        _until(
-            lambda: find(message)[0].text,
-            lambda t: "Refunded the delivery fee" in t,
-            what="the resolution",
-        )
-
-        Select(find("#user-switcher")[0]).select_by_value(LEADER)
-        box = find("#message-input")[0]
-        box.send_keys("/feedback chart csat delivery")
-        box.send_keys("\n")
-        image = find("img.upload")[-1]
-        _until(
-            lambda: driver.execute_script("return arguments[0].naturalWidth", image),
-            lambda w: w == 1200,
-            what="the chart image loaded",
-        )
-    finally:
-        driver.quit()
+    # The corrective action's own message in the team channel, with its owner and due date.
+    posted = _until(
+        lambda: [
+            json.dumps(m, ensure_ascii=False)
+            for m in _state(sandbox, SUPERVISOR, "C0DELIVERY")["messages"]
+            if fix in json.dumps(m, ensure_ascii=False)
+        ],
+        bool,
+        what="the action message",
+    )
+    assert "CA-" in posted[-1] and f"<@{AGENT}>" in posted[-1], posted[-1]
+    assert f"{due.day} {due:%b}" in posted[-1], posted[-1]
+    _until(
+        lambda: page.find("#messages")[0].text,
+        lambda t: fix in t,
+        what="the action message on the page",
+    )
+    # The case is resolved, naming its corrective action.
+    _until(
+        lambda: page.find(message)[0].text,
+        lambda t: "Rebooked a morning slot" in t and "CA-" in t,
+        what="the case linked to its action",
+    )
 
 
 def test_sigterm_stops_the_sandbox_cleanly(sandbox: Sandbox) -> None:
     sandbox.proc.send_signal(signal.SIGTERM)
     assert sandbox.proc.wait(30) == 0, sandbox.output()
     assert "Loopbot stopped" in sandbox.output()
+
+
+class Page:
+    """The sandbox page in headless Chromium, read the patient way: the live trickle re-renders the channel
+    every few seconds, so every find and click is tried again until the node is there."""
+
+    def __init__(self, driver: Any, url: str):
+        self.driver = driver
+        driver.get(f"{url}/sandbox")
+
+    def find(self, css: str) -> list[Any]:
+        from selenium.webdriver.common.by import By
+
+        return _until(lambda: self.driver.find_elements(By.CSS_SELECTOR, css), bool, what=css)
+
+    def click(self, css: str) -> None:
+        _until(lambda: self.find(css)[-1].click() or True, bool, what=f"clicking {css}")
+
+    def choose(self, css: str, value: str) -> None:
+        from selenium.webdriver.support.ui import Select
+
+        Select(self.find(css)[0]).select_by_value(value)
+
+    def newest_case(self, button: str) -> str:
+        """The selector of the newest message carrying `button` (a case message of the channel)."""
+        from selenium.webdriver.common.by import By
+
+        ts = _until(
+            lambda: (
+                self.find(f'.message [data-action-id="{button}"]')[-1]
+                .find_element(By.XPATH, "./ancestor::div[@data-ts][1]")
+                .get_attribute("data-ts")
+            ),
+            bool,
+            what="a case message",
+        )
+        return f'.message[data-ts="{ts}"]'
+
+    def field(self, block: str) -> Any:
+        """The modal's input element of one input block."""
+        inside = f'.modal [data-block-id="{block}"]'
+        return self.find(f"{inside} textarea, {inside} input, {inside} select")[0]
+
+    def closed(self) -> None:
+        from selenium.webdriver.common.by import By
+
+        _until(
+            lambda: self.driver.find_elements(By.CSS_SELECTOR, ".modal"),
+            lambda m: not m,
+            what="the modal closed",
+        )
+
+
+@pytest.fixture
+def page(sandbox: Sandbox) -> Iterator[Page]:
+    if not (CHROMIUM and CHROMEDRIVER) and not IN_CI:
+        pytest.skip(
+            "no chromium/chromedriver here (Debian: apt-get install chromium chromium-driver)"
+        )
+    driver = _chromium()
+    try:
+        yield Page(driver, sandbox.url)
+    finally:
+        driver.quit()
 
 
 def _chromium() -> Any:

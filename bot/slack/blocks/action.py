@@ -24,6 +24,7 @@ from bot.slack.blocks.case import (
     section,
 )
 from bot.slack.blocks.describe import label, mentions
+from bot.slack.blocks.lists import with_timeline
 from bot.slack.blocks.text import clip, escape, fmt_time, one_line, pack_lines, plural, who
 from bot.slack.ids import ActionId, ActionMeta, BlockId
 from config.teams import Team
@@ -127,24 +128,12 @@ def _state_blocks(detail: ActionDetail, team: Team) -> list[Block]:
 
 
 def action_detail(detail: ActionDetail, team: Team, *, now: datetime) -> dict[str, Any]:
-    """The action without its button, then the timeline; the oldest events give way to stay within 50 blocks."""
-    blocks = action_blocks(detail, team, now=now)
+    """The action without its button, then its timeline."""
     lines = [action_event_line(event, detail.action, team) for event in detail.events]
-    # The divider, the "Timeline" heading and the "left out" note take three blocks.
-    room = MAX_MESSAGE_BLOCKS - len(blocks) - 3
-    # Packed from the newest backwards, so what has to go is the start of the timeline.
-    groups = [
-        list(reversed(group)) for group in pack_lines(list(reversed(lines)), SECTION_LIMIT)[:room]
-    ]
-    groups.reverse()
-    kept = sum(len(group) for group in groups)
-    blocks += [{"type": "divider"}, section("*Timeline*")]
-    if kept < len(lines):
-        blocks.append(context(f"{plural(len(lines) - kept, 'earlier event')} not shown."))
-    blocks.extend(section("\n".join(group)) for group in groups)
-    if not lines:
-        blocks.append(context("No events yet."))
-    return {"text": action_fallback(detail.action, team), "blocks": blocks}
+    return {
+        "text": action_fallback(detail.action, team),
+        "blocks": with_timeline(action_blocks(detail, team, now=now), lines),
+    }
 
 
 def action_list(

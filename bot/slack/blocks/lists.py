@@ -10,6 +10,7 @@ from bot.reports.queries import CaseList
 from bot.slack.blocks.case import (
     MAX_MESSAGE_BLOCKS,
     SECTION_LIMIT,
+    Block,
     case_blocks,
     case_fallback,
     context,
@@ -57,9 +58,17 @@ def case_list(
 
 
 def case_detail(detail: CaseDetail, team: Team, *, now: datetime) -> dict[str, Any]:
-    """The case message without buttons, then the timeline; the oldest events give way to stay within 50 blocks."""
-    blocks = case_blocks(detail, team, now=now)
+    """The case message without buttons, then its timeline."""
     lines = [event_line(event, detail.case, team) for event in detail.events]
+    return {
+        "text": case_fallback(detail, team),
+        "blocks": with_timeline(case_blocks(detail, team, now=now), lines),
+    }
+
+
+def with_timeline(blocks: list[Block], lines: list[str]) -> list[Block]:
+    """`blocks`, then a "Timeline" of `lines`; the oldest lines give way to stay within 50 blocks
+    (for a case's `show` and an action's `action CA-n`)."""
     # The divider, the "Timeline" heading and the "left out" note take three blocks.
     room = MAX_MESSAGE_BLOCKS - len(blocks) - 3
     # Packed from the newest backwards, so what has to go is the start of the timeline.
@@ -68,10 +77,10 @@ def case_detail(detail: CaseDetail, team: Team, *, now: datetime) -> dict[str, A
     ]
     groups.reverse()
     kept = sum(len(group) for group in groups)
-    blocks += [{"type": "divider"}, section("*Timeline*")]
+    blocks = [*blocks, {"type": "divider"}, section("*Timeline*")]
     if kept < len(lines):
         blocks.append(context(f"{plural(len(lines) - kept, 'earlier event')} not shown."))
     blocks.extend(section("\n".join(group)) for group in groups)
     if not lines:
         blocks.append(context("No events yet."))
-    return {"text": case_fallback(detail, team), "blocks": blocks}
+    return blocks
