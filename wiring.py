@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.alerts.silences import Silences
 from bot.cases.lifecycle import Cases
 from bot.cases.model import Observer
 from bot.feedback.ingest import Ingestor
@@ -50,6 +51,11 @@ class Core:
     reads: sessionmaker[Session]  # units that only read: no write lock on SQLite
     cases: Cases
     ingestor: Ingestor
+    silences: Silences | None = None  # built from the others when not given
+
+    def __post_init__(self) -> None:
+        if self.silences is None:
+            self.silences = Silences(self.sessions, self.cases.config, reads=self.reads)
 
 
 def build_core(settings: Settings, config: LoopbotConfig, observer: Observer | None = None) -> Core:
@@ -83,6 +89,7 @@ def job_context(
         action_escalations=ActionEscalations(core.sessions, config, reads=core.reads),
         notify=notify,
         opened=opened,
+        silences=core.silences,
     )
 
 
@@ -137,6 +144,7 @@ def build_slack(
 ) -> Slack:
     from bot.charts.service import Charts
     from bot.charts.worker import Renderer
+    from bot.reports.customer import Customers
     from bot.reports.overview import Overview
     from bot.reports.stats import Stats
     from bot.slack.app import SlackServices, create_app
@@ -156,6 +164,7 @@ def build_slack(
         config,
         client,
         reads=core.reads,
+        silences=core.silences,
         digests=digests,
         command=settings.command,
         on_failed=failed,
@@ -174,6 +183,8 @@ def build_slack(
         stats=Stats(core.reads, config),
         charts=charts,
         draw=chart_worker.wake,
+        silences=core.silences,
+        customers=Customers(core.reads, config),
     )
     app = create_app(settings, client)
     for module in (commands, actions, views, home):

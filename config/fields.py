@@ -45,6 +45,9 @@ INHERITED = (
 )
 MERGED = ("sla", "open_case_when")  # merged key by key; the other inherited keys are replaced whole
 Problems = list[tuple[tuple[str, ...], str]]  # (where inside the checked mapping, what is wrong)
+# Statistical rules (`rule: spc`) judge a rate or a mean per response; `cases` is a count of its own.
+SPC_METRICS = ("csat", "nps", "ces", "complaints")
+DEFAULT_BASELINE = timedelta(weeks=8)
 # metric: (the comparison it uses, lowest and highest value, when an alert fires)
 RULES: dict[str, tuple[str, float, float, str]] = {
     "csat": ("below", 0, 100, "CSAT (the % of 4-5 scores, 0-100) falls below it"),
@@ -215,16 +218,27 @@ def fmt_duration(td: timedelta) -> str:
 Duration = Annotated[
     timedelta, PlainValidator(_duration), PlainSerializer(format_duration, when_used="json")
 ]
+
+
+def whole_weeks(least: int, example: str, why: str) -> AfterValidator:
+    def problem(td: timedelta) -> str:
+        if td % timedelta(weeks=1) or td < timedelta(weeks=1):
+            return f"must be whole weeks, e.g. {example}, not {fmt_duration(td)} ({why})"
+        return f"must be at least {least}w, not {fmt_duration(td)} ({why})"
+
+    return _check(lambda td: td >= timedelta(weeks=least) and not td % timedelta(weeks=1), problem)
+
+
 # Verification compares whole weeks, so a weekday mix is the same before and after a change (SPEC §8).
 Weeks = Annotated[
     Duration,
-    _check(
-        lambda td: td >= timedelta(weeks=1) and not td % timedelta(weeks=1),
-        lambda td: (
-            f"must be whole weeks, e.g. 2w, not {fmt_duration(td)} "
-            "(before and after a change are compared over the same weekdays)"
-        ),
-    ),
+    whole_weeks(1, "2w", "before and after a change are compared over the same weekdays"),
+]
+# An SPC rule's limits come from the baseline weeks before each day (SPEC §9): whole weeks hold every
+# weekday equally often, and fewer than two leave too few days for limits that mean anything.
+Baseline = Annotated[
+    Duration,
+    whole_weeks(2, "8w", "limits come from the baseline's days: whole weeks, at least two"),
 ]
 # Dumped as its text in both modes: pydantic would otherwise turn the dataclass into a dict.
 CronField = Annotated[Cron, PlainValidator(_cron), PlainSerializer(str)]

@@ -13,7 +13,10 @@ from pydantic_core import PydanticCustomError
 
 from config.cron import parse_cron
 from config.fields import (
+    DEFAULT_BASELINE,
     RULES,
+    SPC_METRICS,
+    Baseline,
     ChannelId,
     CronField,
     Duration,
@@ -74,9 +77,48 @@ def threshold_problems(rule: dict[str, Any], categories: Collection[str] | None)
 
     `categories=None` skips the check that a complaints category is configured.
     """
-    metric = rule.get("metric")
+    metric, kind = rule.get("metric"), rule.get("rule")
     if metric not in RULES:
         return []  # the metric's own error says what to write; everything below depends on it
+    if kind is not None and kind != "spc":
+        return [
+            (
+                ("rule",),
+                f"{show(kind)} is not a kind of rule; write rule: spc for a statistical rule "
+                "(daily points against limits from a baseline), or leave rule out for a fixed threshold",
+            )
+        ]
+    problems = _spc_problems(rule) if kind == "spc" else _fixed_problems(rule)
+    if kind == "spc" and metric not in SPC_METRICS:
+        return problems  # a cases rule has no category to check either
+    category = rule.get("category")
+    rules = "rules" if kind == "spc" else "thresholds"
+    if metric != "complaints" and category is not None:
+        problems.append(
+            (
+                ("category",),
+                f"only complaints {rules} take a category; remove it, or use metric: complaints",
+            )
+        )
+    elif metric == "complaints" and category is None:
+        known = f" (configured: {', '.join(categories)})" if categories else ""
+        problems.append(
+            (("category",), f"is missing; a complaints {rules[:-1]} counts one category{known}")
+        )
+    elif (
+        metric == "complaints"
+        and categories is not None
+        and isinstance(category, str)
+        and category not in categories
+    ):
+        problems.append(
+            (("category",), not_configured(category, "category", "categories", categories))
+        )
+    return problems
+
+
+def _fixed_problems(rule: dict[str, Any]) -> Problems:
+    metric = rule["metric"]
     want, low, high, fires = RULES[metric]
     given = [key for key in ("below", "above") if rule.get(key) is not None]
     problems: Problems = []
@@ -101,42 +143,83 @@ def threshold_problems(rule: dict[str, Any], categories: Collection[str] | None)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and not low <= value <= high:
         allowed = "0 or more" if high == inf else f"between {low} and {high}"
         problems.append(((want,), f"must be {allowed} for {metric}, not {show(value)}"))
-    category = rule.get("category")
-    if metric != "complaints" and category is not None:
+    if rule.get("window") is None:
+        # Optional in the model only because SPC rules have none: a fixed threshold still needs one.
         problems.append(
             (
-                ("category",),
-                "only complaints thresholds take a category; remove it, or use metric: complaints",
+                ("window",),
+                "is missing; say over which period the metric is computed, e.g. window: 24h",
             )
         )
-    elif metric == "complaints" and category is None:
-        known = f" (configured: {', '.join(categories)})" if categories else ""
+    if rule.get("baseline") is not None:
         problems.append(
-            (("category",), f"is missing; a complaints threshold counts one category{known}")
+            (
+                ("baseline",),
+                "only spc rules take a baseline; add rule: spc, or remove it for a fixed threshold",
+            )
         )
-    elif (
-        metric == "complaints"
-        and categories is not None
-        and isinstance(category, str)
-        and category not in categories
-    ):
+    return problems
+
+
+def _spc_problems(rule: dict[str, Any]) -> Problems:
+    metric = rule["metric"]
+    if metric not in SPC_METRICS:
+        return [
+            (
+                ("metric",),
+                f"{metric} is not an SPC metric: spc rules judge csat, nps, ces or complaints "
+                f"(per response); count {metric} with a fixed threshold, e.g. "
+                f"{{metric: {metric}, above: 10, window: 1h}}",
+            )
+        ]
+    problems: Problems = []
+    for key in ("below", "above"):
+        if rule.get(key) is not None:
+            problems.append(
+                (
+                    (key,),
+                    f"an spc rule takes no {key}: its limits come from the baseline weeks; "
+                    f"remove it, or remove rule: spc for a fixed threshold",
+                )
+            )
+    if rule.get("window") is not None:
         problems.append(
-            (("category",), not_configured(category, "category", "categories", categories))
+            (
+                ("window",),
+                "an spc rule takes no window: it judges each local day against the baseline "
+                "weeks before it; remove it (baseline: 8w sets how far back the limits look)",
+            )
         )
     return problems
 
 
 class Threshold(_Model):
-    """An alert rule: a threshold case opens when `metric` crosses `value` over the last `window`."""
+    """An alert rule on a team's metric.
+
+    Fixed (no `rule`): a case opens when `metric` crosses `below` / `above` over the last `window`.
+    SPC (`rule: spc`): each local day is judged against limits from the `baseline` weeks before it, with the
+    Western Electric rules (bot.alerts.spc); a case opens on a signal in the bad direction.
+    """
 
     metric: Metric
+    rule: StrictStr | None = (
+        None  # None (fixed) or "spc"; other words are reported by threshold_problems
+    )
     below: Number | None = None
     above: Number | None = None
-    window: Duration
+    window: Duration | None = None  # fixed rules only (threshold_problems requires it there)
+    baseline: Baseline | None = None  # spc rules only; DEFAULT_BASELINE when left out
     min_responses: Annotated[
         Integer, at_least_1("a rule fires only once its window holds this many responses")
     ] = 10
     category: StrictStr | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_baseline(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("rule") == "spc" and data.get("baseline") is None:
+            return {**data, "baseline": DEFAULT_BASELINE}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Threshold:
@@ -147,11 +230,19 @@ class Threshold(_Model):
         return self
 
     @property
+    def is_spc(self) -> bool:
+        return self.rule == "spc"
+
+    @property
     def comparison(self) -> Literal["below", "above"]:
+        """Fixed: the side the rule watches; SPC: the bad direction (CSAT, NPS below; CES, complaints above)."""
+        if self.is_spc:
+            return cast(Literal["below", "above"], RULES[self.metric][0])
         return "below" if self.below is not None else "above"
 
     @property
     def value(self) -> float:
+        """The fixed threshold (fixed rules only)."""
         return self.below if self.below is not None else cast(float, self.above)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts.action_escalations import ActionEscalations
 from bot.alerts.escalations import Escalations
+from bot.alerts.silences import Silences
 from bot.alerts.thresholds import Thresholds
 from bot.cases.verification import Verifier
 from bot.clock import utcnow
@@ -38,3 +39,8 @@ class JobContext:
     opened: Callable[[str, str], None] = lambda team, kind: None  # count a case opened (/metrics)
     clock: Callable[[], datetime] = utcnow
     replica: str = field(default_factory=replica_name)
+    silences: Silences | None = None  # built from the database and config when not given
+
+    def __post_init__(self) -> None:
+        if self.silences is None:
+            self.silences = Silences(self.sessions, self.config, reads=self.reads)

@@ -1,5 +1,5 @@
-"""The every-minute jobs (threshold rules, escalations of cases and actions, verification of fixes), the weekly
-summary and the daily retention purge."""
+"""The every-minute jobs (threshold rules, escalations of cases and actions, verification of fixes, silences
+running out), the weekly summary and the daily retention purge."""
 
 from __future__ import annotations
 
@@ -59,6 +59,18 @@ def verification(ctx: JobContext) -> None:
     """Every minute, by one replica: verify the done actions whose after window closed (bot.cases.verification)."""
     now = ctx.clock()
     if _claim(ctx, "verification", _minute(now)) and ctx.verifier.run(now):
+        ctx.notify()
+
+
+def silences(ctx: JobContext) -> None:
+    """Every minute, by one replica: end the silences whose time is up and tell their channels (each once;
+    after a restart the first run catches up on every one that ran out meanwhile)."""
+    now = ctx.clock()
+    if (
+        _claim(ctx, "silences", _minute(now))
+        and ctx.silences is not None
+        and ctx.silences.expire(now)
+    ):
         ctx.notify()
 
 

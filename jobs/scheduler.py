@@ -1,5 +1,6 @@
 """APScheduler 3 BackgroundScheduler for `loopbot run`: one huddle job per team in its time zone, threshold
-rules, escalations and verification of fixes every minute, the weekly summary, and the daily retention purge."""
+rules, escalations, verification of fixes and the end of silences every minute, the weekly summary, and the
+daily retention purge."""
 
 from __future__ import annotations
 
@@ -80,6 +81,9 @@ class Scheduler:
             "action_escalations", periodic.action_escalations, CronTrigger(second=40, timezone=UTC)
         )
         self._add("verification", periodic.verification, CronTrigger(second=15, timezone=UTC))
+        # Just before the rule evaluation at :00: the channel hears a silence ended before a breach it kept
+        # quiet opens its case (evaluation itself never applies a silence past its end).
+        self._add("silences", periodic.silences, CronTrigger(second=55, timezone=UTC))
         if config.weekly_summary is not None and config.leaders_channel is not None:
             self._add(
                 "weekly",

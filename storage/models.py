@@ -1,4 +1,4 @@
-"""SQLAlchemy 2.x models: feedback, cases and corrective actions with their timelines, the outbox, claims."""
+"""SQLAlchemy 2.x models: feedback, cases, corrective actions, silences, their timelines, the outbox, claims."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -124,6 +125,8 @@ class Feedback(Base):
         Index(None, "team", "category", "submitted_at"),
         # The retention purge walks this one.
         Index(None, "submitted_at"),
+        # The customer view (SPEC §9): one customer's responses over a year.
+        Index(None, "customer", "submitted_at"),
     )
 
 
@@ -274,6 +277,71 @@ class ActionEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     __table_args__ = (Index(None, "action_id", "id"),)
+
+
+class Silence(Base):
+    """A bounded silence of a team's threshold rules, shown as S-<id>; changed only by bot.alerts.silences."""
+
+    __tablename__ = "silences"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team: Mapped[str] = mapped_column(String(64))
+    # The RULE as typed (lower case): matched against the team's rules when they are evaluated, so a rule
+    # added to the YAML during the silence is silenced too.
+    pattern: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    # Set when it ends, early (unsilence: the person) or by time (the system actor, at ends_at).
+    ended_at: Mapped[datetime | None]
+    ended_by: Mapped[str | None] = mapped_column(String(64))
+    ended_source: Mapped[str | None] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # "team:pattern" until it ends, then NULL: the unique index lets two people silencing the same rules at
+    # once start one silence, not two.
+    active_key: Mapped[str | None] = mapped_column(String(270))
+
+    __table_args__ = (
+        Index("uq_silences_active_key", "active_key", unique=True),
+        # A team's active silences at an instant (every rule evaluation) and the expiry scan: both seek
+        # `ended_at IS NULL` first, so ended silences piling up over the years are never read.
+        Index(None, "team", "ended_at", "ends_at"),
+        Index(None, "ended_at", "ends_at"),
+    )
+
+    @property
+    def ref(self) -> str:
+        return f"S-{self.id}"
+
+
+class SilencedBreach(Base):
+    """A breach a silence kept from opening a case: one row per rule and episode within a silence."""
+
+    __tablename__ = "silenced_breaches"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    silence_id: Mapped[int] = mapped_column(ForeignKey("silences.id", ondelete="CASCADE"))
+    team: Mapped[str] = mapped_column(String(64))
+    rule_key: Mapped[str] = mapped_column(String(200))
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+    # The latest reading while it lasted.
+    value: Mapped[float | None] = mapped_column(Float)
+    n: Mapped[int] = mapped_column(Integer)
+    recovered_at: Mapped[datetime | None]
+    # "silence_id:rule_key" while the episode lasts, NULL once the rule recovered or the silence ended: each
+    # evaluation updates the one open row (ON CONFLICT on this unique key), whichever replica runs it.
+    open_key: Mapped[str | None] = mapped_column(String(230))
+
+    __table_args__ = (
+        Index("uq_silenced_breaches_open_key", "open_key", unique=True),
+        Index(None, "silence_id"),
+        # `stats`: a team's breaches recorded in a period.
+        Index(None, "team", "first_at"),
+    )
 
 
 class OutboxMessage(Base):

@@ -1,4 +1,5 @@
-"""Threshold alerts (SPEC §6): each rule read in SQL over its window; a breach opens one case, a recovery says so."""
+"""Threshold alerts (SPEC §6, §9): fixed rules read in SQL over their windows, SPC rules by day (spc_rules);
+a breach opens one case, a recovery says so."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import scores
+from bot.alerts import silence_breaches as silences
+from bot.alerts.spc_rules import SpcJudge, point_details, spc_severity, spc_summary
 from bot.cases import opening, timeline
 from bot.cases.lifecycle import Cases
 from bot.cases.model import CaseChange
@@ -51,11 +54,16 @@ class Report:
 
 
 def rule_key(team: Team, rule: Threshold) -> str:
-    """A rule's stable identity, e.g. delivery:csat:below:80:24h (complaints add :category).
+    """A rule's stable identity, e.g. delivery:csat:below:80:24h, or delivery:spc:csat:8w for an SPC rule
+    (complaints add :category).
 
     min_responses is not part of it: raising it does not make an ongoing breach a new one.
     """
-    key = f"{team.key}:{rule.metric}:{rule.comparison}:{_number(rule.value)}:{fmt_duration(rule.window)}"
+    if rule.is_spc:
+        key = f"{team.key}:spc:{rule.metric}:{fmt_duration(rule.baseline or timedelta(0))}"
+    else:
+        window = fmt_duration(rule.window or timedelta(0))
+        key = f"{team.key}:{rule.metric}:{rule.comparison}:{_number(rule.value)}:{window}"
     if rule.category is not None:
         key += f":{rule.category}"
     if len(key) > KEY_LIMIT:  # long team keys or categories: still unique, still fits the column
@@ -76,6 +84,10 @@ class _Reader:
         self._headlines: dict[timedelta, Headline] = {}
 
     def read(self, rule: Threshold) -> Reading:
+        if rule.is_spc or rule.window is None:
+            raise ValueError(
+                f"{rule_key(self.team, rule)} is an SPC rule: bot.alerts.spc_rules reads it"
+            )
         since = self.now - rule.window
         head = self._headline(rule.window)
         responses = head.csat_n + head.nps_n + head.ces_n
@@ -141,6 +153,18 @@ class _Reader:
         )
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """One rule at this cycle, fixed or SPC alike: what it says, and what its case or recovery would show."""
+
+    # Below min_responses (SPC: no judged day lately) a rule says nothing: neither breach nor recovery.
+    readable: bool
+    breached: bool
+    severity: str
+    summary: dict[str, Any]  # the new case's summary
+    recovery: dict[str, Any]  # the `recovered` event's details
+
+
 class Thresholds:
     """Evaluates every rule of every team; each team is one unit of work and fails alone."""
 
@@ -148,6 +172,7 @@ class Thresholds:
         self.sessions = sessions
         self.config = config
         self.cases = cases
+        self.spc = SpcJudge()
 
     def evaluate(self, now: datetime, teams: Iterable[str] | None = None) -> Report:
         """Run every minute and after each ingestion (for the teams it touched); safe to run concurrently."""
@@ -164,63 +189,97 @@ class Thresholds:
                 report.failed[key] = f"{type(exc).__name__}: {exc}"
         return report
 
+    def verdicts(self, s: Session, team: Team, now: datetime) -> dict[str, Verdict]:
+        """Every rule of the team by its rule_key: fixed rules over their windows, SPC rules by day."""
+        reader = _Reader(s, team, now)
+        found = {}
+        for rule in team.thresholds:
+            if not rule.is_spc:
+                key, reading = rule_key(team, rule), reader.read(rule)
+                found[key] = Verdict(
+                    reading.readable,
+                    reading.breached,
+                    breach_severity(rule, reading) if reading.breached else "",
+                    breach_summary(rule, reading, key) if reading.breached else {},
+                    {"value": _rounded(reading), "n": reading.n, "threshold": _number(rule.value)},
+                )
+        for rule, spc in self.spc.read(s, team, now).items():
+            key = rule_key(team, rule)
+            found[key] = Verdict(
+                spc.readable,
+                spc.breached,
+                spc_severity(spc) if spc.breached else "",
+                spc_summary(rule, spc, key) if spc.breached else {},
+                point_details(rule, spc),
+            )
+        return found
+
     def _team(self, team: Team, now: datetime, report: Report) -> None:
-        rules = {rule_key(team, rule): rule for rule in team.thresholds}
         # Read with a read-only unit: most minutes nothing changes, and then no write lock is taken at all.
         with self.cases.reads.begin() as s:
+            verdicts = self.verdicts(s, team, now)
             breaches = set(
-                s.scalars(select(Case.active_rule).where(Case.active_rule.in_(list(rules))))
+                s.scalars(select(Case.active_rule).where(Case.active_rule.in_(list(verdicts))))
             )
-            reader = _Reader(s, team, now)
-            readings = {key: reader.read(rule) for key, rule in rules.items()}
-        to_open = [k for k, r in readings.items() if r.breached and k not in breaches]
-        to_recover = [k for k in breaches if readings[k].readable and not readings[k].breached]
+            silenced = silences.silenced_rules(s, team, now)  # rule key -> silence id
+            quiet = silences.open_breaches(s, team) if silenced else set()
+        # The one place that decides which breaches open a case: a silenced rule records its breach instead.
+        to_open = [
+            k for k, v in verdicts.items() if v.breached and k not in breaches and k not in silenced
+        ]
+        to_recover = [k for k in breaches if verdicts[k].readable and not verdicts[k].breached]
+        to_note = [k for k in silenced if k in verdicts and verdicts[k].breached]
+        to_calm = [
+            k for k in quiet if k in verdicts and verdicts[k].readable and not verdicts[k].breached
+        ]
         opened: list[Case] = []
         recovered: list[CaseChange] = []
-        if to_open or to_recover:
+        if to_open or to_recover or to_note or to_calm:
             with self.sessions.begin() as s:
+                for key in to_note:
+                    summary = verdicts[key].summary
+                    silences.record_breach(
+                        s,
+                        silenced[key],
+                        team,
+                        key,
+                        summary.get("value"),
+                        summary.get("n") or 0,
+                        now,
+                    )
+                silences.record_recovery(s, team, to_calm, now)
                 # Read again under the write lock: another replica may have opened or recovered meanwhile.
                 active = {
                     c.active_rule: c
-                    for c in s.scalars(select(Case).where(Case.active_rule.in_(list(rules))))
+                    for c in s.scalars(select(Case).where(Case.active_rule.in_(list(verdicts))))
                 }
                 for key in to_open:
                     if key in active:
                         continue
-                    rule, reading = rules[key], readings[key]
                     # While the breach lasts nothing more is posted: the case keeps the reading that opened it.
                     new = opening.open_threshold_case(
                         s,
                         self.config,
                         team=team.key,
                         rule_key=key,
-                        severity=breach_severity(rule, reading),
-                        summary=breach_summary(rule, reading, key),
+                        severity=verdicts[key].severity,
+                        summary=verdicts[key].summary,
                         source=SOURCE,
                         now=now,
                     )
                     if new is not None:  # None: a concurrent evaluation opened it first
                         opened.append(new)
                 for key in to_recover:
-                    case, reading = active.get(key), readings[key]
+                    case = active.get(key)
                     if case is None:
                         continue
                     change = timeline.recover(
-                        s,
-                        team.channel,
-                        case,
-                        {
-                            "value": _rounded(reading),
-                            "n": reading.n,
-                            "threshold": _number(rules[key].value),
-                        },
-                        source=SOURCE,
-                        now=now,
+                        s, team.channel, case, verdicts[key].recovery, source=SOURCE, now=now
                     )
                     if change is not None:
                         recovered.append(change)
         # Counted only once committed: a team whose unit failed reports nothing as done.
-        report.rules += len(rules)
+        report.rules += len(verdicts)
         report.opened += opened
         report.recovered += [c.case for c in recovered]
         for case in opened:
@@ -237,7 +296,7 @@ def breach_summary(rule: Threshold, reading: Reading, key: str) -> dict[str, Any
         "comparison": rule.comparison,
         "threshold": _number(rule.value),
         "value": _rounded(reading),
-        "window": fmt_duration(rule.window),
+        "window": fmt_duration(rule.window or timedelta(0)),
         "n": reading.n,
         "rule": key,
     }

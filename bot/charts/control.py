@@ -1,22 +1,30 @@
 """Control limits for daily CSAT, NPS and CES, each day's limits widened or narrowed by that day's n.
 
 All three are Shewhart charts at ±3 sigma with the centre line taken from the period itself (what a team
-asks is "which days of this period were unusual for this period"):
+asks is "which days of this period were unusual for this period"); the maths is bot.alerts.spc's:
 - CSAT is a proportion: a p-chart, p̄ ± 3·√(p̄(1 − p̄)/nᵢ), in percent;
 - NPS scores each response +1 (promoter), 0 (passive) or −1 (detractor), so one response has the trinomial
   variance σ² = (p₊ + p₋) − (p₊ − p₋)², and a day's NPS has limits NPS̄ ± 3·100·√(σ²/nᵢ);
 - CES is a mean of scores: an X̄ chart, x̿ ± 3·σ/√nᵢ, with σ the pooled within-day standard deviation
   (√(Σ within-day sums of squares / Σ(nᵢ − 1))): days vary in mean, and the limits must not absorb that.
 Limits are clipped to the metric's scale. A day with no responses has no value and no limits.
+
+`rule_marks` applies the Western Electric rules of SPC alerts to the same period-based limits, so a chart
+marks which rule each flagged day broke. SPC alert rules judge each day against the baseline weeks before
+it instead (bot.alerts.spc_rules): a chart over a period can mark days an alert did not, and the reverse.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 
-SIGMAS = 3.0
+from bot.alerts import spc
+
+SIGMAS = spc.LIMIT
+KINDS: dict[str, spc.Kind] = {"csat": "p", "nps": "nps", "ces": "mean"}
+SCALE = {"csat": (0, 100), "nps": (-100, 100), "ces": (1, 7)}
 
 
 @dataclass(frozen=True)
@@ -36,52 +44,61 @@ class Limits:
 
 def p_chart(satisfied: Sequence[int], n: Sequence[int]) -> Limits:
     """CSAT: % of responses scoring 4 or 5 per day."""
-    p = sum(satisfied) / sum(n)
-    return _limits(
-        [100 * k / m if m else None for k, m in zip(satisfied, n)],
-        100 * p,
-        [100 * SIGMAS * math.sqrt(p * (1 - p) / m) if m else None for m in n],
-        0,
-        100,
-    )
+    return limits("csat", list(zip(satisfied, [0] * len(n))), n)
 
 
 def nps_chart(promoters: Sequence[int], detractors: Sequence[int], n: Sequence[int]) -> Limits:
     """NPS: % promoters − % detractors per day."""
-    total = sum(n)
-    up, down = sum(promoters) / total, sum(detractors) / total
-    variance = (up + down) - (up - down) ** 2
-    return _limits(
-        [100 * (pr - de) / m if m else None for pr, de, m in zip(promoters, detractors, n)],
-        100 * (up - down),
-        [100 * SIGMAS * math.sqrt(variance / m) if m else None for m in n],
-        -100,
-        100,
-    )
+    return limits("nps", list(zip(promoters, detractors)), n)
 
 
 def xbar_chart(sums: Sequence[int], squares: Sequence[int], n: Sequence[int]) -> Limits:
     """CES: the mean score per day."""
-    within = sum(q - s * s / m for s, q, m in zip(sums, squares, n) if m)  # Σ Σ (x − x̄ᵢ)²
-    freedom = sum(m - 1 for m in n if m)
-    sigma = math.sqrt(within / freedom) if freedom > 0 else 0.0
-    return _limits(
-        [s / m if m else None for s, m in zip(sums, n)],
-        sum(sums) / sum(n),
-        [SIGMAS * sigma / math.sqrt(m) if m else None for m in n],
-        1,
-        7,
-    )
+    return limits("ces", list(zip(sums, squares)), n)
 
 
-def _limits(
-    value: list[float | None], centre: float, half: list[float | None], low: float, high: float
-) -> Limits:
-    if len(value) != len(half):
+def limits(metric: str, sums: Sequence[Sequence[int]], n: Sequence[int]) -> Limits:
+    """The period's limits from each day's (first, second) sums, as ControlChart.sums holds them."""
+    if len(sums) != len(n):
         raise ValueError("one n per day")
+    kind, (low, high) = KINDS[metric], SCALE[metric]
+    counts = _counts(sums, n)
+    period = spc.spread(kind, counts)
+    if period is None:
+        raise ValueError("the period holds no response")
+    half = [SIGMAS * period.sigma(c.n) if c.n else None for c in counts]
     return Limits(
-        value=tuple(value),
-        centre=centre,
-        lower=tuple(None if h is None else max(low, centre - h) for h in half),
-        upper=tuple(None if h is None else min(high, centre + h) for h in half),
+        value=tuple(spc.value(kind, c) for c in counts),
+        centre=period.centre,
+        lower=tuple(None if h is None else max(low, period.centre - h) for h in half),
+        upper=tuple(None if h is None else min(high, period.centre + h) for h in half),
     )
+
+
+def rule_marks(
+    metric: str, sums: Sequence[Sequence[int]], n: Sequence[int]
+) -> tuple[tuple[int, ...], ...]:
+    """Per day, the Western Electric rules (1-4, either side) the day completes against the period's
+    centre line and sigma; the days are consecutive, and a day without responses breaks every run."""
+    kind = KINDS[metric]
+    counts = _counts(sums, n)
+    period = spc.spread(kind, counts)
+    usable = period is not None and period.one > 0
+    first = date(2000, 1, 1)  # the rules need consecutive days, not their dates
+    points = [
+        spc.Point(first + timedelta(days=i), c.n, spc.value(kind, c))
+        if not c.n or not usable
+        else spc.Point(
+            first + timedelta(days=i),
+            c.n,
+            spc.value(kind, c),
+            period.centre,  # type: ignore[union-attr]
+            period.sigma(c.n),  # type: ignore[union-attr]
+        )
+        for i, c in enumerate(counts)
+    ]
+    return tuple(tuple(sorted({m.rule for m in p.marks})) for p in spc.with_rules(points))
+
+
+def _counts(sums: Sequence[Sequence[int]], n: Sequence[int]) -> list[spc.Counts]:
+    return [spc.Counts(m, int(s[0]), int(s[1])) for s, m in zip(sums, n)]

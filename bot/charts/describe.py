@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from bot.charts.model import (
+    BreakdownChart,
     ChartData,
     ControlChart,
     ParetoChart,
@@ -20,6 +21,8 @@ NAMES = {"csat": "CSAT", "nps": "NPS", "ces": "CES"}
 
 
 def describe(chart: ChartData) -> str:
+    if isinstance(chart, BreakdownChart):
+        return _breakdown(chart)
     if isinstance(chart, ControlChart):
         return _control(chart)
     if isinstance(chart, VolumeChart):
@@ -33,6 +36,9 @@ def describe(chart: ChartData) -> str:
 
 def title(chart: ChartData) -> str:
     """The upload's title: what the chart is, for whom, over what."""
+    if isinstance(chart, BreakdownChart):
+        what = NAMES.get(chart.metric, "Volume")
+        return f"{what} by {chart.by} — {chart.scope.title}, last {chart.scope.period}"
     what = {
         ControlChart: None,
         VolumeChart: "Volume",
@@ -131,6 +137,28 @@ def _volume(c: VolumeChart) -> str:
             f" Last {RECENT} days: {r:,} responses ({_count_change(r, rb)}) and {k:,} cases "
             f"({_count_change(k, kb)})."
         )
+    return text
+
+
+def _breakdown(c: BreakdownChart) -> str:
+    """Every group's figure over the period, largest first: at most 9, so the comment stays a paragraph."""
+    name, total = NAMES.get(c.metric, "Volume"), sum(g.total for g in c.groups)
+    groups = sum(1 for g in c.groups if not g.folded) + sum(g.folded for g in c.groups)
+    text = (
+        f"{name} by {c.by} of {c.scope.title}, {_span(c.scope, c.days)}: {total:,} responses in "
+        f"{groups} group{'s' if groups != 1 else ''}. "
+    )
+    parts = []
+    for g in c.groups:
+        if c.metric == "volume":
+            parts.append(f"{g.label} {g.total:,} ({100 * g.total / total:.0f} %)")
+        elif g.overall is None:
+            parts.append(f"{g.label}: n {g.total:,}, too few for a rate")
+        else:
+            parts.append(f"{g.label} {_metric(c.metric, g.overall)} (n {g.total:,})")
+    text += "; ".join(parts) + "."
+    if c.metric != "volume":
+        text += f" A group's day with fewer than {c.min_n} responses shows no point."
     return text
 
 

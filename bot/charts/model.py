@@ -100,4 +100,36 @@ class SlaChart:
     teams: tuple[SlaSeries, ...]  # in config order
 
 
-ChartData = ControlChart | VolumeChart | TtrChart | ParetoChart | SlaChart
+@dataclass(frozen=True)
+class GroupSeries:
+    """One group of a breakdown: a segment, touchpoint, category or channel value, "(none)", or "other"."""
+
+    name: str
+    n: tuple[int, ...]  # responses per local day
+    # csat / nps / ces per day, None under the chart's min_n (volume: always None, n is what is drawn)
+    value: tuple[float | None, ...]
+    total: int  # responses over the period
+    overall: float | None  # the metric over the period; None under min_n (and for volume)
+    folded: int = 0  # how many groups "other" holds; 0 for a group of its own
+
+    @property
+    def label(self) -> str:
+        """The name as legends and comments show it: "other (3 groups)" says how much it hides."""
+        if not self.folded:
+            return self.name
+        return f"{self.name} ({self.folded} group{'s' if self.folded != 1 else ''})"
+
+
+@dataclass(frozen=True)
+class BreakdownChart:
+    """A daily csat / nps / ces / volume series per group (SPEC §9 "Breakdowns"), no control limits."""
+
+    scope: Scope
+    metric: str  # csat | nps | ces | volume
+    by: str  # segment | touchpoint | category | channel
+    days: tuple[date, ...]  # every local day of the period
+    groups: tuple[GroupSeries, ...]  # largest first (ties by name), "other" last
+    min_n: int  # a group's day (or period) with fewer responses shows its n and no value
+
+
+ChartData = ControlChart | VolumeChart | TtrChart | ParetoChart | SlaChart | BreakdownChart

@@ -12,22 +12,25 @@ from matplotlib.dates import date2num
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from bot.charts import style
-from bot.charts.model import ChartData, ControlChart, ParetoChart, SlaChart, TtrChart, VolumeChart
+from bot.charts import control, style
+from bot.charts.model import (
+    BreakdownChart,
+    ChartData,
+    ControlChart,
+    ParetoChart,
+    SlaChart,
+    TtrChart,
+    VolumeChart,
+)
+from bot.charts.render_groups import draw_breakdown
 from bot.charts.render_teams import draw_sla, draw_ttr
 
 # gid of the artists tests and the comment writer look up: stable names rather than legend wording.
 GID_VALUE = "value"
 GID_OUT_OF_CONTROL = "out_of_control"
+GID_RULE = "rule"  # the Western Electric rule numbers written next to a flagged day
 GID_CENTRE = "centre"
 GID_CUMULATIVE = "cumulative"
-
-_METRICS = {
-    # metric: (heading, y label, natural range of the value)
-    "csat": ("CSAT", "% satisfied (4–5)", (0.0, 100.0)),
-    "nps": ("NPS", "NPS (−100 to 100)", (-100.0, 100.0)),
-    "ces": ("CES", "Mean effort (1–7, lower is better)", (1.0, 7.0)),
-}
 
 # Past this many days, markers and lines get thinner and bars merge into one outline.
 _MANY_DAYS = 120
@@ -56,11 +59,13 @@ def draw(data: ChartData) -> Figure:
         return draw_pareto(data)
     if isinstance(data, SlaChart):
         return draw_sla(data)
+    if isinstance(data, BreakdownChart):
+        return draw_breakdown(data)
     raise TypeError(f"no renderer for {type(data).__name__}")
 
 
 def draw_control(data: ControlChart) -> Figure:
-    heading, y_label, (low, high) = _METRICS[data.metric]
+    heading, y_label, (low, high) = style.METRIC_AXES[data.metric]
     fig, (ax,) = style.new_figure()
     days = list(data.days)
     many = len(days) > _MANY_DAYS
@@ -114,12 +119,46 @@ def draw_control(data: ControlChart) -> Figure:
         zorder=4,
     )
 
-    ax.set_ylim(*_clamped_limits(ax, low, high))
+    ax.set_ylim(*style.clamped_limits(ax, low, high))
+    _rule_marks(ax, data, days, value, many)
     style.date_axis(ax)
     style.label(ax, x=style.day_axis_label(data.scope), y=y_label)
     style.set_titles(fig, ax, heading, data.scope)
     style.legend(fig, [ax, count_ax])
     return fig
+
+
+def _rule_marks(ax: Axes, data: ControlChart, days: list, value: np.ndarray, many: bool) -> None:
+    """Each day that breaks a Western Electric rule gets the rule's number(s) next to it ("1", "2,4"),
+    above a day over the centre line and below one under it; judged against the period's limits drawn
+    here (bot.charts.control.rule_marks)."""
+    marks = control.rule_marks(data.metric, data.sums, data.n)
+    if not any(marks):
+        return
+    look = {"color": style.VERMILLION, "fontsize": 7 if many else 9, "fontweight": "bold"}
+    for i, rules in enumerate(marks):
+        if rules:
+            above = value[i] >= data.centre
+            ax.annotate(
+                ",".join(str(r) for r in rules),
+                (date2num(days[i]), value[i]),
+                xytext=(0, 9 if above else -9),
+                textcoords="offset points",
+                ha="center",
+                va="bottom" if above else "top",
+                gid=GID_RULE,
+                zorder=5,
+                **look,
+            )
+    # A legend entry saying what the numbers are; the marker is the digit itself.
+    ax.plot(
+        [],
+        [],
+        linestyle="none",
+        marker="$n$",
+        color=style.VERMILLION,
+        label="rule broken (Western Electric 1–4)",
+    )
 
 
 def draw_volume(data: VolumeChart) -> Figure:
@@ -217,16 +256,6 @@ def _daily_bars(ax: Axes, days: list, values: Sequence[int], **look: object) -> 
         return
     start = date2num(days[0]) - 0.5
     ax.stairs(values, start + np.arange(len(days) + 1), fill=True, **look)
-
-
-def _clamped_limits(ax: Axes, low: float, high: float) -> tuple[float, float]:
-    """Autoscaled y range cut to the metric's natural range plus a margin, so markers at 100 % are not clipped."""
-    bottom, top = ax.get_ylim()
-    margin = (high - low) * 0.03
-    bottom, top = max(bottom, low - margin), min(top, high + margin)
-    if not (math.isfinite(bottom) and math.isfinite(top)) or top <= bottom:
-        return low - margin, high + margin
-    return bottom, top
 
 
 def _nan(values: Sequence[float | None]) -> np.ndarray:

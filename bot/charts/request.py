@@ -22,8 +22,11 @@ class ChartRequest:
     user: str | None = (
         None  # who asked (told if there is no data); None for the weekly summary's chart
     )
+    by: str | None = None  # a breakdown: segment | touchpoint | category | channel (SPEC §9)
 
     def payload(self) -> dict[str, Any]:
+        # "by" only when set: payloads of plain charts stay as they were, and old rows still read.
+        extra = {"by": self.by} if self.by is not None else {}
         return {
             "kind": self.kind,
             "teams": list(self.teams),
@@ -32,6 +35,7 @@ class ChartRequest:
             "period": self.period,
             "until": self.until.isoformat(),
             "user": self.user,
+            **extra,
         }
 
     @classmethod
@@ -44,4 +48,5 @@ class ChartRequest:
             period=p["period"],
             until=datetime.fromisoformat(p["until"]),
             user=p.get("user"),
+            by=p.get("by"),
         )

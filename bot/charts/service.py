@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cases.permissions import named_team
-from bot.charts import data
+from bot.charts import data, groups
 from bot.charts.localtime import period_bounds
 from bot.charts.model import KINDS, ChartData, Scope
 from bot.charts.request import CHART_KIND, ChartRequest
@@ -28,6 +28,7 @@ class Charts:
         """Queue the chart for `channel`; returns the outbox key. `key` makes a repeated request a no-op."""
         if req.kind not in KINDS:
             raise ValueError(f"unknown chart kind {req.kind!r}")
+        groups.check_breakdown(req.kind, req.by)  # refused before anything is queued
         for team in req.teams:
             named_team(
                 self.config, team
@@ -48,6 +49,8 @@ class Charts:
             title=self.title(req, teams), period=req.period, since=since, until=req.until, tz=tz.key
         )
         with self.reads.begin() as s:
+            if req.by is not None:
+                return groups.breakdown_chart(s, scope, teams, req.kind, req.by, days)
             if req.kind in ("csat", "nps", "ces"):
                 return data.control_chart(s, scope, teams, req.kind, days)
             if req.kind == "volume":

@@ -46,6 +46,13 @@ LABEL_SIZE = 12
 TICK_SIZE = 11
 LEGEND_SIZE = 11
 
+# metric: (heading, y label, natural range of the value); render.py keeps its own copy for the control charts.
+METRIC_AXES = {
+    "csat": ("CSAT", "% satisfied (4–5)", (0.0, 100.0)),
+    "nps": ("NPS", "NPS (−100 to 100)", (-100.0, 100.0)),
+    "ces": ("CES", "Mean effort (1–7, lower is better)", (1.0, 7.0)),
+}
+
 # Vertical category labels are cut here: 16 characters already take a third of the figure's height.
 _VERTICAL_LABEL_LIMIT = 16
 # A legend entry's handle, padding and column gap (1.6 + 0.5 + 1.2 em), in pixels.
@@ -185,6 +192,16 @@ def text_width(fig: Figure, text: str, size: float) -> float:
         text, FontProperties(size=size), ismath=False
     )
     return width
+
+
+def clamped_limits(ax: Axes, low: float, high: float) -> tuple[float, float]:
+    """Autoscaled y range cut to the metric's natural range plus a margin, so markers at 100 % are not clipped."""
+    bottom, top = ax.get_ylim()
+    margin = (high - low) * 0.03
+    bottom, top = max(bottom, low - margin), min(top, high + margin)
+    if not (math.isfinite(bottom) and math.isfinite(top)) or top <= bottom:
+        return low - margin, high + margin
+    return bottom, top
 
 
 def shorten(text: str, limit: int) -> str:

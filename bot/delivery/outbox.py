@@ -22,6 +22,8 @@ ACTION_OPEN = "action.open"  # {action_id}: a corrective action's own message
 ACTION_EVENT = "action.event"  # {action_id, event_id}: its message updated in place, a thread line
 # {action_id, event_id}: an overdue action told to its owner (a DM) or to the leaders' channel
 ACTION_ESCALATION = "action.escalation"
+SILENCE_START = "silence.start"  # {silence_id}: the team's channel told a silence started
+SILENCE_END = "silence.end"  # {silence_id}: ... and that it ended, early or by time
 # {text, blocks}: a message rendered when it was enqueued (digests, weekly summaries and leaders' escalation
 # posts queued before they had kinds of their own). Charts: bot.charts.request.CHART_KIND.
 POST = "post"

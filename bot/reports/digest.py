@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import scores
+from bot.alerts.silence_model import SilenceRecord
+from bot.alerts.silences import Silences
 from bot.cases.permissions import named_team
 from bot.delivery import outbox
 from bot.reports.queries import Headline, _overdue, headlines, median_duration, resolutions
@@ -60,6 +62,14 @@ class Verbatim:
 
 
 @dataclass(frozen=True)
+class Signal:
+    """An active SPC signal: the threshold case it opened, with the summary that names its rule."""
+
+    ref: str
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Digest:
     team: str
     since: datetime
@@ -77,6 +87,8 @@ class Digest:
     top_categories: tuple[tuple[str, int], ...]  # (category, negative responses), most first
     lowest: tuple[Verbatim, ...]
     praise: Verbatim | None
+    signals: tuple[Signal, ...] = ()  # SPC signals still active at `now`
+    silences: tuple[SilenceRecord, ...] = ()  # silences in force at `now`
 
     @property
     def quiet(self) -> bool:
@@ -113,6 +125,19 @@ def compose(s: Session, team: Team, *, since: datetime, until: datetime, now: da
         top_categories=_top_categories(s, team, since, until),
         lowest=lowest,
         praise=praise,
+        signals=_signals(s, team),
+    )
+
+
+def _signals(s: Session, team: Team) -> tuple[Signal, ...]:
+    """The team's threshold cases whose breach is an SPC signal still going on (active_rule is set)."""
+    rows = s.execute(
+        select(Case.id, Case.summary)
+        .where(Case.team == team.key, Case.active_rule.is_not(None), Case.kind == "threshold")
+        .order_by(Case.id)
+    )
+    return tuple(
+        Signal(f"FB-{i}", dict(summary)) for i, summary in rows if "spc" in (summary or {})
     )
 
 
@@ -122,6 +147,7 @@ class Digests:
     def __init__(self, reads: sessionmaker[Session], config: LoopbotConfig):
         self.reads = reads
         self.config = config
+        self.silences = Silences(reads, config, reads=reads)  # only read here
 
     def team(self, key: str) -> Team:
         return named_team(self.config, key)
@@ -133,7 +159,8 @@ class Digests:
         if since is None:
             since = team.huddle.previous_fire(team.tz, now - timedelta(microseconds=1))
         with self.reads.begin() as s:
-            return compose(s, team, since=since, until=now, now=now)
+            digest = compose(s, team, since=since, until=now, now=now)
+        return replace(digest, silences=tuple(self.silences.list([team.key], now)))
 
 
 def enqueue_digest(
@@ -162,7 +189,7 @@ def _metric(metric: str, current: Headline, previous: Headline, team: Team) -> M
     limits = tuple(
         Limit(rule.comparison, rule.value, rule.window)
         for rule in team.thresholds
-        if rule.metric == metric
+        if rule.metric == metric and not rule.is_spc
     )
     return MetricDigest(
         metric=metric,

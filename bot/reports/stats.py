@@ -1,4 +1,4 @@
-"""`/feedback stats` (SPEC §5): per team over a period, cases, TTA/TTR medians and p90, SLA compliance, CSAT/NPS/CES."""
+"""`/feedback stats` (SPEC §5, §9): per-team cases, TTA/TTR, SLA, CSAT/NPS/CES and reopens; breakdowns; categories."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.cases.permissions import named_team
+from bot.reports.breakdowns import Breakdown, breakdown, check_field
+from bot.reports.quality import CategoryAgreement, Reopens, category_agreement, reopens
 from bot.reports.queries import _ACK_KINDS, Headline, headlines, median_duration, resolutions
 from bot.reports.weekly import Compliance, sla_compliance
 from config.teams import LoopbotConfig, Sla
@@ -31,7 +33,8 @@ class TeamStats:
       TTR over the period's resolved cases (their last resolution); median as bot.reports.queries.median_duration,
       p90 by nearest rank (see `percentile`); None when there is no case to measure;
     - ack / resolve: SLA compliance of the cases whose deadline fell in the period (bot.reports.weekly.sla_compliance);
-    - headline: CSAT, NPS and CES with their n over the period (bot.reports.queries.headlines).
+    - headline: CSAT, NPS and CES with their n over the period (bot.reports.queries.headlines);
+    - reopens: the cases resolved in the period and how many of them were reopened (bot.reports.quality.reopens).
     """
 
     team: str
@@ -49,6 +52,7 @@ class TeamStats:
     ack: Compliance
     resolve: Compliance
     headline: Headline
+    reopens: Reopens = Reopens()
 
 
 def percentile(durations: Iterable[timedelta], p: float) -> timedelta | None:
@@ -93,6 +97,7 @@ class Stats:
             for r in resolutions(s, teams=keys, since=since, until=until):
                 ttr[r.team].append(r.ttr)
             compliance = sla_compliance(s, teams=slas, since=since, until=until)
+            reopened = reopens(s, keys, since, until)
         return [
             TeamStats(
                 team=key,
@@ -110,9 +115,32 @@ class Stats:
                 ack=compliance[key][0],
                 resolve=compliance[key][1],
                 headline=headline,
+                reopens=reopened.get(key, Reopens()),
             )
             for key, headline in zip(keys, metrics)
         ]
+
+    def breakdown(
+        self, team_keys: Sequence[str], by: str, since: datetime, until: datetime
+    ) -> Breakdown:
+        """`stats … by=FIELD`: the groups of `by` over the teams' responses in [since, until) (an unknown key
+        raises bot.errors.NotFound, an unknown field bot.errors.InvalidInput)."""
+        check_field(by)
+        teams = [named_team(self.config, key) for key in dict.fromkeys(team_keys)]
+        wide = 2 * len(teams) >= len(self.config.teams)
+        with self.reads.begin() as s:
+            return breakdown(s, teams, by, since, until, wide=wide)
+
+    def categories(
+        self, team_keys: Sequence[str], since: datetime, until: datetime
+    ) -> CategoryAgreement:
+        """`stats … categories`: the keyword categories against the causes supervisors chose, over the cases of
+        `team_keys` standing resolved in [since, until)."""
+        if since >= until:
+            raise ValueError("since must be before until")
+        keys = [named_team(self.config, key).key for key in dict.fromkeys(team_keys)]
+        with self.reads.begin() as s:
+            return category_agreement(s, keys, since, until)
 
 
 def _opened(s: Session, teams: list[str], since: datetime, until: datetime) -> dict[str, int]:

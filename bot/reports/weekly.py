@@ -1,4 +1,4 @@
-"""The weekly summary for the leaders' channel (SPEC §6): one row of metrics, cases and SLA compliance per team."""
+"""The weekly summary for the leaders' channel (SPEC §6, §9): per-team metrics, cases, SLA, reopens; categories."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cases.timings import ACK_KINDS
 from bot.charts.request import ChartRequest
+from bot.reports.quality import CategoryAgreement, Reopens, category_agreement, reopens
 from bot.reports.queries import Headline, headlines, median_duration, resolutions
 from config.teams import LoopbotConfig, Sla
 from storage.models import Case, CaseEvent, CorrectiveAction
@@ -45,6 +46,7 @@ class TeamWeek:
     median_ttr: timedelta | None
     ack: Compliance
     resolve: Compliance
+    reopens: Reopens = Reopens()  # cases resolved in the week and how many were reopened (SPEC §9)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class WeeklySummary:
     # Corrective actions whose verification concluded in the week, and how many of them verified (SPEC §8).
     fixes_judged: int = 0
     fixes_verified: int = 0
+    # The keyword categories against the causes supervisors chose, over every team's week (SPEC §9).
+    agreement: CategoryAgreement = CategoryAgreement()
 
 
 class Weekly:
@@ -76,6 +80,8 @@ class Weekly:
                 by_team[r.team].append(r.ttr)
             slas = {key: team.sla for key, team in self.config.teams.items()}
             compliance = sla_compliance(s, teams=slas, since=since, until=until)
+            reopened = reopens(s, keys, since, until)
+            agreement = category_agreement(s, keys, since, until)
             judged = dict(
                 s.execute(
                     select(CorrectiveAction.state, func.count())
@@ -96,6 +102,7 @@ class Weekly:
                 median_ttr=median_duration(by_team[key]),
                 ack=compliance[key][0],
                 resolve=compliance[key][1],
+                reopens=reopened.get(key, Reopens()),
             )
             for key, headline in zip(keys, metrics)
         )
@@ -106,6 +113,7 @@ class Weekly:
             teams=rows,
             fixes_judged=sum(judged.values()),
             fixes_verified=judged.get("verified", 0),
+            agreement=agreement,
         )
 
 

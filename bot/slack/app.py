@@ -14,9 +14,11 @@ from slack_bolt import App
 from slack_bolt.kwargs_injection import Args
 from slack_sdk import WebClient
 
+from bot.alerts.silences import Silences
 from bot.cases.lifecycle import Cases
 from bot.charts.service import Charts
 from bot.errors import UserFacingError
+from bot.reports.customer import Customers
 from bot.reports.digest import Digests
 from bot.reports.overview import Overview
 from bot.reports.stats import Stats
@@ -40,6 +42,8 @@ class SlackServices:
     stats: Stats
     charts: Charts
     draw: Callable[[], None]  # tell the chart worker a chart is waiting in the outbox
+    silences: Silences
+    customers: Customers
 
 
 def create_app(settings: Settings, client: WebClient) -> App:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
 ListFilter = Literal["open", "overdue", "mine", "all"]
@@ -13,6 +14,10 @@ CHART_KINDS = ("csat", "nps", "ces", "volume", "ttr", "pareto", "sla")
 # Mirrors bot.cases.checks.OUTCOMES (a test keeps them equal); importing it would pull in the database layer.
 OUTCOMES = ("fixed", "workaround", "no_action", "duplicate")
 MAX_PERIOD_DAYS = 730
+# The feedback fields `stats` and `chart` break down by (SPEC §9), and the charts that take a breakdown.
+BY_FIELDS = ("segment", "touchpoint", "category", "channel")
+BY_CHARTS = ("csat", "nps", "ces", "volume")
+MAX_SILENCE = timedelta(days=7)
 ALL_TEAMS = "all"
 
 
@@ -86,12 +91,15 @@ class Chart:
     kind: str
     team: str | None  # None: the channel's team; "all": every team
     period: Period = DEFAULT_PERIOD
+    by: str | None = None  # one of BY_FIELDS: one series per group
 
 
 @dataclass(frozen=True)
 class Stats:
     team: str | None  # None: the channel's team; "all": every team
     period: Period = DEFAULT_PERIOD
+    by: str | None = None  # one of BY_FIELDS: one row per group
+    categories: bool = False  # the keyword categories against the causes supervisors chose
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,29 @@ class Drop:
 
 
 @dataclass(frozen=True)
+class Silence:
+    team: str
+    rule: str  # `all`, a metric, `complaints:CATEGORY`, `spc:METRIC`: the core matches it to rules
+    duration: timedelta
+    reason: str
+
+
+@dataclass(frozen=True)
+class ListSilences:
+    team: str | None  # None: the channel's team (every team in other channels); "all": every team
+
+
+@dataclass(frozen=True)
+class Unsilence:
+    silence_id: int
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    customer: str
+
+
+@dataclass(frozen=True)
 class Usage:
     """What was wrong and what to type instead; shown ephemerally."""
 
@@ -151,5 +182,9 @@ Command = (
     | Plan
     | Done
     | Drop
+    | Silence
+    | ListSilences
+    | Unsilence
+    | CustomerView
     | Usage
 )

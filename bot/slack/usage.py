@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import NamedTuple
 
-from bot.slack.parsed import CHART_KINDS, OUTCOMES
+from bot.slack.parsed import BY_CHARTS, BY_FIELDS, CHART_KINDS, OUTCOMES
 
 
 class _Spec(NamedTuple):
@@ -57,16 +57,19 @@ SPECS: dict[str, _Spec] = {
         "digest [TEAM]", "digest delivery", "the huddle digest now, shown only to you", "anyone"
     ),
     "chart": _Spec(
-        "chart KIND [TEAM|all] [PERIOD]",
+        "chart KIND [TEAM|all] [PERIOD] [by=FIELD]",
         "chart csat delivery 30d",
         f"a chart in the channel; KIND is one of {', '.join(CHART_KINDS)}; "
-        "PERIOD like 7d or 12w, up to 730d (default 30d)",
+        "PERIOD like 7d or 12w, up to 730d (default 30d); "
+        f"{'/'.join(BY_CHARTS)} take by={'|'.join(BY_FIELDS)}: one line per group",
         "supervisors of their own team, leaders",
     ),
     "stats": _Spec(
-        "stats [TEAM|all] [PERIOD]",
+        "stats [TEAM|all] [PERIOD] [by=FIELD|categories]",
         "stats all 90d",
-        "TTA/TTR medians and p90, SLA compliance, open and overdue counts",
+        "TTA/TTR medians and p90, SLA compliance, open and overdue counts, reopen rate; "
+        f"by={'|'.join(BY_FIELDS)}: the scores per group; "
+        "categories: how often the keyword category matched the cause supervisors chose",
         "supervisors of their own team, leaders",
     ),
     "actions": _Spec(
@@ -102,6 +105,26 @@ SPECS: dict[str, _Spec] = {
         "abandon a planned or done corrective action",
         "supervisors, leaders",
     ),
+    "silence": _Spec(
+        "silence TEAM RULE|all DURATION REASON",
+        "silence delivery csat 4h carrier outage, tracked in INC-12",
+        "stop a team's alert rules from opening cases for up to 7d (breaches are still recorded; "
+        "escalations go on); RULE is a metric (csat, nps, ces, cases, complaints), "
+        "complaints:CATEGORY or spc:METRIC",
+        "supervisors of the team, leaders",
+    ),
+    "silences": _Spec(
+        "silences [TEAM|all]", "silences delivery", "the silences in force", "anyone"
+    ),
+    "unsilence": _Spec(
+        "unsilence S-n", "unsilence S-3", "end a silence now", "supervisors of the team, leaders"
+    ),
+    "customer": _Spec(
+        "customer ID",
+        "customer C-1042",
+        "one customer's responses (masked) and cases of the last 365 days, with repeats",
+        "supervisors (their teams), leaders",
+    ),
 }
 
 ALIASES = {"?": "help", "acknowledge": "ack"}
@@ -111,7 +134,7 @@ def usage(command_name: str = "/feedback") -> str:
     """The full help text (mrkdwn), one line per subcommand with an example and who may use it."""
     lines = [
         f"*{command_name}* closes the loop on customer feedback. Case ids: `FB-12`, `#12` or `12`; "
-        "corrective action ids: `CA-3` or `3`.",
+        "corrective action ids: `CA-3` or `3`; silences: `S-3`.",
         "",
     ]
     for name, spec in SPECS.items():

@@ -312,7 +312,8 @@ def test_every_query_reads_an_index_not_the_table(sessions, config, engine):  # 
     with sessions() as s, statements(engine) as seen:
         compose(s, config.teams["delivery"], since=S, until=U, now=U)
     selects = [(sql, params) for sql, params in seen if sql.lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 6  # 2 headline passes, backlog, resolutions, categories, verbatims
+    # 2 headline passes, backlog, resolutions, categories, verbatims, signals
+    assert len(selects) == 7
     with engine.connect() as conn:
         for sql, params in selects:
             plan = [row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)]

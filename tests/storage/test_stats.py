@@ -8,6 +8,7 @@ import pytest
 
 from bot.cases.lifecycle import Cases
 from bot.errors import NotFound
+from bot.reports.quality import Reopens
 from bot.reports.stats import Stats, percentile
 from bot.reports.weekly import Compliance
 from tests.storage.test_digest import feedback, open_case, resolve, statements
@@ -86,8 +87,9 @@ def test_stats_numbers(sessions, config, engine) -> None:  # noqa: ANN001
     stats = Stats(sessions, config)
     with statements(engine) as seen:
         delivery, support = stats.for_teams(["delivery", "support"], P, U, U)
-    # One statement per measure for all the teams together: headlines, opened, backlog, TTA, TTR, compliance.
-    assert len([sql for sql, _ in seen if sql.lstrip().upper().startswith("SELECT")]) == 6
+    # One statement per measure for all the teams together: headlines, opened, backlog, TTA, TTR, compliance,
+    # reopens.
+    assert len([sql for sql, _ in seen if sql.lstrip().upper().startswith("SELECT")]) == 7
 
     assert (delivery.team, delivery.since, delivery.until) == ("delivery", P, U)
     # Opened in [P, U): d2, d3, d4, d5, d6, d7, d8, d9, d10 — not d1, d11, d14 (before), d12 (at U)
@@ -132,6 +134,9 @@ def test_stats_numbers(sessions, config, engine) -> None:  # noqa: ANN001
     )
     assert (support.ack, support.resolve) == (Compliance(2, 0), Compliance(2, 1))
     assert (support.headline.csat, support.headline.nps_n, support.headline.ces) == (None, 0, None)
+    # Resolved at least once in [P, U): d1, d2, d3, d4, d5, d6, d14; reopened: d5 (still open), d6 (resolved again)
+    assert delivery.reopens == Reopens(resolved=7, reopened=2)
+    assert support.reopens == Reopens(resolved=1, reopened=0)
 
 
 def test_teams_in_the_order_asked_and_a_quiet_period(sessions, config) -> None:  # noqa: ANN001

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.cases.lifecycle import Cases
+from bot.reports.quality import CategoryAgreement, Reopens
 from bot.reports.weekly import Compliance, Weekly, sla_compliance
 from tests.storage.test_digest import feedback, open_case, resolve
 
@@ -106,6 +107,10 @@ def test_weekly_numbers(sessions, config):  # noqa: ANN001
     assert (support.opened, support.resolved, support.median_ttr) == (1, 0, None)
     assert (support.ack, support.resolve) == (Compliance(1, 1), Compliance(1, 0))
     assert support.resolve.percent == 0.0
+    # Resolved at least once in [P, W): d1, d2, d4, d5, d6, d11, d12, d14; reopened: d5, d6
+    assert (delivery.reopens, support.reopens) == (Reopens(8, 2), Reopens())
+    # No case had a keyword category: the standing resolved ones are all uncategorised
+    assert summary.agreement == CategoryAgreement(uncategorised=7)
 
 
 def test_compliance_of_a_quiet_week_is_unknown_not_zero(sessions, config):  # noqa: ANN001

@@ -6,6 +6,7 @@ import copy
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from bot.reports.quality import Reopens
 from bot.reports.queries import Headline
 from bot.reports.stats import TeamStats
 from bot.reports.weekly import Compliance
@@ -37,6 +38,7 @@ def delivery() -> TeamStats:  # the numbers of tests/storage/test_stats.py
         ack=Compliance(9, 5),
         resolve=Compliance(8, 5),
         headline=Headline("delivery", 50.0, 2, 25.0, 4, 13 / 3, 3),
+        reopens=Reopens(resolved=7, reopened=2),
     )
 
 
@@ -91,6 +93,7 @@ def test_one_team() -> None:
         "*CSAT*\n50 % (2)",
         "*NPS*\n25 (4)",
         "*CES*\n4.3 (3)",  # 13 / 3
+        "*Reopened*\n29 % (2 of 7) · 71 % resolved without reopen",
     ]
     assert (
         "nearest rank" in msg["blocks"][-1]["elements"][0]["text"]
@@ -108,7 +111,12 @@ def test_one_team_without_measurements() -> None:
         "*Acknowledged within SLA*\n0 % (0 of 2)",
         "*Resolved within SLA*\n— (no deadline fell in the period)",
     ]
-    assert texts[6:] == ["*CSAT*\n—", "*NPS*\n-33 (3)", "*CES*\n—"]
+    assert texts[6:] == [
+        "*CSAT*\n—",
+        "*NPS*\n-33 (3)",
+        "*CES*\n—",
+        "*Reopened*\n— (no case resolved)",
+    ]
 
 
 def test_all_teams_table() -> None:
@@ -128,11 +136,11 @@ def test_all_teams_table() -> None:
             [
                 "```",
                 "Team          Open  Overdue  Opened  Resolved  TTA p50  TTA p90  TTR p50  TTR p90  Ack SLA  Res SLA"
-                "  CSAT (n)  NPS (n)  CES (n)",
+                "  CSAT (n)  NPS (n)  CES (n)  Reopen",
                 "Delivery Ops     7        4       9         6      15m      42d   4h 30m       2d     56 %     62 %"
-                "  50 % (2)   25 (4)  4.3 (3)",
+                "  50 % (2)   25 (4)  4.3 (3)    29 %",
                 "Support          1        1       2         0        —        —        —        —      0 %        —"
-                "         —  -33 (3)        —",
+                "         —  -33 (3)        —       —",
                 "```",
             ]
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from datetime import UTC, datetime, timedelta
 
+from bot.reports.quality import CategoryAgreement, CategoryFit, Pair, Reopens
 from bot.reports.queries import Headline
 from bot.reports.weekly import Compliance, TeamWeek, WeeklySummary
 from bot.slack.blocks.weekly import weekly_message
@@ -26,6 +27,7 @@ def delivery_week(**kw: object) -> TeamWeek:
         median_ttr=timedelta(days=1, hours=2),
         ack=Compliance(9, 5),
         resolve=Compliance(9, 4),
+        reopens=Reopens(resolved=8, reopened=2),
     )
     values.update(kw)
     return TeamWeek(**values)  # type: ignore[arg-type]
@@ -72,9 +74,9 @@ def test_weekly_table() -> None:
         "\n".join(
             [
                 "```",
-                "Team            CSAT (n)  NPS (n)  CES (n)  Opened  Resolved  Med TTR  Ack SLA  Res SLA",
-                "Delivery Ops  66.7 % (3)    0 (2)  3.5 (2)       9         7    1d 2h     56 %     44 %",
-                "Support                —  -33 (3)        —       1         0        —    100 %        —",
+                "Team            CSAT (n)  NPS (n)  CES (n)  Opened  Resolved  Med TTR  Ack SLA  Res SLA  Reopen",
+                "Delivery Ops  66.7 % (3)    0 (2)  3.5 (2)       9         7    1d 2h     56 %     44 %    25 %",
+                "Support                —  -33 (3)        —       1         0        —    100 %        —       —",
                 "```",
             ]
         )
@@ -131,3 +133,32 @@ def test_no_teams() -> None:
     assert message_errors(msg["blocks"], msg["text"]) == []
     assert msg["blocks"][2]["text"]["text"] == "No teams are configured."
     assert msg["text"].endswith("0 teams · 0 cases opened · 0 resolved")
+
+
+def test_the_keyword_categories_line() -> None:
+    agreement = CategoryAgreement(
+        resolved=7,
+        agreed=3,
+        by_category=(CategoryFit("late_delivery", 5, 1), CategoryFit("app_error", 2, 2)),
+        disagreements=(
+            Pair("late_delivery", "app_error", 2),
+            Pair("late_delivery", "other", 1),
+            Pair("late_delivery", "rude_staff", 1),
+            Pair("rude_staff", "other", 1),
+        ),
+    )
+    summary = WeeklySummary(P, W, (delivery_week(), support_week()), agreement=agreement)
+    msg = weekly_message(summary, config())
+    assert_message(msg)
+    no_foreign_markup(msg)
+    assert msg["blocks"][-2]["text"]["text"] == (
+        ":label: Keyword categories matched the cause chosen in *43 %* of resolved cases (3 of 7); "
+        "most frequent disagreements: `late_delivery` → `app_error`: 2 · `late_delivery` → `other`: 1 · "
+        "`late_delivery` → `rude_staff`: 1"
+    )  # the weekly line names the top 3; `stats … categories` all 5
+    # Without any resolved case that had a category, no line: the legend follows the table
+    plain = weekly_message(WeeklySummary(P, W, (delivery_week(),)), config())
+    assert ":label:" not in str(plain["blocks"])
+    many = tuple(delivery_week(team=f"team-{i:04d}") for i in range(3_000))
+    crowded = weekly_message(WeeklySummary(P, W, many, agreement=agreement), config())
+    assert len(crowded["blocks"]) == 50 and ":label:" in crowded["blocks"][-2]["text"]["text"]

@@ -334,7 +334,7 @@ WINDOW = {"window": "1h"}
             "teams.delivery.thresholds[0].value",
             80,
             "teams.delivery.thresholds[0].value: unknown key; the keys allowed "
-            "here are metric, below, above, window, min_responses, category",
+            "here are metric, rule, below, above, window, baseline, min_responses, category",
         ),
         (
             "defaults.channel",

@@ -14,12 +14,14 @@ from bot.slack.parsed import (
     Ack,
     Assign,
     Chart,
+    CustomerView,
     Digest,
     Done,
     Drop,
     Help,
     ListActions,
     ListCases,
+    ListSilences,
     Note,
     Period,
     Plan,
@@ -27,7 +29,9 @@ from bot.slack.parsed import (
     Resolve,
     Show,
     ShowAction,
+    Silence,
     Stats,
+    Unsilence,
     Usage,
 )
 
@@ -224,7 +228,7 @@ def test_messages_use_the_renamed_command() -> None:
 def test_usage_lists_every_subcommand_with_an_example_and_who() -> None:
     text = usage()
     lines = [line for line in text.splitlines() if line.startswith("• ")]
-    assert len(lines) == 16  # the 11 rows of SPEC §5's table and the 5 of §8's
+    assert len(lines) == 20  # the 11 rows of SPEC §5's table, the 5 of §8's and the 4 of §9's
     for name in (
         "list",
         "show",
@@ -241,6 +245,10 @@ def test_usage_lists_every_subcommand_with_an_example_and_who() -> None:
         "plan",
         "done",
         "drop",
+        "silence",
+        "silences",
+        "unsilence",
+        "customer",
     ):
         line = next(line for line in lines if line.startswith(f"• `/feedback {name} "))
         assert f"e.g. `/feedback {name} " in line and line.endswith(")_")
@@ -269,6 +277,10 @@ def test_each_spec_example_parses_to_its_command(name: str) -> None:
         "plan": Plan,
         "done": Done,
         "drop": Drop,
+        "silence": Silence,
+        "silences": ListSilences,
+        "unsilence": Unsilence,
+        "customer": CustomerView,
     }
     assert isinstance(parse(SPECS[name].example), kinds[name])
 

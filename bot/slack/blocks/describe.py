@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
+from bot.alerts import spc
 from bot.reports.queries import CaseRow
 from bot.scores import SCALES
 from bot.slack.blocks.text import (
@@ -93,17 +94,80 @@ def _breach_parts(summary: dict[str, Any]) -> tuple[str, str, str, str, str]:
 
 
 def breach_text(summary: dict[str, Any]) -> str:
-    """CSAT 72.4 below 80 over the last 24h (n=31); complaints name their category."""
+    """CSAT 72.4 below 80 over the last 24h (n=31); complaints name their category; SPC rules: spc_text."""
+    if "spc" in summary:
+        return spc_text(summary)
     metric, shown, comparison, limit, window = _breach_parts(summary)
     return f"{metric} {shown} {comparison} {limit} {window}"
 
 
 def recovery_text(summary: dict[str, Any], reading: dict[str, Any]) -> str:
     """CSAT 84.2, no longer below 80 over the last 24h (n=40): the rule from the case, the values of `reading`."""
+    if "spc" in summary:
+        return spc_recovery_text(summary, reading)
     metric, shown, comparison, limit, window = _breach_parts(
         {**summary, **{k: reading[k] for k in ("value", "threshold", "n") if k in reading}}
     )
     return f"{metric} {shown}, no longer {comparison} {limit} {window}"
+
+
+def spc_text(summary: dict[str, Any]) -> str:
+    """CSAT: 8 days in a row below the centre line, special cause — 71.2 % on Tue 3 Mar (n=45; centre
+    84 %, 3σ limits 78.1–89.9 %, 8w baseline)."""
+    rule, side = summary.get("spc"), summary.get("side")
+    if rule in spc.WESTERN_ELECTRIC and side in ("above", "below"):
+        signal = spc.words(spc.Signal(rule, side))
+    else:
+        signal = "a Western Electric rule"
+    day = _spc_day(summary, f"{label(summary.get('baseline'))} baseline")
+    return f"{_spc_metric(summary)}: {signal}, special cause" + (f" — {day}" if day else "")
+
+
+def spc_recovery_text(summary: dict[str, Any], reading: dict[str, Any]) -> str:
+    """CSAT 83.5 % on Wed 4 Mar (n=40; centre 84 %, 3σ limits 78.1–89.9 %): no longer a special cause
+    below the centre line. The rule's metric and side from the case, the day from `reading`."""
+    side = "above" if summary.get("side") == "above" else "below"
+    day = _spc_day({**reading, "metric": summary.get("metric")}, None)
+    what = f"{_spc_metric(summary)} {day}" if day else _spc_metric(summary)
+    return f"{what}: no longer a special cause {side} the centre line"
+
+
+def _spc_metric(summary: dict[str, Any]) -> str:
+    metric = metric_name(summary.get("metric"))
+    if summary.get("metric") == "complaints" and summary.get("category"):
+        metric = f"{metric} ({label(str(summary['category']).replace('_', ' '))})"
+    return metric
+
+
+def _spc_day(values: dict[str, Any], extra: str | None) -> str:
+    """71.2 % on Tue 3 Mar (n=45; centre 84 %, 3σ limits 78.1–89.9 %[, extra]); "" without a value."""
+    metric = values.get("metric")
+    decimals = 2 if metric == "ces" else 1
+    unit = {"csat": " %", "complaints": " % of responses"}.get(str(metric), "")
+    short = " %" if unit else ""
+
+    def number(key: str) -> str | None:
+        v = values.get(key)
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool)
+        return fmt_number(v, decimals) if ok else None
+
+    value = number("value")
+    if value is None:
+        return ""
+    text = f"{value}{unit}"
+    try:
+        day = date.fromisoformat(str(values.get("day")))
+        text += f" on {day:%a} {day.day} {day:%b}"
+    except ValueError:
+        pass
+    facts = [f"n={values['n']}"] if isinstance(values.get("n"), int) else []
+    if number("centre") is not None:
+        facts.append(f"centre {number('centre')}{short}")
+    if number("lower") is not None and number("upper") is not None:
+        facts.append(f"3σ limits {number('lower')}–{number('upper')}{short}")
+    if extra and values.get("baseline"):
+        facts.append(extra)
+    return f"{text} ({', '.join(facts)})" if facts else text
 
 
 # level: (what did not happen, how many times the SLA has passed)

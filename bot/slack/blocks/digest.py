@@ -7,7 +7,8 @@ from typing import Any
 
 from bot.reports.digest import Digest, MetricDigest, Verbatim
 from bot.slack.blocks.case import SECTION_LIMIT, button, context, section
-from bot.slack.blocks.describe import label, metric_name, score_text
+from bot.slack.blocks.describe import breach_text, label, metric_name, score_text
+from bot.slack.blocks.silence import clip_lines, digest_silence_lines
 from bot.slack.blocks.text import clip, fmt_duration, fmt_number, fmt_time, plural, quote
 from bot.slack.ids import ActionId
 from config.teams import Team
@@ -39,6 +40,13 @@ def digest_message(d: Digest, team: Team, *, now: datetime) -> dict[str, Any]:
     else:
         blocks.append(section("\n".join(metric_line(m) for m in d.metrics)))
     blocks.append(section(cases_text(d)))
+    if d.signals:
+        lines = [
+            f":chart_with_downwards_trend: *{x.ref}* {breach_text(x.summary)}" for x in d.signals
+        ]
+        blocks.append(section(clip_lines(["*Active signals*", *lines])))
+    if d.silences:
+        blocks.append(section(clip_lines(["*Silenced*", *digest_silence_lines(d.silences, team)])))
     if not d.quiet:
         if d.top_categories:
             top = " · ".join(f"{label(category)} ({count})" for category, count in d.top_categories)

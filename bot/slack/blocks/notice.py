@@ -6,13 +6,17 @@ from datetime import UTC
 from typing import Any
 
 from bot.errors import UserFacingError
-from bot.slack.blocks.text import fmt_time, who
+from bot.slack.blocks.text import fmt_time, pack_lines, who
 
 
 def notice(text: str) -> dict[str, Any]:
+    """`text` in as many sections as it needs: a section holds 3,000 characters (the help is longer)."""
     return {
-        "text": text,
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}],
+        "text": text[:3000],
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(group)}}
+            for group in pack_lines(text.split("\n"))
+        ],
     }
 
 

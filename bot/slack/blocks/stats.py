@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from bot.reports.quality import CategoryAgreement, Reopens
 from bot.reports.stats import TeamStats
 from bot.reports.weekly import Compliance
+from bot.slack.blocks.breakdown import agreement_blocks
 from bot.slack.blocks.case import MAX_MESSAGE_BLOCKS, SECTION_LIMIT, context, section
-from bot.slack.blocks.table import duration_cell, metric_cell, percent_cell, table_line
+from bot.slack.blocks.table import MISSING, duration_cell, metric_cell, percent_cell, table_line
 from bot.slack.blocks.text import (
     clip,
     escape,
@@ -42,6 +44,7 @@ COLUMNS = (
     "CSAT (n)",
     "NPS (n)",
     "CES (n)",
+    "Reopen",
 )
 _FENCE = "```"
 _NAME_LIMIT = (
@@ -52,7 +55,8 @@ _FIXED_BLOCKS = 4
 LEGEND = (
     "Open and overdue: now. TTA / TTR: median (p50) and 90th percentile (nearest rank) over the cases first "
     "acknowledged / resolved in the period. Ack / Res SLA: share of the cases whose acknowledge / resolve "
-    "deadline fell in the period that met it."
+    "deadline fell in the period that met it. Reopen: share of the cases resolved in the period that were "
+    "reopened at least once; the rest were resolved without a reopen."
 )
 
 
@@ -63,8 +67,10 @@ def stats_message(
     period_label: str,
     all_teams: bool,
     command: str = "/feedback",
+    agreement: CategoryAgreement | None = None,
 ) -> dict[str, Any]:
-    """chat.postMessage / response payload. `period_label` is how the period reads, e.g. "last 30 days"."""
+    """chat.postMessage / response payload. `period_label` is how the period reads, e.g. "last 30 days";
+    `agreement` (`stats … categories`) adds the keyword categories against the causes chosen."""
     detailed = not all_teams and 0 < len(stats) <= DETAIL_MAX
     # Team names go in the mrkdwn below, escaped, not in the plain-text header.
     title = "Stats · all teams" if all_teams else "Stats"
@@ -80,7 +86,12 @@ def stats_message(
                 blocks.append({"type": "divider"})
             blocks.append(_team_section(t, teams))
     else:
-        blocks.extend(_table(stats, teams, command))
+        # The agreement's divider and blocks come after the table: its room is kept for them.
+        reserved = 0 if agreement is None else 1 + len(agreement_blocks(agreement))
+        blocks.extend(_table(stats, teams, command, reserved))
+    if agreement is not None:
+        blocks.append({"type": "divider"})
+        blocks.extend(agreement_blocks(agreement))
     blocks.append(context(LEGEND))
     return {
         "text": fallback(stats, teams, period_label=period_label, all_teams=all_teams),
@@ -118,6 +129,7 @@ def _team_section(t: TeamStats, teams: dict[str, Team]) -> Block:
         f"*CSAT*\n{metric_cell(h.csat, h.csat_n, 1, ' %')}",
         f"*NPS*\n{metric_cell(h.nps, h.nps_n, 0)}",
         f"*CES*\n{metric_cell(h.ces, h.ces_n, 1)}",
+        f"*Reopened*\n{_reopens(t.reopens)}",
     ]  # Slack: at most 10 fields of 2,000 characters
     return section(
         f"*{clip(one_line(_name(t.team, teams)), _NAME_LIMIT)}*",
@@ -131,6 +143,19 @@ def _spread(median: timedelta | None, p90: timedelta | None, n: int) -> str:
     return f"median {fmt_duration(median)} · p90 {fmt_duration(p90)} ({plural(n, 'case')})"
 
 
+def _reopens(r: Reopens) -> str:
+    if r.rate is None or r.without_reopen is None:
+        return "— (no case resolved)"
+    return (
+        f"{fmt_number(r.rate, 0)} % ({r.reopened} of {r.resolved}) · "
+        f"{fmt_number(r.without_reopen, 0)} % resolved without reopen"
+    )
+
+
+def _reopen_cell(r: Reopens) -> str:
+    return MISSING if r.rate is None else f"{fmt_number(r.rate, 0)} %"
+
+
 def _compliance(c: Compliance) -> str:
     if c.percent is None:
         return "— (no deadline fell in the period)"
@@ -142,14 +167,16 @@ def _name(key: str, teams: dict[str, Team]) -> str:
     return team.name if team else key
 
 
-def _table(stats: list[TeamStats], teams: dict[str, Team], command: str) -> list[Block]:
+def _table(
+    stats: list[TeamStats], teams: dict[str, Team], command: str, reserved: int = 0
+) -> list[Block]:
     rows = [_cells(t, teams) for t in stats]
     widths = [max(len(c) for c in column) for column in zip(COLUMNS, *rows)]
     head = table_line(COLUMNS, widths)
     # Each section repeats the column names, so a table split over several sections still reads.
     room = SECTION_LIMIT - len(head) - 2 * len(_FENCE) - 3
     groups = pack_lines([table_line(cells, widths) for cells in rows], room)
-    budget = MAX_MESSAGE_BLOCKS - _FIXED_BLOCKS
+    budget = MAX_MESSAGE_BLOCKS - _FIXED_BLOCKS - reserved
     blocks = [
         section(f"{_FENCE}\n{head}\n" + "\n".join(group) + f"\n{_FENCE}")
         for group in groups[:budget]
@@ -184,4 +211,5 @@ def _cells(t: TeamStats, teams: dict[str, Team]) -> tuple[str, ...]:
         metric_cell(h.csat, h.csat_n, 1, " %"),
         metric_cell(h.nps, h.nps_n, 0),
         metric_cell(h.ces, h.ces_n, 1),
+        _reopen_cell(t.reopens),
     )

@@ -6,9 +6,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.reports.weekly import TeamWeek, WeeklySummary
+from bot.slack.blocks.breakdown import agreement_line
 from bot.slack.blocks.case import MAX_MESSAGE_BLOCKS, SECTION_LIMIT, context, section
-from bot.slack.blocks.table import duration_cell, metric_cell, percent_cell, table_line
-from bot.slack.blocks.text import fmt_time, one_line, pack_lines, plural, truncate
+from bot.slack.blocks.table import MISSING, duration_cell, metric_cell, percent_cell, table_line
+from bot.slack.blocks.text import fmt_number, fmt_time, one_line, pack_lines, plural, truncate
 from config.teams import LoopbotConfig
 
 Block = dict[str, Any]
@@ -24,9 +25,11 @@ COLUMNS = (
     "Med TTR",
     "Ack SLA",
     "Res SLA",
+    "Reopen",
 )
 _FENCE = "```"
-# Header, period, legend and "and N more" around the table sections (and the fixes line, when there is one).
+# Header, period, legend and "and N more" around the table sections (and the fixes and categories lines, when
+# there are).
 _FIXED_BLOCKS = 4
 
 
@@ -44,7 +47,10 @@ def weekly_message(
     # Each section repeats the column names, so a table split over several sections still reads.
     room = SECTION_LIMIT - len(head) - 2 * len(_FENCE) - 3
     groups = pack_lines([table_line(cells, widths) for cells in rows], room)
-    budget = MAX_MESSAGE_BLOCKS - _FIXED_BLOCKS - (1 if w.fixes_judged else 0)
+    learned = agreement_line(w.agreement)
+    budget = (
+        MAX_MESSAGE_BLOCKS - _FIXED_BLOCKS - (1 if w.fixes_judged else 0) - (1 if learned else 0)
+    )
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Weekly summary", "emoji": True}},
         context(
@@ -71,11 +77,14 @@ def weekly_message(
                 f"(`{command} actions all all` lists them)"
             )
         )
+    if learned:
+        blocks.append(section(learned))
     blocks.append(
         context(
             "Med TTR: median time to resolve of the cases resolved this week. "
             "Ack SLA / Res SLA: share of the cases whose acknowledge / resolve deadline fell this week "
-            "that met it. The CSAT chart of the last four weeks follows."
+            "that met it. Reopen: share of the cases resolved this week that were reopened at least once. "
+            "The CSAT chart of the last four weeks follows."
         )
     )
     return {"text": fallback(w, config), "blocks": blocks}
@@ -113,4 +122,5 @@ def _cells(t: TeamWeek, config: LoopbotConfig) -> tuple[str, ...]:
         duration_cell(t.median_ttr),
         percent_cell(t.ack),
         percent_cell(t.resolve),
+        MISSING if t.reopens.rate is None else f"{fmt_number(t.reopens.rate, 0)} %",
     )

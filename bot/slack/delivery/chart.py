@@ -110,4 +110,5 @@ class ChartPost(Handler):
 def filename(claim: Claimed) -> str:
     p = claim.payload
     scope = "all" if p.get("all") else "-".join(p["teams"])
-    return f"{p['kind']}-{scope}-{p['period']}-{claim.id}.png"
+    by = f"-by-{p['by']}" if p.get("by") else ""
+    return f"{p['kind']}{by}-{scope}-{p['period']}-{claim.id}.png"

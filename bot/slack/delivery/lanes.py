@@ -8,6 +8,7 @@ from datetime import datetime
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.alerts.silences import Silences
 from bot.cases.lifecycle import Cases
 from bot.charts.request import CHART_KIND
 from bot.charts.service import Charts
@@ -24,6 +25,7 @@ from bot.slack.delivery.chart import ChartPost
 from bot.slack.delivery.digest import DigestPost
 from bot.slack.delivery.escalation import EscalationPost
 from bot.slack.delivery.post import PlainPost
+from bot.slack.delivery.silences import SilenceEndPost, SilenceStartPost
 from bot.slack.delivery.weekly import WeeklyPost
 from bot.slack.delivery.worker import OutboxWorker
 from config.teams import LoopbotConfig
@@ -37,11 +39,14 @@ def posts_worker(
     *,
     reads: sessionmaker[Session],
     digests: Digests | None = None,
+    silences: Silences | None = None,
     command: str = "/feedback",
     clock: Callable[[], datetime] = utcnow,
     on_failed: Callable[[str], None] | None = None,
 ) -> OutboxWorker:
-    """Case and corrective-action messages and their threads, digests, weekly summaries and escalation posts."""
+    """Case and corrective-action messages and their threads, digests, weekly summaries, escalation posts and
+    silences' announcements."""
+    silences = silences or Silences(cases.sessions, config, reads=reads)
     handlers = [
         CaseOpen(cases, config, client),
         CaseEvent(cases, config, client),
@@ -51,6 +56,8 @@ def posts_worker(
         ActionOpen(cases.actions, config, client),
         ActionEvent(cases.actions, config, client),
         ActionEscalationPost(cases.actions, config, client, command),
+        SilenceStartPost(silences, config, client, command),
+        SilenceEndPost(silences, config, client, command),
         PlainPost(client),
     ]
     return OutboxWorker(
