@@ -98,6 +98,11 @@ class Silences:
             # One of these rules' silences that ran out a moment ago ends here, before the job gets to it.
             for sid in _due(s, now, the_team.key):
                 _expire_one(s, self.config, sid, now)
+            # Looked up first, so a refusal costs no id (PostgreSQL's sequence counts a failed insert too);
+            # the unique key still decides between two people silencing the same rules at once.
+            other = s.scalar(select(Silence).where(Silence.active_key == active_key))
+            if other is not None:
+                raise _silenced_already(other, the_team)
             row = Silence(
                 team=the_team.key,
                 pattern=pattern,
@@ -119,13 +124,7 @@ class Silences:
                 other = s.scalar(select(Silence).where(Silence.active_key == active_key))
                 if other is None:  # ended in between: nothing is silenced twice, just try again
                     raise InvalidTransition("That silence just changed; try again.") from None
-                raise AlreadyDone(
-                    f"{other.ref} already silences `{other.pattern}` of {the_team.name} until {{at}}, "
-                    f"started by {{user}}; `unsilence {other.ref}` first to change it.",
-                    user=other.created_by,
-                    at=other.ends_at,
-                    tz=the_team.tz,
-                ) from None
+                raise _silenced_already(other, the_team) from None
             enqueue(
                 s,
                 key=f"silence:{row.id}:start",
@@ -281,6 +280,16 @@ def _require(
     raise PermissionDenied(
         f"Only supervisors of {team.name} ({{users}}) or leaders can {what}.",
         users=team.supervisors,
+    )
+
+
+def _silenced_already(other: Silence, team: Team) -> AlreadyDone:
+    return AlreadyDone(
+        f"{other.ref} already silences `{other.pattern}` of {team.name} until {{at}}, "
+        f"started by {{user}}; `unsilence {other.ref}` first to change it.",
+        user=other.created_by,
+        at=other.ends_at,
+        tz=team.tz,
     )
 
 

