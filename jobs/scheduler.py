@@ -14,6 +14,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.feedback.ingest import IngestResult
 from jobs import huddle, periodic
 from jobs.context import JobContext
 
@@ -104,12 +105,14 @@ class Scheduler:
         self.aps.start()
         log.info("scheduler started: %d job(s)", len(self.aps.get_jobs()))
 
-    def after_ingest(self, teams: Iterable[str]) -> None:
-        """Evaluate the threshold rules of these teams soon, off the request path. Ingestion may come many
-        times a second: teams gather in one pending set, and one job at a time evaluates them."""
+    def after_ingest(self, result: IngestResult) -> None:
+        """Evaluate the threshold rules of the teams that got feedback soon, off the request path. Ingestion
+        may come many times a second: teams gather in one pending set, and one job at a time evaluates them."""
+        for team, oldest in result.oldest_by_team.items():
+            self.ctx.thresholds.spc.touched(team, oldest)
         with self._lock:
             first = not self._pending
-            self._pending.update(teams)
+            self._pending.update(result.accepted_by_team)
         if first and self.aps.running:
             # Up to one run in progress and one queued behind it; the queued one takes whatever gathered.
             self.aps.add_job(

@@ -18,6 +18,7 @@ from bot.alerts.spc_reads import (
     last_complete_day,
     series_key,
 )
+from bot.charts.localtime import local_midnight
 from config.fields import fmt_duration
 from config.teams import Team, Threshold
 
@@ -77,13 +78,22 @@ class SpcJudge:
     """The SPC readings of each team, judged once per completed local day and kept until the next.
 
     A point is a completed day, so between midnights nothing changes but late responses to past days (an
-    import of history); those count from the next day. Reading 10 weeks of every team each minute, and
-    after every ingestion, would cost that read again and again for the same answer.
+    import of history, a survey tool's backlog): ingestion says so (`touched`) and the team is judged again.
+    Reading 10 weeks of every team each minute, and after every ingestion of today's responses, would cost
+    that read again and again for the same answer.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._judged: dict[str, tuple[date, dict[Threshold, SpcReading]]] = {}
+        # team -> (last day judged, readings, the end of that day: responses before it change the judgement)
+        self._judged: dict[str, tuple[date, dict[Threshold, SpcReading], datetime]] = {}
+
+    def touched(self, team_key: str, oldest: datetime) -> None:
+        """Responses as old as `oldest` were stored for the team: a judgement covering that day is stale."""
+        with self._lock:
+            judged = self._judged.get(team_key)
+            if judged is not None and oldest < judged[2]:
+                del self._judged[team_key]
 
     def read(self, s: Session, team: Team, now: datetime) -> dict[Threshold, SpcReading]:
         rules = [rule for rule in team.thresholds if rule.is_spc]
@@ -94,7 +104,11 @@ class SpcJudge:
             return judged[1]
         readings = read_spc(s, team, rules, last)
         with self._lock:
-            self._judged[team.key] = (last, readings)
+            self._judged[team.key] = (
+                last,
+                readings,
+                local_midnight(last + timedelta(days=1), team.tz),
+            )
         return readings
 
 

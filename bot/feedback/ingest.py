@@ -30,6 +30,8 @@ class IngestResult:
     cases: list[str]
     accepted_by_team: dict[str, int] = field(default_factory=dict)
     cases_by_team: dict[str, int] = field(default_factory=dict)
+    # The earliest response stored per team: an import of history changes days already judged (SPC rules).
+    oldest_by_team: dict[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class Ingestor:
         self.config = config
         self.preparer = Preparer(config)
         # Told which teams got new feedback after each commit (`loopbot run` evaluates their threshold rules).
-        self.on_stored: Callable[[Iterable[str]], None] | None = None
+        self.on_stored: Callable[[IngestResult], None] | None = None
 
     def validate(
         self, raw_items: Iterable[object], now: datetime, start: int = 0
@@ -129,9 +131,10 @@ class Ingestor:
             cases=[c.ref for c in cases],
             accepted_by_team=dict(Counter(by_key[(src, ext)]["team"] for _, src, ext in inserted)),
             cases_by_team=dict(Counter(c.team for c in cases)),
+            oldest_by_team=_oldest(by_key[(src, ext)] for _, src, ext in inserted),
         )
         if self.on_stored is not None and result.accepted_by_team:
-            self.on_stored(result.accepted_by_team)
+            self.on_stored(result)
         return result
 
     def _negative(
@@ -160,3 +163,12 @@ class Ingestor:
         # Case numbers follow submission order, not the order the database happened to return.
         new.sort(key=lambda n: (n.submitted_at, n.feedback_id))
         return new
+
+
+def _oldest(rows: Iterable[dict[str, Any]]) -> dict[str, datetime]:
+    oldest: dict[str, datetime] = {}
+    for row in rows:
+        team, at = row["team"], row["submitted_at"]
+        if team not in oldest or at < oldest[team]:
+            oldest[team] = at
+    return oldest

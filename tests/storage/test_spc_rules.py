@@ -244,7 +244,12 @@ def test_rules_are_judged_once_per_completed_day(sessions):
     csat_days(sessions, config, slide(SLIDE, 7), 15)
     morning = local(SLIDE + timedelta(days=7), 1, config)
     assert thresholds.evaluate(morning).opened == []  # 4 March has no response: 7 in a row
-    # A late import fills 4 March at 75 %: 8 in a row now, seen from the next judgement.
+    # Today's responses change no judged day: the judgement is kept (nothing is read again).
+    thresholds.spc.touched("delivery", local(SLIDE + timedelta(days=7), 0.5, config))
+    assert thresholds.spc._judged["delivery"][0] == SLIDE + timedelta(days=6)
+    # A late import fills 4 March at 75 %: stored without ingestion's notice, the judgement stands until
+    # the next day; ingestion says the team got responses of a judged day, and it is judged again at once.
     csat_days(sessions, config, [BASELINE[-1]], 15)
     assert thresholds.evaluate(morning + 6 * HOUR).opened == []
-    assert len(Thresholds(sessions, config, cases).evaluate(morning + 6 * HOUR).opened) == 1
+    thresholds.spc.touched("delivery", local(BASELINE[-1], 12, config))
+    assert len(thresholds.evaluate(morning + 6 * HOUR).opened) == 1
