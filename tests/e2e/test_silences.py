@@ -75,6 +75,12 @@ def test_a_silence_keeps_a_breach_quiet_and_is_announced_once_across_a_kill(
             message="the breach was not recorded",
         )
         assert "S-1" in listed and "carrier outage" in listed
+        # The team's people see it in App Home and in the digest.
+        assert emu.open_app_home(AGENT).ok
+        home = emu.wait_for(lambda: shown(emu.home(AGENT)), timeout=20)
+        assert "Silenced alerts" in home and "S-1" in home and "carrier outage" in home
+        digest = answer(emu, "digest delivery", AGENT)
+        assert "*Silenced*" in digest and "CSAT alerts silenced until" in digest
         assert not posts(emu, "CSAT 0 below 80")  # no case while silenced
         # Time passes while the bot is down hard: the silence's end is due when it comes back.
         _move_back(db_url, timedelta(hours=1, minutes=1))

@@ -44,9 +44,11 @@ def home_view(
     now: datetime,
     command: str = "/feedback",
     own_actions: list[Block] | None = None,
+    silenced: list[Block] | None = None,
 ) -> dict[str, Any]:
     """A `home` view for views.publish; every section says what to do when it is empty. `own_actions`: the
-    blocks of the person's corrective actions (bot.slack.blocks.action.my_actions_blocks)."""
+    blocks of the person's corrective actions (bot.slack.blocks.action.my_actions_blocks); `silenced`: the
+    silences of their teams."""
 
     def team_name(key: str) -> str:
         return teams[key].name if key in teams else key
@@ -73,6 +75,8 @@ def home_view(
 
     if own_actions:
         blocks += [{"type": "divider"}, *own_actions]
+    if silenced:  # bot.slack.blocks.silence.home_silence_blocks: nothing when nothing is silenced
+        blocks += [{"type": "divider"}, *silenced]
     blocks += [{"type": "divider"}, _header("Open in your teams")]
     lines = [row_line(row, team_name(row.team), now) for row in data.team_open[:TEAM_OPEN_MAX]]
     groups = pack_lines(lines, SECTION_LIMIT)[:TEAM_OPEN_SECTIONS]
