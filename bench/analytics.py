@@ -1,4 +1,5 @@
-"""`/feedback stats` benchmark (issue 5; charts are bench/charts.py): `Stats.for_teams` plus `stats_message` on bench/jobs.py's 5M-row database."""
+"""`/feedback stats` benchmark (issues 5, 18; charts are bench/charts.py): stats, breakdowns, categories and the
+customer view on bench/jobs.py's 5M-row database."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import analytics_views as views  # noqa: E402
 from bench.jobs import clocked, database_args, jobs_config, peak_rss_mib, prepared_db  # noqa: E402
 from bench.jobs_report import ms, table_row  # noqa: E402
 
@@ -47,7 +49,8 @@ def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) ->
     # As loopbot.py wires it: Stats(core.reads, config), core.reads being make_read_sessions on the engine.
     config = load_config(config_path)
     engine = make_engine(f"sqlite:///{db}")
-    stats = Stats(make_read_sessions(engine), config)
+    reads = make_read_sessions(engine)
+    stats = Stats(reads, config)
     team = args.team or next(iter(config.teams))
     out: dict[str, Any] = {"rss": {}, "team": team}
     for key, _, days, all_teams in SCENARIOS:
@@ -78,6 +81,9 @@ def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) ->
             "bytes": len(json.dumps(message)),
         }
         out["rss"][key] = peak_rss_mib()
+    more = views.measure(stats, reads, config, now, args)
+    out["rss"].update(more.pop("rss"))
+    out.update(more)
     engine.dispose()
     return out
 
@@ -101,6 +107,8 @@ def one_run(
             now.isoformat(),
             "--repeats",
             str(args.repeats),
+            "--customers",
+            str(args.customers),
         ] + (["--team", args.team] if args.team else [])
         proc = subprocess.run(
             cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True
@@ -129,7 +137,7 @@ def summary(r: dict, n: int) -> str:
             f"  {key}: first {1000 * totals(s)[0]:.1f} ms; then both {ms(totals(s)[1:])}; "
             f"for_teams {ms(s['compose'][1:])}; stats_message {ms(s['render'][1:])}"
         )
-    return "\n".join(lines)
+    return "\n".join(lines + views.summary(r))
 
 
 def markdown(
@@ -180,6 +188,7 @@ def markdown(
                 "ms",
             ),
         ]
+    rows += views.rows(runs, args.repeats)
     rows.append(
         table_row(
             "peak RSS of the process doing the work (`VmHWM`)",
@@ -201,16 +210,20 @@ def markdown(
         f"{args.acknowledged:,} acknowledged), {counts['case_events']:,} timeline events. `now` = {now:%Y-%m-%d %H:%M} "
         f"UTC, the minute after the newest response; each period ends at `now` (until = now, as `/feedback stats` "
         f"passes it). The one team is `{first['team']}`. Each run is a fresh copy of the database and a fresh process "
-        f"holding only the config, the read sessions and `bot.reports.stats.Stats`; it runs the scenarios in the order of the "
-        f"table, each {args.repeats} times (`for_teams`, then `stats_message` on its result). Only the first call of "
-        f"the first scenario compiles the statements; the later scenarios' first calls reuse them. Medians of "
-        f"{len(runs)} runs.",
+        f"holding only the config, the read sessions, `bot.reports.stats.Stats` and `bot.reports.customer.Customers`; "
+        f"it runs the scenarios in the order of the table, each {args.repeats} times (`for_teams`, then `stats_message` "
+        f"on its result; `Stats.breakdown`, then `breakdown_message`; `for_teams` and `Stats.categories`, then "
+        f"`stats_message` with the agreement). The first call of `stats all` compiles the stats statements, the "
+        f"first `by=segment` the breakdown's; the other first calls reuse them. `customer ID` is asked by a leader "
+        f"(every team in scope) for {args.customers} distinct customers, each the customer of a random response of "
+        f"the last 365 days (frequent respondents more often), after one other customer whose call compiles the "
+        f"statements. Medians of {len(runs)} runs.",
         "",
         "| measure | median | runs | target | |",
         "|---|---|---|---|---|",
         *rows,
         "",
-        f"What was counted (run 1) — {sizes}. Peak RSS by phase (run 1): "
+        f"What was counted (run 1) — {sizes}; {views.counted(first)}. Peak RSS by phase (run 1): "
         + ", ".join(f"after {k} {v:.0f} MiB" for k, v in first["rss"].items())
         + ".",
     ]
@@ -227,6 +240,7 @@ def main() -> None:
         "--repeats", type=int, default=6, help="calls per scenario per run, the first one included"
     )
     p.add_argument("--team", help="the team of the one-team scenario (default: the config's first)")
+    p.add_argument("--customers", type=int, default=200, help="customers looked up per run")
     p.add_argument("--child", nargs=3, metavar=("DB", "CONFIG", "NOW"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.repeats < 2:

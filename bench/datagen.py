@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 
 from bot.scores import SCALES
 
@@ -61,13 +62,17 @@ def _score(rng: random.Random, metric: str) -> int:
     return rng.choices(range(low, high + 1), weights)[0]
 
 
+def _position(metric: str, score: int) -> float:
+    """Where the score sits from worst (0) to best (1): CES is better when lower."""
+    low, high = SCALES[metric]
+    position = (score - low) / (high - low)
+    return 1 - position if metric == "ces" else position
+
+
 def _comment(rng: random.Random, metric: str, score: int) -> str:
     if rng.random() < 0.35:
         return ""
-    low, high = SCALES[metric]
-    position = (score - low) / (high - low)
-    if metric == "ces":
-        position = 1 - position
+    position = _position(metric, score)
     pool = _NEGATIVE if position < 0.4 else _NEUTRAL if position < 0.75 else _POSITIVE
     return rng.choice(pool)
 
@@ -95,3 +100,56 @@ def feedback(
         if comment:
             item["comment"] = comment
         yield item
+
+
+# Who answered, where and how (bench/seed.py stores these; the breakdowns and the customer view read them).
+CUSTOMERS = 100_000
+# Each customer is in one segment: a slice of the pool, cust-0 … cust-99999 in this order. None: the
+# survey tool sent no segment for them.
+_POOL = {"vip": 0.02, "business": 0.15, "consumer": 0.70, "trial": 0.08, None: 0.05}
+# Responses by segment, for unhappy respondents and the others: VIP customers answer surveys more often
+# than their share of customers and complain less; trial users complain most. So a breakdown by segment
+# shows rates that differ, while the overall score mix stays the one _score draws.
+_ANSWERS = {
+    False: {"vip": 5, "business": 19, "consumer": 60, "trial": 9, None: 7},
+    True: {"vip": 3, "business": 15, "consumer": 60, "trial": 16, None: 6},
+}
+# Ten touchpoints, skewed: a breakdown shows the eight largest and folds the rest into "other".
+_TOUCHPOINTS = {
+    "post-delivery": 30, "checkout": 18, "support-chat": 14, "support-call": 10, "returns": 8,
+    "web": 6, "app": 6, "onboarding": 4, "billing": 2, "in-store": 2, None: 10,
+}  # fmt: skip
+_CHANNELS = {"email": 45, "sms": 20, "in-app": 20, "web": 10, "phone": 5, None: 8}
+
+
+def _slices() -> dict[str | None, range]:
+    slices, start = {}, 0
+    for segment, share in _POOL.items():
+        size = round(share * CUSTOMERS)
+        slices[segment] = range(start, start + size)
+        start += size
+    return slices
+
+
+_SLICES = _slices()
+
+
+def _draw(weights: dict[str | None, int]) -> Callable[[random.Random], str | None]:
+    values, cumulative = list(weights), list(accumulate(weights.values()))
+    return lambda rng: rng.choices(values, cum_weights=cumulative)[0]
+
+
+_SEGMENT = {unhappy: _draw(w) for unhappy, w in _ANSWERS.items()}
+_TOUCHPOINT, _CHANNEL = _draw(_TOUCHPOINTS), _draw(_CHANNELS)
+
+
+def respondent(rng: random.Random, metric: str, score: int) -> dict[str, str | None]:
+    """The customer (one of CUSTOMERS, whose segment never changes), segment, touchpoint and channel of a
+    response with this score."""
+    segment = _SEGMENT[_position(metric, score) < 0.4](rng)
+    return {
+        "customer": f"cust-{rng.choice(_SLICES[segment])}",
+        "segment": segment,
+        "touchpoint": _TOUCHPOINT(rng),
+        "channel": _CHANNEL(rng),
+    }

@@ -25,16 +25,16 @@ sys.path.insert(0, str(ROOT))
 
 from bench import loop  # noqa: E402
 from bench.datagen import BENCH_CONFIG  # noqa: E402
-from bench.jobs_report import RULES, markdown, summary  # noqa: E402
+from bench.jobs_report import markdown, summary, team_rules  # noqa: E402
 
 
 def jobs_config(work: Path, now: datetime) -> Path:
-    """BENCH_CONFIG with the five rules on every team, and a daily huddle at `now`: the benchmark's digest is
-    then the one a huddle firing at `now` posts, covering the full day of data before it."""
+    """BENCH_CONFIG with the five fixed and four SPC rules on every team, and a daily huddle at `now`: the
+    benchmark's digest is then the one a huddle firing at `now` posts, covering the full day of data before it."""
     config = copy.deepcopy(BENCH_CONFIG)
-    for team in config["teams"].values():
+    for i, team in enumerate(config["teams"].values()):
         team["huddle"] = f"{now.minute} {now.hour} * * *"
-        team["thresholds"] = copy.deepcopy(RULES)
+        team["thresholds"] = team_rules(i, list(config["categories"]))
     path = work / "jobs.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -119,22 +119,7 @@ def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) ->
     out.update(weekly_compose=w_compose, weekly_render=w_render)
     out["rss"]["weekly"] = peak_rss_mib()
 
-    thresholds = ctx.thresholds
-    report, t_first = clocked(lambda: thresholds.evaluate(now))
-    out.update(
-        cycle_first=t_first,
-        cycle_first_opened=len(report.opened),
-        cycle_rules=report.rules,
-        cycle_failed=report.failed,
-    )
-    steady, changed = [], 0
-    # The job runs every minute: each steady cycle one minute later, the rules' windows sliding with it.
-    for k in range(1, args.cycles + 1):
-        report, t = clocked(lambda k=k: thresholds.evaluate(now + timedelta(minutes=k)))
-        steady.append(t)
-        changed += len(report.opened) + len(report.recovered)
-        out["cycle_failed"].update(report.failed)
-    out.update(cycle_steady=steady, cycle_steady_changed=changed)
+    out.update(thresholds_measure(ctx.thresholds, reads, config, now, args))
     out["rss"]["thresholds"] = peak_rss_mib()
 
     escalations = ctx.escalations
@@ -151,6 +136,65 @@ def child(db: str, config_path: str, now: datetime, args: argparse.Namespace) ->
     out["loop"] = loop.measure(ctx, cases, config, now)
     out["rss"]["loop"] = peak_rss_mib()
     engine.dispose()
+    return out
+
+
+def thresholds_measure(
+    thresholds: Any, reads: Any, config: Any, now: datetime, args: argparse.Namespace
+) -> dict[str, Any]:
+    """The first cycle (it judges the SPC rules and opens the breaches' cases), the steady ones (SPC rules
+    judged once per completed local day: their readings are kept), the cycles after a local midnight (the
+    judged days forgotten, so each judges again, with the cases already open), and the SPC reads alone."""
+    from bot.alerts.spc_reads import last_complete_day
+    from bot.alerts.spc_rules import SpcJudge, read_spc
+
+    out: dict[str, Any] = {}
+    report, t_first = clocked(lambda: thresholds.evaluate(now))
+    out.update(
+        cycle_first=t_first,
+        cycle_first_opened=len(report.opened),
+        cycle_first_spc=sum(":spc:" in (c.rule_key or "") for c in report.opened),
+        cycle_rules=report.rules,
+        cycle_failed=report.failed,
+    )
+    steady, changed, midnights = [], 0, 0
+    teams = list(config.teams.values())
+    # The job runs every minute: each steady cycle one minute later, the rules' windows sliding with it.
+    for k in range(1, args.cycles + 1):
+        at = now + timedelta(minutes=k)
+        report, t = clocked(lambda at=at: thresholds.evaluate(at))
+        steady.append(t)
+        changed += len(report.opened) + len(report.recovered)
+        out["cycle_failed"].update(report.failed)
+        # A steady cycle past a team's midnight judges that team's SPC rules again: said in the report.
+        midnights += any(last_complete_day(t, at) != last_complete_day(t, now) for t in teams)
+    out.update(cycle_steady=steady, cycle_steady_changed=changed, cycle_midnights=midnights)
+    judging = []
+    for k in range(1, args.cycles + 1):
+        thresholds.spc = SpcJudge()  # what a new local day does: no team's readings are current
+        at = now + timedelta(minutes=args.cycles + k)
+        report, t = clocked(lambda at=at: thresholds.evaluate(at))
+        judging.append(t)
+        out["cycle_failed"].update(report.failed)
+    out["cycle_judging"] = judging
+
+    def judge_all() -> list[Any]:
+        with reads.begin() as s:
+            return [
+                reading
+                for team in teams
+                for reading in read_spc(
+                    s, team, [r for r in team.thresholds if r.is_spc], last_complete_day(team, now)
+                ).values()
+            ]
+
+    spc = [clocked(judge_all) for _ in range(args.cycles)]
+    out.update(
+        spc_reads=[t for _, t in spc],
+        spc_rules=len(spc[0][0]),
+        spc_readable=sum(r.readable for r in spc[0][0]),
+        spc_signals=sum(r.breached for r in spc[0][0]),
+    )
     return out
 
 

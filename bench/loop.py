@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from bench.datagen import feedback
+from bench.datagen import feedback, respondent
 
 ACTIONS = 200
 BATCHES = 50
@@ -81,7 +81,8 @@ def _recurrence(cases: Any, config: Any, now: datetime) -> dict[str, Any]:
             items = list(feedback(BATCH, seed=1000 + k, days=1, end=now - timedelta(minutes=1)))
             for it in items:
                 it["id"] = f"loop-{k}-{it['id']}"
-                it["customer"] = f"cust-{rng.randrange(100_000)}"
+                # Customers, segments, touchpoints and channels as bench/seed.py stored them.
+                it.update(respondent(rng, it["metric"], it["score"]))
                 it["submitted_at"] = (now - timedelta(minutes=rng.randrange(1, 60))).isoformat()
             valid, errors = ingestor.validate(items, now)
             assert not errors, errors[:3]

@@ -19,7 +19,7 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.datagen import BENCH_CONFIG, feedback  # noqa: E402
+from bench.datagen import BENCH_CONFIG, feedback, respondent  # noqa: E402
 from bot import scores  # noqa: E402
 from bot.feedback.categories import Categorizer  # noqa: E402
 from bot.feedback.pii import mask  # noqa: E402
@@ -31,10 +31,13 @@ from storage.feedback import insert_new  # noqa: E402
 from storage.models import Case, CaseEvent, OutboxMessage  # noqa: E402
 
 # Bump when what build() writes changes: the cache key includes it, so a stale file is never reused.
-SEED_VERSION = 2  # 2: customers on responses and cases, categories on cases (recurrence)
+# 2: customers on responses and cases, categories on cases (recurrence); 3: segment, touchpoint and
+# channel on responses (breakdowns), customers drawn by segment, causes that sometimes differ from the category.
+SEED_VERSION = 3
 BATCH = 20_000
-# Responses come from this many customers: ~50 each over 2 years, a few cases each (repeats are rare).
-CUSTOMERS = 100_000
+# A resolved case's cause is its keyword category this often, another cause otherwise, so that `stats …
+# categories` has disagreements to show, as a taxonomy that keywords approximate has.
+CAUSE_AGREES = 0.85
 OUTCOMES = ("fixed", "fixed", "fixed", "workaround", "no_action", "duplicate")
 
 
@@ -129,9 +132,9 @@ def build(
 
 def _store_feedback(
     engine: Any, config: LoopbotConfig, rows: int, seed: int
-) -> list[tuple[int, str, str, int, str | None, datetime, str]]:
+) -> list[tuple[int, str, str, int, str | None, datetime, str, str | None]]:
     """Insert datagen's responses through the product's bulk insert; return the negative ones as
-    (feedback id, team, metric, score, category, submitted_at, customer)."""
+    (feedback id, team, metric, score, category, submitted_at, customer, segment)."""
     who = random.Random(seed + 1)
     sessions = make_sessions(engine)
     categorizer = Categorizer.from_config(config.categories)
@@ -156,6 +159,7 @@ def _store_feedback(
                         r["category"],
                         r["submitted_at"],
                         r["customer"],
+                        r["segment"],
                     )
                 )
         batch.clear()
@@ -177,10 +181,8 @@ def _store_feedback(
                 "category": category,
                 "submitted_at": datetime.fromisoformat(it["submitted_at"]),
                 "received_at": now,
-                "touchpoint": None,
-                "customer": f"cust-{who.randrange(CUSTOMERS)}",
-                "segment": None,
-                "channel": None,
+                # Who answered and where, so breakdowns and the customer view have something to show.
+                **respondent(who, it["metric"], it["score"]),
                 "tags": None,
                 "attributes": None,
             }
@@ -268,7 +270,7 @@ def _cases(
         )
 
     for case_id, (
-        (fid, team_key, metric, score, category, submitted, customer),
+        (fid, team_key, metric, score, category, submitted, customer, segment),
         state,
     ) in enumerate(zip(chosen, states, strict=True), 1):
         team = config.teams[team_key]
@@ -301,9 +303,10 @@ def _cases(
             at += timedelta(hours=rng.expovariate(1 / 20))
             version += 1
             outcome = rng.choice(OUTCOMES)
+            cause = category if category and rng.random() < CAUSE_AGREES else None
             details = {
                 "outcome": outcome,
-                "root_cause": category or rng.choice(causes),
+                "root_cause": cause or rng.choice([c for c in causes if c != category]),
                 "action": "Called the customer back.",
             }
             if outcome == "no_action":
@@ -325,7 +328,7 @@ def _cases(
                     "metric": metric,
                     "score": score,
                     "category": category,
-                    "segment": None,
+                    "segment": segment,
                     "customer": customer,
                     "submitted_at": submitted.isoformat(),
                 },

@@ -49,6 +49,7 @@ def stats(ctx: Context, cmd: parsed.Stats) -> Reply:
         all_teams=all_teams,
         command=ctx.svc.command,
         agreement=ctx.svc.stats.categories(keys, since, now) if cmd.categories else None,
+        silenced=ctx.svc.silences.breaches(keys, since, now),
     )
 
 

@@ -75,6 +75,8 @@ def test_a_silence_keeps_a_breach_quiet_and_is_announced_once_across_a_kill(
             message="the breach was not recorded",
         )
         assert "S-1" in listed and "carrier outage" in listed
+        stats = answer(emu, "stats delivery 1d")
+        assert "Breaches kept quiet by silences" in stats and "1 breach, last" in stats
         # The team's people see it in App Home and in the digest.
         assert emu.open_app_home(AGENT).ok
         home = emu.wait_for(lambda: shown(emu.home(AGENT)), timeout=20)

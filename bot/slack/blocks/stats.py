@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import UTC, timedelta
 from typing import Any
 
+from bot.alerts.silence_model import BreachCount
 from bot.reports.quality import CategoryAgreement, Reopens
 from bot.reports.stats import TeamStats
 from bot.reports.weekly import Compliance
 from bot.slack.blocks.breakdown import agreement_blocks
 from bot.slack.blocks.case import MAX_MESSAGE_BLOCKS, SECTION_LIMIT, context, section
+from bot.slack.blocks.silence import clip_lines
 from bot.slack.blocks.table import MISSING, duration_cell, metric_cell, percent_cell, table_line
 from bot.slack.blocks.text import (
     clip,
     escape,
     fmt_duration,
     fmt_number,
+    fmt_time,
     one_line,
     pack_lines,
     plural,
@@ -68,9 +72,11 @@ def stats_message(
     all_teams: bool,
     command: str = "/feedback",
     agreement: CategoryAgreement | None = None,
+    silenced: Sequence[BreachCount] = (),
 ) -> dict[str, Any]:
     """chat.postMessage / response payload. `period_label` is how the period reads, e.g. "last 30 days";
-    `agreement` (`stats … categories`) adds the keyword categories against the causes chosen."""
+    `agreement` (`stats … categories`) adds the keyword categories against the causes chosen; `silenced`
+    the breaches that silences kept from opening cases in the period."""
     detailed = not all_teams and 0 < len(stats) <= DETAIL_MAX
     # Team names go in the mrkdwn below, escaped, not in the plain-text header.
     title = "Stats · all teams" if all_teams else "Stats"
@@ -88,15 +94,30 @@ def stats_message(
     else:
         # The agreement's divider and blocks come after the table: its room is kept for them.
         reserved = 0 if agreement is None else 1 + len(agreement_blocks(agreement))
-        blocks.extend(_table(stats, teams, command, reserved))
+        blocks.extend(_table(stats, teams, command, reserved + (1 if silenced else 0)))
     if agreement is not None:
         blocks.append({"type": "divider"})
         blocks.extend(agreement_blocks(agreement))
+    if silenced:
+        blocks.append(_silenced(silenced, teams))
     blocks.append(context(LEGEND))
     return {
         "text": fallback(stats, teams, period_label=period_label, all_teams=all_teams),
         "blocks": blocks,
     }
+
+
+def _silenced(breaches: Sequence[BreachCount], teams: dict[str, Team]) -> Block:
+    """:no_bell: Breaches kept quiet by silences — recorded, no case opened."""
+    lines = [":no_bell: *Breaches kept quiet by silences* (recorded, no case opened)"]
+    for b in breaches:
+        team = teams.get(b.team)
+        last = fmt_time(b.last_at, team.tz if team else UTC)
+        lines.append(
+            f"• {clip(one_line(_name(b.team, teams)), _NAME_LIMIT)} · {escape(b.rule)}: "
+            f"{b.episodes} breach{'es' if b.episodes != 1 else ''}, last {last}"
+        )
+    return section(clip_lines(lines))
 
 
 def fallback(
