@@ -10,6 +10,9 @@ from itertools import accumulate
 from bot.scores import SCALES
 
 BENCH_CONFIG = {
+    # The built-in SLA for everyone, and a tighter one for the vip segment (SPEC §9): escalations, overdue
+    # counts and SLA compliance take the segment's path.
+    "defaults": {"sla_by_segment": {"vip": {"ack": "10m", "resolve": "4h"}}},
     "leaders": ["U0LEADER1"],
     "leaders_channel": "C0LEADERS",
     "teams": {

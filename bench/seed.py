@@ -23,6 +23,7 @@ from bench.datagen import BENCH_CONFIG, feedback, respondent  # noqa: E402
 from bot import scores  # noqa: E402
 from bot.feedback.categories import Categorizer  # noqa: E402
 from bot.feedback.pii import mask  # noqa: E402
+from config.fields import segment_key  # noqa: E402
 from config.loader import load_config  # noqa: E402
 from config.teams import LoopbotConfig  # noqa: E402
 from storage import migrate  # noqa: E402
@@ -334,6 +335,7 @@ def _cases(
                 },
                 "customer": customer,
                 "category": category,
+                "segment": segment_key(segment),
                 "slack_channel": team.channel,
                 "slack_ts": ts,
             }

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Collection
 from datetime import timedelta
 from math import inf
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
@@ -42,8 +42,10 @@ INHERITED = (
     "verify_min_responses",
     "recurrence_window",
     "systemic_after",
+    "sla_by_segment",
 )
-MERGED = ("sla", "open_case_when")  # merged key by key; the other inherited keys are replaced whole
+# Merged key by key (sla_by_segment segment by segment); the other inherited keys are replaced whole.
+MERGED = ("sla", "open_case_when", "sla_by_segment")
 Problems = list[tuple[tuple[str, ...], str]]  # (where inside the checked mapping, what is wrong)
 # Statistical rules (`rule: spc`) judge a rate or a mean per response; `cases` is a count of its own.
 SPC_METRICS = ("csat", "nps", "ces", "complaints")
@@ -61,6 +63,10 @@ RULES: dict[str, tuple[str, float, float, str]] = {
         "more complaints of its category than this arrive within the window",
     ),
 }
+
+
+# As long as a feedback's segment may be (bot.feedback.schema): a longer name could never match one.
+MAX_SEGMENT = 100
 
 
 def show(value: object) -> str:
@@ -110,6 +116,39 @@ def not_configured(value: object, what: str, plural: str, options: Collection[st
         else f"; no {plural} are configured"
     )
     return f"{show(value)} is not a configured {what}{hint}"
+
+
+def segment_key(segment: str | None) -> str | None:
+    """How segment names compare, in the YAML and on cases: trimmed, case-insensitive ("VIP " is vip)."""
+    key = segment.strip().lower() if segment else ""
+    return key or None
+
+
+def segment_problems(names: Collection[object]) -> Problems:
+    """What is wrong with the segment names (keys) of one sla_by_segment mapping, each at its key."""
+    problems: Problems = []
+    seen: dict[str, str] = {}
+    for name in names:
+        if isinstance(name, bool):
+            problem = "YAML reads yes, no, on and off as true/false: put the segment name in quotes"
+        elif not isinstance(name, str):
+            problem = f"should be a segment name in quotes, but is {describe(name)}"
+        elif not name.strip():
+            problem = f"{show(name)} cannot be a segment name: it is empty"
+        elif len(name) > MAX_SEGMENT:
+            problem = (
+                f"is longer than {MAX_SEGMENT} characters, so no feedback's segment can match it"
+            )
+        elif (key := cast(str, segment_key(name))) in seen:
+            problem = (
+                f"{show(name)} is the same segment as {show(seen[key])}: segment names match "
+                "whatever their case, so keep one of them"
+            )
+        else:
+            seen[key] = name
+            continue
+        problems.append(((str(name),), problem))
+    return problems
 
 
 # --- field types: each raises ValueError with the whole message an admin reads ---------------------------

@@ -20,6 +20,8 @@ from config.fields import (
     did_you_mean,
     key_problem,
     not_configured,
+    segment_key,
+    segment_problems,
     show,
 )
 from config.teams import Category, Defaults, Document, LoopbotConfig, Team, threshold_problems
@@ -51,7 +53,12 @@ _MISSING = {
     "metric": "say which metric to watch: csat, nps, ces, cases or complaints",
     "window": "say over which period the metric is computed, e.g. window: 24h",
     "keywords": "list the words that put a comment in this category, e.g. keywords: [late, delay]",
+    # Only a segment's SLA can miss them: sla merges with the defaults' (sla_by_segment takes whole SLAs).
+    "ack": "a segment's SLA gives both ack and resolve, e.g. vip: {ack: 10m, resolve: 4h}",
+    "resolve": "a segment's SLA gives both ack and resolve, e.g. vip: {ack: 10m, resolve: 4h}",
 }
+# Errors the models raise that parse_config reports from the raw YAML instead, where the key path is exact.
+_FROM_YAML = ("threshold_rule", "segment_name")
 
 
 def _allowed_keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
@@ -119,7 +126,7 @@ class _Report:
             return model.model_validate(data)
         except ValidationError as exc:
             for err in exc.errors(include_url=False):
-                if err["type"] != "threshold_rule":  # thresholds() reports those, from the raw YAML
+                if err["type"] not in _FROM_YAML:  # thresholds() and segments() report those
                     where = (
                         () if err["loc"] == ("key",) else err["loc"]
                     )  # a team's key is the mapping key above it
@@ -132,6 +139,10 @@ class _Report:
                 threshold_problems(rule, categories) if isinstance(rule, dict) else []
             ):
                 self.add((*loc, "thresholds", i, *where), problem)
+
+    def segments(self, slas: object, loc: tuple[str, ...]) -> None:
+        for where, problem in segment_problems(slas) if isinstance(slas, dict) else []:
+            self.add((*loc, "sla_by_segment", *where), problem)
 
     def _position(self, loc: tuple[Any, ...]) -> list[int]:
         # Where the key sits in the file, so lines read top to bottom; keys the file lacks follow their siblings.
@@ -170,7 +181,10 @@ def _inherit(raw: dict[Any, Any], parent: Defaults) -> dict[Any, Any]:
         if own is None:
             merged[name] = base
         elif name in MERGED and isinstance(own, dict):
-            merged[name] = {**dict(base), **own}
+            # The keys `raw` names replace the parent's; segment names match whatever their case.
+            same = segment_key if name == "sla_by_segment" else str
+            named = {same(k) for k in own if isinstance(k, str)}
+            merged[name] = {**{k: v for k, v in dict(base).items() if k not in named}, **own}
     return merged
 
 
@@ -192,6 +206,7 @@ def _team(
             (*loc, "key"), "unknown key: a team's key is its name under teams:, so remove this line"
         )
     report.thresholds(raw.get("thresholds"), loc, categories)
+    report.segments(raw.get("sla_by_segment"), loc)
     own = {k: v for k, v in raw.items() if k != "key"}
     return report.validate(Team, {"name": key, **_inherit(own, defaults), "key": key}, loc)
 
@@ -218,6 +233,7 @@ def parse_config(data: object, source: str) -> LoopbotConfig:
     )
 
     report.thresholds(section["defaults"].get("thresholds"), ("defaults",), category_keys)
+    report.segments(section["defaults"].get("sla_by_segment"), ("defaults",))
     defaults = report.validate(Defaults, _inherit(section["defaults"], Defaults()), ("defaults",))
     defaults = (
         defaults if defaults is not None else Defaults()

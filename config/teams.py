@@ -8,7 +8,14 @@ from math import inf
 from typing import Annotated, Any, Literal, cast
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictStr,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from config.cron import parse_cron
@@ -38,6 +45,8 @@ from config.fields import (
     not_configured,
     required,
     scale,
+    segment_key,
+    segment_problems,
     show,
 )
 
@@ -62,6 +71,18 @@ class Sla(_Model):
                 "the acknowledge deadline cannot come after the resolve deadline"
             )
         return self
+
+
+def _by_segment(slas: dict[Any, Sla]) -> dict[str, Sla]:
+    # parse_config reports the names from the raw YAML, each at its key, and drops this error type.
+    problems = segment_problems(slas)
+    if problems:
+        raise PydanticCustomError("segment_name", "{problem}", {"problem": problems[0][1]})
+    return {cast(str, segment_key(name)): sla for name, sla in slas.items()}
+
+
+# Segment name -> its SLA (SPEC §9), keyed by segment_key: a case of that segment is held to it.
+SlaBySegment = Annotated[dict[Any, Sla], AfterValidator(_by_segment)]
 
 
 class OpenCaseWhen(_Model):
@@ -282,10 +303,16 @@ class Team(_Model):
     systemic_after: Annotated[
         Integer, at_least_1("resolutions of one cause that open a systemic case")
     ] = 5
+    sla_by_segment: SlaBySegment = {}
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def sla_for(self, segment: str | None) -> Sla:
+        """The SLA of a case of `segment`: its segment's own when configured, else the team's."""
+        key = segment_key(segment)
+        return self.sla_by_segment.get(key, self.sla) if key else self.sla
 
 
 class Defaults(_Model):
@@ -306,6 +333,7 @@ class Defaults(_Model):
     systemic_after: Annotated[
         Integer, at_least_1("resolutions of one cause that open a systemic case")
     ] = 5
+    sla_by_segment: SlaBySegment = {}
 
 
 class LoopbotConfig(_Model):

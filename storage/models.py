@@ -164,6 +164,9 @@ class Case(Base):
     # over an index of cases alone (SPEC §8).
     customer: Mapped[str | None] = mapped_column(String(200))
     category: Mapped[str | None] = mapped_column(String(64))
+    # The feedback's segment as SLAs match it (config.fields.segment_key), copied when the case opens: the
+    # case's deadlines follow it (SPEC §9). 200: lowercasing may lengthen a 100-character segment.
+    segment: Mapped[str | None] = mapped_column(String(200))
     # The corrective action this case's resolution created or attached to. No foreign key: actions are never
     # deleted, and SQLite could add the column only by rebuilding the whole table.
     action_id: Mapped[int | None] = mapped_column(BigId)

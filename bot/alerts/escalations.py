@@ -7,16 +7,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, cast, exists, literal, select
+from sqlalchemy import Select, String, cast, exists, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cases import timeline
+from bot.cases.deadlines import SlaGroup, never_acknowledged, sla_groups
 from bot.cases.lifecycle import Cases
-from bot.cases.timings import ACK_KINDS
 from bot.delivery.outbox import ESCALATION, enqueue
 from config.fields import fmt_duration
 from config.teams import LoopbotConfig, Team
-from storage.models import UNRESOLVED, Case, CaseEvent, OutboxMessage
+from storage.models import UNRESOLVED, Case, OutboxMessage
 
 log = logging.getLogger("loopbot.escalations")
 
@@ -88,33 +88,17 @@ class Escalations:
         return done
 
     def _due(self, s: Session, team: Team, now: datetime) -> dict[int, list[Due]]:
-        """Unresolved cases whose deadline for a level passed within HORIZON and that lack that level, one
-        range of the partial index of unresolved cases per level."""
-        acknowledged = exists().where(
-            CaseEvent.case_id == Case.id, CaseEvent.kind.in_(sorted(ACK_KINDS))
-        )
+        """Unresolved cases whose deadline for a level passed within HORIZON and that lack that level: per SLA
+        the team's cases have (its own, and its segments', bot.cases.deadlines), one range of the partial index
+        of unresolved cases per level."""
         due: dict[int, list[Due]] = {}
-        for level, (which, times) in sorted(
-            LEVELS.items(), key=lambda item: item[1][1] * getattr(team.sla, item[1][0])
-        ):
-            span: timedelta = getattr(team.sla, which)
-            had = exists().where(
-                OutboxMessage.key
-                == literal("case:") + cast(Case.id, String) + literal(f":escalation:{level}")
-            )
-            where = [
-                Case.team == team.key,
-                UNRESOLVED,
-                Case.opened_at < now - times * span,
-                Case.opened_at >= now - times * span - HORIZON,
-                ~had,
-            ]
-            if which == "ack":
-                where.append(~acknowledged)
-            for case_id, opened_at in s.execute(
-                select(Case.id, Case.opened_at).where(*where).order_by(Case.opened_at)
+        for group in sla_groups({team.key: team}):
+            for level, (which, times) in sorted(
+                LEVELS.items(), key=lambda item: item[1][1] * getattr(group.sla, item[1][0])
             ):
-                due.setdefault(case_id, []).append(Due(level, span, opened_at + times * span))
+                span: timedelta = getattr(group.sla, which)
+                for case_id, opened_at in s.execute(due_statement(group, level, now)):
+                    due.setdefault(case_id, []).append(Due(level, span, opened_at + times * span))
         return due
 
     def _escalate(self, s: Session, case: Case, team: Team, d: Due, now: datetime) -> bool:
@@ -155,6 +139,26 @@ class Escalations:
                 "no leaders_channel is configured: escalations past twice an SLA go to the case threads only"
             )
         return True
+
+
+def due_statement(group: SlaGroup, level: str, now: datetime) -> Select:
+    """The cases of `group` whose deadline for `level` passed within HORIZON and that lack that level."""
+    which, times = LEVELS[level]
+    deadline = times * getattr(group.sla, which)
+    had = exists().where(
+        OutboxMessage.key
+        == literal("case:") + cast(Case.id, String) + literal(f":escalation:{level}")
+    )
+    where = [
+        group.where,
+        UNRESOLVED,
+        Case.opened_at < now - deadline,
+        Case.opened_at >= now - deadline - HORIZON,
+        ~had,
+    ]
+    if which == "ack":
+        where.append(never_acknowledged())
+    return select(Case.id, Case.opened_at).where(*where).order_by(Case.opened_at)
 
 
 def _chunked(s: Session, query, column, ids: Sequence[int], *, scalars: bool = True) -> list:  # noqa: ANN001

@@ -91,7 +91,7 @@ class Cases:
                 case.opened_at,
                 case.state,
                 ((e.kind, e.at) for e in events),
-                self._team(case.team).sla,
+                self._team(case.team).sla_for(case.segment),
             )
             return CaseDetail(
                 CaseRecord.of(case), [EventRecord.of(e) for e in events], comment, timings

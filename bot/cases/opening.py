@@ -16,6 +16,7 @@ from bot.cases.checks import SYSTEM_ACTOR, team_of
 from bot.cases.model import NewFeedbackCase
 from bot.cases.repeats import note_repeats
 from bot.delivery.outbox import enqueue_many
+from config.fields import segment_key
 from config.teams import LoopbotConfig
 from storage.models import Case, CaseEvent
 
@@ -39,6 +40,7 @@ def open_feedback_cases(
                 feedback_id=n.feedback_id,
                 customer=n.customer,
                 category=n.category,
+                segment=segment_key(n.segment),
                 summary={
                     "metric": n.metric,
                     "score": n.score,

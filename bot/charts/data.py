@@ -183,7 +183,7 @@ def sla_chart(s: Session, scope: Scope, teams: Sequence[Team]) -> SlaChart | Non
     tz = ZoneInfo(scope.tz)
     found = sla_compliance_by(
         s,
-        teams={t.key: t.sla for t in teams},
+        teams={t.key: t for t in teams},
         since=scope.since,
         until=scope.until,
         bucket=lambda deadline: monday(deadline.astimezone(tz).date()),

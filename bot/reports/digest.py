@@ -207,7 +207,7 @@ def _backlog(s: Session, team: Team, now: datetime) -> tuple[int, int, int, date
         select(
             func.count(),
             func.sum(case((Case.state == "open", 1), else_=0)),
-            func.sum(case((_overdue({team.key: team.sla}, now), 1), else_=0)),
+            func.sum(case((_overdue({team.key: team}, now), 1), else_=0)),
             func.min(Case.opened_at),
         ).where(Case.team == team.key, UNRESOLVED)
     ).one()

@@ -35,7 +35,7 @@ class Overview:
         with self.sessions.begin() as s:
             return queries.list_cases(
                 s,
-                teams={t.key: t.sla for t in teams},
+                teams={t.key: t for t in teams},
                 filter=filter,
                 user=user,
                 now=now or utcnow(),
@@ -45,11 +45,11 @@ class Overview:
     def home(self, user: str, now: datetime | None = None) -> HomeData:
         teams = self.teams_of(user)
         with self.sessions.begin() as s:
-            every = {t.key: t.sla for t in self.config.teams.values()}
+            every = {t.key: t for t in self.config.teams.values()}
             return queries.home_data(
                 s,
                 user=user,
-                teams={t.key: t.sla for t in teams},
+                teams={t.key: t for t in teams},
                 now=now or utcnow(),
                 all_teams=every,
             )

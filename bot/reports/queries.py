@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, exists, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bot import scores
+from bot.cases import deadlines
+from bot.cases.deadlines import TeamSla, sla_of
 from bot.cases.timings import ACK_KINDS
-from config.teams import Sla
 from storage.models import UNRESOLVED, Case, CaseEvent, Feedback
 
 ListFilter = Literal["open", "overdue", "mine", "all"]
@@ -81,13 +82,14 @@ _ACK_KINDS = tuple(sorted(ACK_KINDS))
 def list_cases(
     s: Session,
     *,
-    teams: Mapping[str, Sla],
+    teams: Mapping[str, TeamSla],
     filter: ListFilter,
     user: str | None,
     now: datetime,
     limit: int = 20,
 ) -> CaseList:
-    """Cases of `teams`: open and overdue oldest first (most urgent on top), all newest first."""
+    """Cases of `teams`: open and overdue oldest first (most urgent on top), all newest first. Deadlines
+    follow each case's segment when `teams` maps to Team (bot.cases.deadlines)."""
     if not teams:
         return CaseList([], 0)
     if filter == "mine" and not user:
@@ -113,10 +115,10 @@ def home_data(
     s: Session,
     *,
     user: str,
-    teams: Mapping[str, Sla],
+    teams: Mapping[str, TeamSla],
     now: datetime,
     limit: int = 10,
-    all_teams: Mapping[str, Sla] | None = None,
+    all_teams: Mapping[str, TeamSla] | None = None,
 ) -> HomeData:
     """App Home: the user's open cases (in any of `all_teams`, default `teams`), their teams' open cases and headlines."""
     assigned = list_cases(
@@ -175,23 +177,9 @@ def headlines(s: Session, *, teams: list[str], since: datetime, until: datetime)
     return [Headline(team, **found[team]) for team in teams]
 
 
-def _overdue(teams: Mapping[str, Sla], now: datetime) -> ColumnElement[bool]:
-    """Past either deadline in the current state; the deadlines differ per team, so one OR branch per team."""
-    never_acknowledged = ~exists().where(
-        CaseEvent.case_id == Case.id, CaseEvent.kind.in_(_ACK_KINDS)
-    )
-    return or_(
-        *(
-            and_(
-                Case.team == team,
-                or_(
-                    and_(Case.opened_at < now - sla.ack, never_acknowledged),
-                    Case.opened_at < now - sla.resolve,
-                ),
-            )
-            for team, sla in teams.items()
-        )
-    )
+def _overdue(teams: Mapping[str, TeamSla], now: datetime) -> ColumnElement[bool]:
+    """Past either deadline in the current state, each case by its own SLA (bot.cases.deadlines.overdue)."""
+    return deadlines.overdue(teams, now)
 
 
 def _rows_statement(where: list[ColumnElement[bool]], *, newest_first: bool) -> Select:
@@ -214,6 +202,7 @@ def _rows_statement(where: list[ColumnElement[bool]], *, newest_first: bool) -> 
             Case.opened_at,
             Case.assignee,
             Case.summary,
+            Case.segment,
             acknowledged_at.label("acknowledged_at"),
             # correlate(None): counted over all of cases, not tied to the outer row's case
             select(func.count())
@@ -229,7 +218,8 @@ def _rows_statement(where: list[ColumnElement[bool]], *, newest_first: bool) -> 
     )
 
 
-def _row(r: Row, teams: Mapping[str, Sla]) -> CaseRow:
+def _row(r: Row, teams: Mapping[str, TeamSla]) -> CaseRow:
+    sla = sla_of(teams[r.team], r.segment)
     return CaseRow(
         id=r.id,
         kind=r.kind,
@@ -240,8 +230,8 @@ def _row(r: Row, teams: Mapping[str, Sla]) -> CaseRow:
         assignee=r.assignee,
         summary=r.summary or {},
         acknowledged_at=r.acknowledged_at,
-        ack_due=r.opened_at + teams[r.team].ack,
-        resolve_due=r.opened_at + teams[r.team].resolve,
+        ack_due=r.opened_at + sla.ack,
+        resolve_due=r.opened_at + sla.resolve,
     )
 
 

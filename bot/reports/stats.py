@@ -8,15 +8,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from bot.cases import deadlines
+from bot.cases.deadlines import TeamSla
 from bot.cases.permissions import named_team
 from bot.reports.breakdowns import Breakdown, breakdown, check_field
 from bot.reports.quality import CategoryAgreement, Reopens, category_agreement, reopens
 from bot.reports.queries import _ACK_KINDS, Headline, headlines, median_duration, resolutions
 from bot.reports.weekly import Compliance, sla_compliance
-from config.teams import LoopbotConfig, Sla
+from config.teams import LoopbotConfig
 from storage.models import UNRESOLVED, Case, CaseEvent
 
 
@@ -83,20 +85,20 @@ class Stats:
         if since >= until:
             raise ValueError("since must be before until")
         keys = list(dict.fromkeys(team_keys))
-        slas = {key: named_team(self.config, key).sla for key in keys}
+        teams = {key: named_team(self.config, key) for key in keys}
         if not keys:
             return []
         with self.reads.begin() as s:
             metrics = headlines(s, teams=keys, since=since, until=until)
             opened = _opened(s, keys, since, until)
-            backlog = _backlog(s, slas, now)
+            backlog = _backlog(s, teams, now)
             tta: defaultdict[str, list[timedelta]] = defaultdict(list)
             for team, opened_at, acknowledged_at in _acknowledgements(s, keys, since, until):
                 tta[team].append(acknowledged_at - opened_at)
             ttr: defaultdict[str, list[timedelta]] = defaultdict(list)
             for r in resolutions(s, teams=keys, since=since, until=until):
                 ttr[r.team].append(r.ttr)
-            compliance = sla_compliance(s, teams=slas, since=since, until=until)
+            compliance = sla_compliance(s, teams=teams, since=since, until=until)
             reopened = reopens(s, keys, since, until)
         return [
             TeamStats(
@@ -153,30 +155,26 @@ def _opened(s: Session, teams: list[str], since: datetime, until: datetime) -> d
     return {team: n for team, n in rows}
 
 
-def _backlog(s: Session, slas: Mapping[str, Sla], now: datetime) -> dict[str, tuple[int, int]]:
-    """(unresolved, overdue) per team, reading only the partial index of unresolved cases (UNRESOLVED literally).
+def _backlog(s: Session, teams: Mapping[str, TeamSla], now: datetime) -> dict[str, tuple[int, int]]:
+    """(unresolved, overdue) per team, reading the partial index of unresolved cases (UNRESOLVED literally); for a
+    team with segment SLAs, a case past one of its SLAs' deadlines is read for its segment too.
 
-    Overdue as bot.reports.queries._overdue (past either deadline in its current state), with the cheap test first:
-    most of a backlog is past its resolve deadline, and CASE stops at the first true branch, so the
-    never-acknowledged lookup on case_events runs only for cases between their two deadlines.
+    Overdue as bot.cases.deadlines.overdue (past either deadline in its current state, by the case's own SLA),
+    with the cheap test first: most of a backlog is past its resolve deadline, and CASE stops at the first
+    true branch, so the never-acknowledged lookup on case_events runs only for cases between their deadlines.
     """
-    past_resolve = or_(
-        *(and_(Case.team == team, Case.opened_at < now - sla.resolve) for team, sla in slas.items())
+    overdue = case(
+        (deadlines.past_resolve(teams, now), 1),
+        (and_(deadlines.past_ack(teams, now), deadlines.never_acknowledged()), 1),
+        else_=0,
     )
-    past_ack = or_(
-        *(and_(Case.team == team, Case.opened_at < now - sla.ack) for team, sla in slas.items())
-    )
-    never_acknowledged = ~exists().where(
-        CaseEvent.case_id == Case.id, CaseEvent.kind.in_(_ACK_KINDS)
-    )
-    overdue = case((past_resolve, 1), (and_(past_ack, never_acknowledged), 1), else_=0)
     rows = (
         s.connection()
         .execute(
             # The range on opened_at (true of every case at `now`) makes SQLite read the partial (team, opened_at)
             # index, which holds what the count needs; on (team, state) it fetched every row for its opened_at.
             select(Case.team, func.count(), func.sum(overdue))
-            .where(Case.team.in_(list(slas)), UNRESOLVED, Case.opened_at <= now)
+            .where(Case.team.in_(list(teams)), UNRESOLVED, Case.opened_at <= now)
             .group_by(Case.team)
         )
         .all()

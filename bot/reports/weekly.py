@@ -11,11 +11,12 @@ from typing import TypeVar
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.cases.deadlines import TeamSla, sla_groups, sla_of
 from bot.cases.timings import ACK_KINDS
 from bot.charts.request import ChartRequest
 from bot.reports.quality import CategoryAgreement, Reopens, category_agreement, reopens
 from bot.reports.queries import Headline, headlines, median_duration, resolutions
-from config.teams import LoopbotConfig, Sla
+from config.teams import LoopbotConfig
 from storage.models import Case, CaseEvent, CorrectiveAction
 
 WEEK = timedelta(days=7)
@@ -78,8 +79,7 @@ class Weekly:
             by_team: defaultdict[str, list[timedelta]] = defaultdict(list)
             for r in resolutions(s, teams=keys, since=since, until=until):
                 by_team[r.team].append(r.ttr)
-            slas = {key: team.sla for key, team in self.config.teams.items()}
-            compliance = sla_compliance(s, teams=slas, since=since, until=until)
+            compliance = sla_compliance(s, teams=self.config.teams, since=since, until=until)
             reopened = reopens(s, keys, since, until)
             agreement = category_agreement(s, keys, since, until)
             judged = dict(
@@ -141,12 +141,13 @@ def _opened(s: Session, teams: list[str], since: datetime, until: datetime) -> d
 def sla_compliance(
     s: Session,
     *,
-    teams: Mapping[str, Sla],
+    teams: Mapping[str, TeamSla],
     since: datetime,
     until: datetime,
 ) -> dict[str, tuple[Compliance, Compliance]]:
     """(ack, resolve) compliance per team over the cases whose deadline fell in [since, until).
 
+    Each case against its own SLA: its segment's when `teams` maps to Team (bot.cases.deadlines).
     Counting by deadline puts every case in exactly one week, and only once its outcome is known: a case
     never acknowledged counts as missed in the week it fell due, rather than never counting at all (which
     counting acknowledgements made in the week would do). Met means:
@@ -163,7 +164,7 @@ def sla_compliance(
 def sla_compliance_by(
     s: Session,
     *,
-    teams: Mapping[str, Sla],
+    teams: Mapping[str, TeamSla],
     since: datetime,
     until: datetime,
     bucket: Callable[[datetime], K],
@@ -184,15 +185,15 @@ def sla_compliance_by(
         *(
             # Both deadlines' cohorts: opened in [since - resolve, until - ack) holds them, as ack <= resolve.
             and_(
-                Case.team == team,
-                Case.opened_at >= since - sla.resolve,
-                Case.opened_at < until - sla.ack,
+                group.where,
+                Case.opened_at >= since - group.sla.resolve,
+                Case.opened_at < until - group.sla.ack,
             )
-            for team, sla in teams.items()
+            for group in sla_groups(teams)
         )
     )
     timeline = (
-        select(Case.team, Case.opened_at, acknowledged_at, resolved_at, reopened_at)
+        select(Case.team, Case.segment, Case.opened_at, acknowledged_at, resolved_at, reopened_at)
         .select_from(Case)
         .outerjoin(CaseEvent, and_(CaseEvent.case_id == Case.id, CaseEvent.kind.in_(_TIMED_KINDS)))
         .where(cohorts)
@@ -201,8 +202,8 @@ def sla_compliance_by(
     counts: defaultdict[tuple[str, K], list[int]] = defaultdict(
         lambda: [0, 0, 0, 0]
     )  # ack due, met; resolve due, met
-    for team, opened_at, acked, resolved, reopened in s.connection().execute(timeline):
-        sla = teams[team]
+    for team, segment, opened_at, acked, resolved, reopened in s.connection().execute(timeline):
+        sla = sla_of(teams[team], segment)
         ack_due, resolve_due = opened_at + sla.ack, opened_at + sla.resolve
         if since <= ack_due < until:
             c = counts[team, bucket(ack_due)]

@@ -1,7 +1,8 @@
 """Signals and breakdowns end to end (SPEC §9): `loopbot run` against the emulator. A slow slide of CSAT opens
 exactly one case by rule 4 (eight days in a row below the centre line) and recovers when late responses
 lift the last day back above the centre line;
-`stats … by=segment` and `customer ID` answer with figures worked out by hand. SQLite and PostgreSQL."""
+`stats … by=segment` and `customer ID` answer with figures worked out by hand; a VIP case is escalated on its
+segment's tighter SLA. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ SPC_CONFIG = copy.deepcopy(CONFIG)
 SPC_CONFIG["teams"]["delivery"]["thresholds"] = [
     {"metric": "csat", "rule": "spc", "baseline": "2w", "min_responses": 10}
 ]
+SPC_CONFIG["teams"]["delivery"]["sla_by_segment"] = {"VIP": {"ack": "1m", "resolve": "2h"}}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -78,6 +80,8 @@ def test_a_slow_slide_opens_one_case_by_rule_4_and_recovers(bot: Bot) -> None:
     [case] = signal_cases()
     assert "CSAT: 8 days in a row below the centre line, special cause" in shown(case)
     assert "75 %" in shown(case) and "n=20" in shown(case)
+    digest = answer(bot, "digest delivery")
+    assert "*Active signals*" in digest and "8 days in a row below the centre line" in digest
 
     # The survey tool's backlog of yesterday arrives late and lifts it back above the centre line: the run
     # is broken, and the running bot, told that a judged day changed, judges again and says so in place and
@@ -124,6 +128,29 @@ def test_breakdown_and_customer_view_answer_with_hand_worked_figures(bot: Bot) -
     refused = answer(bot, "customer C-1042", AGENT)
     assert "Only supervisors (for their own teams) and leaders can look up a customer" in refused
     assert "No responses from customer" in answer(bot, "customer C-0000", LEADER)
+
+
+def test_a_vip_case_is_escalated_on_its_segments_tighter_sla(bot: Bot) -> None:
+    result = bot.ingest(
+        item(score=1, comment="vip waited", segment="vip", customer="C-VIP"),
+        item(score=1, comment="normal waited", customer="C-NORMAL"),
+    )
+    vip_ref, normal_ref = result["cases"]
+    vip, normal = bot.case_message(vip_ref), bot.case_message(normal_ref)
+    # The case message states the segment's deadline: acknowledge within 1m, not the team's 15m.
+    assert "vip" in shown(vip)
+
+    def escalated(message: dict) -> bool:
+        return any(
+            "not acknowledged within" in shown(r) for r in bot.emu.replies(CH, message["ts"])
+        )
+
+    # Past its 1 minute, the next minute's escalation run tells the supervisors in the case's thread.
+    bot.emu.wait_for(lambda: escalated(vip), timeout=150, interval=1)
+    assert SUPER in shown(bot.emu.replies(CH, vip["ts"]))
+    assert not escalated(normal)  # the team's own SLA has minutes to go
+    overdue = answer(bot, "list delivery overdue")
+    assert vip_ref in overdue and normal_ref not in overdue
 
 
 def _minute_ago() -> str:
