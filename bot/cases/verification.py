@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, null, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import scores
@@ -111,8 +112,11 @@ class Verifier:
     ) -> list[tuple[str, str]]:
         first = min(w.before[0] for _, w in actions)
         end = max(w.after[1] for _, w in actions)
+        # Only what the due actions look at is told apart: their causes, and touchpoints if any has some.
+        causes = {row.cause for row, _ in actions}
+        by_touchpoint = any(row.touchpoints for row, _ in actions)
         with self.reads.begin() as s:
-            buckets = buckets_of(s, team, first, end)
+            buckets = buckets_of(s, team, first, end, causes=causes, by_touchpoint=by_touchpoint)
         by_day: dict[date, list[Bucket]] = defaultdict(list)
         for b in buckets:
             by_day[b.day].append(b)
@@ -162,19 +166,35 @@ class Verifier:
         )
 
 
-def buckets_of(s: Session, team: Team, first: date, end: date) -> list[Bucket]:
+def buckets_of(
+    s: Session,
+    team: Team,
+    first: date,
+    end: date,
+    *,
+    causes: Collection[str] | None = None,
+    by_touchpoint: bool = True,
+) -> list[Bucket]:
     """The team's responses from local day `first` to `end` (excluded), counted per local day, metric,
-    touchpoint, segment and category: the database counts, Python only adds up windows."""
+    touchpoint, segment and category: the database counts, Python only adds up windows. With `causes`,
+    other categories count as none; without `by_touchpoint`, every touchpoint as none: fewer groups to
+    sort and add up."""
     since, until = local_midnight(first, team.tz), local_midnight(end, team.tz)
     day = local_day(s, Feedback.submitted_at, team.tz, since, until)
     score = Feedback.score
+    touchpoint = Feedback.touchpoint if by_touchpoint else null()
+    category = (
+        Feedback.category
+        if causes is None
+        else case((Feedback.category.in_(sorted(causes)), Feedback.category), else_=null())
+    )
     query = (
         select(
             day,
             Feedback.metric,
-            Feedback.touchpoint,
+            touchpoint,
             Feedback.segment,
-            Feedback.category,
+            category,
             func.count(),
             func.sum(score),
             func.sum(score * score),
@@ -187,7 +207,14 @@ def buckets_of(s: Session, team: Team, first: date, end: date) -> list[Bucket]:
             Feedback.submitted_at >= since,
             Feedback.submitted_at < until,
         )
-        .group_by(day, Feedback.metric, Feedback.touchpoint, Feedback.segment, Feedback.category)
+        # A constant is no group key (PostgreSQL refuses one in GROUP BY).
+        .group_by(
+            day,
+            Feedback.metric,
+            *([touchpoint] if by_touchpoint else []),
+            Feedback.segment,
+            category,
+        )
     )
     return [
         Bucket(day_key(d), m, tp, seg or "", cat, n, int(t or 0), int(q or 0), sa, pr, de)

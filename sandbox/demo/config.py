@@ -21,6 +21,30 @@ SUPERVISOR = Persona("U0SUPER1", "Sam Okafor", "supervisor", "delivery")
 LEADER = Persona("U0LEADER1", "Lee Chen", "leader", None)
 PERSONAS = (AGENT, SUPERVISOR, LEADER)
 
+
+@dataclass(frozen=True)
+class DemoSilence:
+    """A silence the seeding starts `hours_ago` before its `now`, still running when a sandbox opens."""
+
+    team: str
+    rule: str  # as `silence TEAM RULE` names it
+    duration: str
+    reason: str
+    actor: str  # a supervisor of the team
+    hours_ago: float
+
+
+# Billing's supervisor silenced its double-charge complaints for a planned migration (SPEC §9): the
+# digest, App Home and `/feedback silences` show it.
+BILLING_SILENCE = DemoSilence(
+    "billing",
+    "complaints:billing_error",
+    "2d",
+    "invoice run migration, tracked in OPS-311",
+    "U0SUPER4",
+    hours_ago=3.0,
+)
+
 # Everyone the config names, so a sandbox (or an emulator's users.info) can show a real name for each id.
 DISPLAY_NAMES: dict[str, str] = {
     "U0AGENT1": "Alex Rivera",
@@ -76,7 +100,11 @@ DEMO_CONFIG: dict[str, Any] = {
             "timezone": "Europe/London",
             "sla": {"ack": "1h", "resolve": "2d"},
             "thresholds": [
-                {"metric": "csat", "below": 80, "window": "7d", "min_responses": 100},
+                # Support's CSAT slid some 4 points in two weeks (sandbox.demo.signals), still above the
+                # fixed line, which is there for a sudden drop; the SPC rule sees the slide (rule 4). Its
+                # 6-week baseline fits in the 60 days of history for every day it judges.
+                {"metric": "csat", "below": 78, "window": "7d", "min_responses": 100},
+                {"metric": "csat", "rule": "spc", "baseline": "6w", "min_responses": 20},
                 {"metric": "complaints", "category": "rude_staff", "above": 4, "window": "24h"},
                 {"metric": "complaints", "category": "app_error", "above": 6, "window": "4h"},
             ],

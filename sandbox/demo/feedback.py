@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from bot import scores
 from bot.scores import SCALES
 from sandbox.demo.improvements import IMPROVEMENTS
+from sandbox.demo.signals import Quota, slide
 from sandbox.demo.words import (
     CARRIERS,
     CHANNELS,
@@ -90,6 +91,8 @@ class Profile:
     bad_share: Callable[[float], float]  # days before `now` -> share of unhappy customers
     # (topic, days before `now` it went live, effect) of the corrective actions that changed the feedback
     changes: tuple[tuple[str, float, float], ...] = ()
+    # CSAT drawn by quota (sandbox.demo.signals.Quota): each local day follows bad_share closely
+    quota: bool = False
 
 
 def _delivery_bad(days_ago: float) -> float:
@@ -98,7 +101,8 @@ def _delivery_bad(days_ago: float) -> float:
 
 
 def _support_bad(days_ago: float) -> float:
-    return 0.09 + 0.02 * math.sin(2 * math.pi * days_ago / 7)  # stable, with a small weekly wobble
+    # Stable, with a small weekly wobble, until a slow slide of the last two weeks (SPC rule 4, SPEC §9).
+    return 0.09 + 0.01 * math.sin(2 * math.pi * days_ago / 7) + slide(days_ago)
 
 
 def _billing_bad(days_ago: float) -> float:
@@ -149,6 +153,7 @@ PROFILES: dict[str, Profile] = {
         },
         _support_bad,
         _changes("support"),
+        quota=True,
     ),
     "billing": Profile(
         80,
@@ -190,6 +195,7 @@ def history_by_hour(
     serial = 0
     slot = start
     marks = [d for d in REPEAT_DAYS if d < days]
+    quotas = {key: Quota() for key in zones if profile(key).quota}
     while slot < now:
         end = min(slot + HOUR, now)
         # Whole seconds in [slot, end): survey tools send whole seconds, and each item stays inside the window.
@@ -207,7 +213,8 @@ def history_by_hour(
                 serial += 1
                 submitted = datetime.fromtimestamp(second, tz)
                 days_ago = (now - submitted).total_seconds() / 86_400
-                item = _item(rng, key, prof, submitted, days_ago, f"demo-{key}-{second}-{serial}")
+                ext_id = f"demo-{key}-{second}-{serial}"
+                item = _item(rng, key, prof, submitted, days_ago, ext_id, quotas.get(key))
                 if key == REPEAT_TEAM and marks and days_ago < marks[0] and _negative(item):
                     # Set after the draws, so the rest of the history is the same as without it.
                     item["customer"] = REPEAT_CUSTOMER
@@ -243,12 +250,16 @@ def _item(
     submitted: datetime,
     days_ago: float,
     ext_id: str,
+    quota: Quota | None = None,
 ) -> dict[str, Any]:
     metric = rng.choices(scores.METRICS, prof.metrics)[0]
     bad, topics = _mix(prof, days_ago)
     weights = [(1 - bad) * g + bad * b for g, b in zip(_GOOD[metric], _BAD[metric])]
     low, high = SCALES[metric]
-    score = rng.choices(range(low, high + 1), weights)[0]
+    if metric == "csat" and quota is not None:
+        score = quota.draw(rng, submitted.date(), weights)
+    else:
+        score = rng.choices(range(low, high + 1), weights)[0]
     item: dict[str, Any] = {
         "source": prof.source,
         "id": ext_id,

@@ -15,9 +15,12 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.alerts.silences import Silences
+from bot.alerts.thresholds import Thresholds
 from bot.cases.lifecycle import Cases
 from bot.feedback.ingest import Ingestor
 from config.teams import LoopbotConfig, Team
+from sandbox.demo.config import BILLING_SILENCE
 from sandbox.demo.feedback import history_by_hour
 from sandbox.demo.improvements import Story
 from sandbox.demo.resolutions import REOPEN_REASONS, resolution
@@ -44,6 +47,7 @@ class SeedSummary:
     reopened: int
     systemic: int = 0  # systemic cases opened in the leaders' channel (SPEC §8), open or closed
     actions: int = 0  # corrective actions
+    thresholds: int = 0  # threshold cases (SPEC §6, §9), opened by the rules evaluated at `now`
     seconds: float = 0.0
 
 
@@ -52,7 +56,8 @@ class _Step:
     at: datetime
     seq: int
     case_id: int = 0
-    kind: str = ""  # acknowledge | assign | resolve | reopen | story (a corrective action's move)
+    # acknowledge | assign | resolve | reopen | story (a corrective action's move) | silence
+    kind: str = ""
     actor: str = ""
     args: dict[str, Any] | None = None
     team: str = ""
@@ -75,9 +80,11 @@ def seed(
     response opens its case within the hour it came in (ingestion opens none for feedback older than
     CASE_HORIZON). Lifecycle steps run in simulated time order too, and steps that would fall at or after
     `now` never happen: that is how the last days' cases are left open or unacknowledged. The demo's
-    corrective actions (sandbox.demo.improvements) are planned, done and verified among them. With
-    `mark_posted`, every post this seeding wrote to the outbox is marked delivered, except those a sandbox
-    must show (see `_mark_posted`).
+    corrective actions (sandbox.demo.improvements) are planned, done and verified among them, and billing's
+    supervisor starts a silence (BILLING_SILENCE) a few hours before `now`. At `now` the threshold rules are
+    evaluated once, as the every-minute job would: the sandbox opens with their cases (support's slow CSAT
+    slide, SPC rule 4) rather than waiting for its first minute. With `mark_posted`, every post this seeding
+    wrote to the outbox is marked delivered, except those a sandbox must show (see `_mark_posted`).
     """
     started = clock.perf_counter()
     rng = random.Random(rng_seed)
@@ -97,6 +104,10 @@ def seed(
     seq = itertools.count(1)
     for at, what, imp in story.moves():
         heapq.heappush(steps, _Step(at, next(seq), kind="story", args={"what": what, "imp": imp}))
+    hush = BILLING_SILENCE
+    hush_at = now - timedelta(hours=hush.hours_ago)
+    if hush.team in config.teams and hush_at >= now - timedelta(days=days):
+        heapq.heappush(steps, _Step(hush_at, next(seq), kind="silence", actor=hush.actor))
     stored = 0
     zones = {key: team.timezone for key, team in config.teams.items()}
     for _, end, raw in history_by_hour(rng, teams=zones, now=now, days=days):
@@ -124,6 +135,10 @@ def seed(
                 step.seq, step.case_id, step.team = next(seq), case_id, team
                 heapq.heappush(steps, step)
     _run(cases, story, steps, seq, until=now)
+    # As the every-minute job would at `now`: the sandbox's own first run finds these cases already open.
+    evaluated = Thresholds(sessions, config, cases).evaluate(now)
+    if evaluated.failed:
+        raise RuntimeError(f"the demo's threshold rules failed at now: {evaluated.failed}")
     if mark_posted:
         _mark_posted(sessions, first_outbox_id, first_action_id)
     return _summary(
@@ -156,6 +171,11 @@ def _run(
         elif step.kind == "reopen":
             cases.reopen(
                 step.case_id, args["reason"], actor=step.actor, source="command", now=step.at
+            )
+        elif step.kind == "silence":
+            hush = BILLING_SILENCE
+            Silences(cases.sessions, cases.config).start(
+                hush.team, hush.rule, hush.duration, hush.reason, step.actor, "command", step.at
             )
         elif step.kind == "story":
             for at, what, imp in story.act(args["what"], args["imp"], step.at):
@@ -255,7 +275,7 @@ def _mark_posted(sessions: sessionmaker[Session], after_id: int, after_action_id
     where the case's Slack ts comes from), or any later click on them would wait for ever on a message that
     was never sent. The resolved history needs no message; its cases show in lists, stats and charts. The
     few corrective actions keep theirs, with the cases they were planned from: a newcomer sees each action's
-    message and timeline, and a case thread naming the action it planned."""
+    message and timeline, and a case thread naming the action it planned. So does the silence's start."""
     with sessions.begin() as s:
         live = list(s.scalars(select(Case.id).where(Case.state.in_(("open", "acknowledged")))))
         planned = s.scalars(
@@ -278,6 +298,7 @@ def _mark_posted(sessions: sessionmaker[Session], after_id: int, after_action_id
                 OutboxMessage.state == "pending",
                 OutboxMessage.key.not_in(keys),
                 OutboxMessage.key.not_like("action:%"),
+                OutboxMessage.key.not_like("silence:%"),
             )
             .values(state="delivered", delivered_at=OutboxMessage.created_at)
             .execution_options(synchronize_session=False)
@@ -308,6 +329,9 @@ def _summary(
             select(func.count()).where(Case.id > after_case_id, Case.kind == "systemic")
         )
         actions = s.scalar(select(func.count()).where(CorrectiveAction.id > after_action_id))
+        thresholds = s.scalar(
+            select(func.count()).where(Case.id > after_case_id, Case.kind == "threshold")
+        )
     return SeedSummary(
         feedback=stored,
         cases=sum(states.values()),
@@ -317,5 +341,6 @@ def _summary(
         reopened=reopened,
         systemic=systemic or 0,
         actions=actions or 0,
+        thresholds=thresholds or 0,
         seconds=round(seconds, 2),
     )

@@ -199,11 +199,18 @@ def test_seeded_history_has_worked_cases(sessions, config, cases, ingestor):  # 
     with sessions() as s:
         all_cases = s.scalars(select(Case)).all()
         systemic = [c for c in all_cases if c.kind == "systemic"]
+        breaches = [c for c in all_cases if c.kind == "threshold"]
         all_cases = [c for c in all_cases if c.kind == "feedback"]
     # Every negative response opened its case: simulated time kept each one inside the case horizon.
-    # Systemic cases (a cause resolved again and again, SPEC §8) come on top, counted apart.
+    # Systemic cases (a cause resolved again and again, SPEC §8) and the threshold cases of the rules
+    # evaluated at `now` come on top, counted apart.
     assert (summary.feedback, len(all_cases)) == (len(expected), len(negative))
-    assert summary.cases == len(negative) + summary.systemic and summary.systemic == len(systemic)
+    assert summary.cases == len(negative) + summary.systemic + summary.thresholds
+    assert (summary.systemic, summary.thresholds) == (len(systemic), len(breaches))
+    # Delivery's carrier problem breaks its fixed CSAT line; 7 days hold no baseline for an SPC rule.
+    assert "delivery" in {c.team for c in breaches} and not any(
+        "spc" in c.summary for c in breaches
+    )
     assert summary.resolved > 0.75 * summary.cases and summary.still_open > 0
     assert summary.resolved + summary.still_open == summary.cases
     causes = {*config.categories, "other"}
@@ -213,9 +220,13 @@ def test_seeded_history_has_worked_cases(sessions, config, cases, ingestor):  # 
             timeline[e.case_id].append(e)
         stored = [c for c in s.scalars(select(Feedback.comment)) if c]
         posts = Counter(s.scalars(select(OutboxMessage.state)))
+        silences = len(
+            s.scalars(select(OutboxMessage.key).where(OutboxMessage.key.like("silence:%"))).all()
+        )
     assert {c.team for c in all_cases} == set(config.teams)
-    every_case = len(all_cases) + len(systemic)
-    assert posts == {"pending": every_case + sum(len(v) - 1 for v in timeline.values())}
+    every_case = len(all_cases) + len(systemic) + len(breaches)
+    assert silences == 1  # billing's silence started (sandbox.demo.config.BILLING_SILENCE)
+    assert posts == {"pending": every_case + sum(len(v) - 1 for v in timeline.values()) + silences}
     assert not any(PII.search(c) for c in stored) and any(
         "[phone]" in c or "[email]" in c for c in stored
     )
@@ -263,6 +274,9 @@ def test_mark_posted_leaves_only_the_open_work_to_post(sessions, config, cases, 
             )
         ).all()
     assert len(unresolved) == summary.still_open > 0
+    # Billing's silence started a few hours ago: its post waits for the sandbox's #billing.
+    assert [st for k, st, _, _ in posts if k.startswith("silence:")] == ["pending"]
+    posts = [p for p in posts if p[0].startswith("case:")]
     for key, state, created, delivered in posts:
         case_id = int(key.split(":")[1])
         if case_id in unresolved:
