@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, exists, or_
 
@@ -62,12 +62,37 @@ def never_acknowledged() -> ColumnElement[bool]:
 
 def past_resolve(teams: Mapping[str, TeamSla], now: datetime) -> ColumnElement[bool]:
     """Opened longer ago than its resolve SLA, whatever its state."""
-    return or_(*(and_(g.where, Case.opened_at < now - g.sla.resolve) for g in sla_groups(teams)))
+    return _past(teams, now, lambda sla: sla.resolve)
 
 
 def past_ack(teams: Mapping[str, TeamSla], now: datetime) -> ColumnElement[bool]:
     """Opened longer ago than its ack SLA, whatever its state."""
-    return or_(*(and_(g.where, Case.opened_at < now - g.sla.ack) for g in sla_groups(teams)))
+    return _past(teams, now, lambda sla: sla.ack)
+
+
+def _past(
+    teams: Mapping[str, TeamSla], now: datetime, span: Callable[[Sla], timedelta]
+) -> ColumnElement[bool]:
+    """Per team: past the longest of its SLAs' spans whatever the segment, else past the shortest and past
+    its own group's. Team and opened_at decide most cases on their own (an index holds both); only a case
+    between a team's shortest and longest deadline needs its segment, a read of the table's row."""
+    by_team: dict[str, list[SlaGroup]] = {}
+    for g in sla_groups(teams):
+        by_team.setdefault(g.team, []).append(g)
+    terms = []
+    for key, groups in by_team.items():
+        if len(groups) == 1:
+            terms.append(and_(groups[0].where, Case.opened_at < now - span(groups[0].sla)))
+            continue
+        longest, shortest = max(span(g.sla) for g in groups), min(span(g.sla) for g in groups)
+        own = or_(*(and_(g.where, Case.opened_at < now - span(g.sla)) for g in groups))
+        terms.append(
+            and_(
+                Case.team == key,
+                or_(Case.opened_at < now - longest, and_(Case.opened_at < now - shortest, own)),
+            )
+        )
+    return or_(*terms)
 
 
 def overdue(teams: Mapping[str, TeamSla], now: datetime) -> ColumnElement[bool]:

@@ -16,7 +16,7 @@ from bot.cases.timings import ACK_KINDS
 from bot.charts.request import ChartRequest
 from bot.reports.quality import CategoryAgreement, Reopens, category_agreement, reopens
 from bot.reports.queries import Headline, headlines, median_duration, resolutions
-from config.teams import LoopbotConfig
+from config.teams import LoopbotConfig, Sla
 from storage.models import Case, CaseEvent, CorrectiveAction
 
 WEEK = timedelta(days=7)
@@ -181,15 +181,19 @@ def sla_compliance_by(
     acknowledged_at = func.min(case((CaseEvent.kind.in_(_ACK_KINDS), CaseEvent.at)))
     resolved_at = func.max(case((and_(CaseEvent.kind == "resolved", before), CaseEvent.at)))
     reopened_at = func.max(case((and_(CaseEvent.kind == "reopened", before), CaseEvent.at)))
+    # Both deadlines' cohorts: opened in [since - resolve, until - ack) holds them, as ack <= resolve; per
+    # team over all its SLAs (team and opened_at only: an index range), the comparisons below pick per case.
+    spans: dict[str, list[Sla]] = defaultdict(list)
+    for group in sla_groups(teams):
+        spans[group.team].append(group.sla)
     cohorts = or_(
         *(
-            # Both deadlines' cohorts: opened in [since - resolve, until - ack) holds them, as ack <= resolve.
             and_(
-                group.where,
-                Case.opened_at >= since - group.sla.resolve,
-                Case.opened_at < until - group.sla.ack,
+                Case.team == team,
+                Case.opened_at >= since - max(sla.resolve for sla in slas),
+                Case.opened_at < until - min(sla.ack for sla in slas),
             )
-            for group in sla_groups(teams)
+            for team, slas in spans.items()
         )
     )
     timeline = (
