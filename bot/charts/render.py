@@ -22,7 +22,7 @@ from bot.charts.model import (
     TtrChart,
     VolumeChart,
 )
-from bot.charts.render_groups import draw_breakdown
+from bot.charts.render_groups import MANY_DAYS, draw_breakdown
 from bot.charts.render_teams import draw_sla, draw_ttr
 
 # gid of the artists tests and the comment writer look up: stable names rather than legend wording.
@@ -32,8 +32,6 @@ GID_RULE = "rule"  # the Western Electric rule numbers written next to a flagged
 GID_CENTRE = "centre"
 GID_CUMULATIVE = "cumulative"
 
-# Past this many days, markers and lines get thinner and bars merge into one outline.
-_MANY_DAYS = 120
 # Above this ratio of the two daily maxima, cases share the response axis only as a flat line near zero.
 _VOLUME_TWIN_RATIO = 4.0
 
@@ -68,7 +66,7 @@ def draw_control(data: ControlChart) -> Figure:
     heading, y_label, (low, high) = style.METRIC_AXES[data.metric]
     fig, (ax,) = style.new_figure()
     days = list(data.days)
-    many = len(days) > _MANY_DAYS
+    many = len(days) > MANY_DAYS
     count_ax = _response_bars(ax, days, data.n)
 
     lower, upper = _nan(data.lower), _nan(data.upper)
@@ -173,7 +171,7 @@ def draw_volume(data: VolumeChart) -> Figure:
         case_ax.set_ylim(0, max(1, top_cases) * 1.15)
         case_ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
         style.label(case_ax, y="Cases opened per day")
-    many = len(days) > _MANY_DAYS
+    many = len(days) > MANY_DAYS
     case_ax.plot(
         days,
         data.cases,
@@ -249,9 +247,9 @@ def _response_bars(ax: Axes, days: list, n: Sequence[int]) -> Axes:
 
 
 def _daily_bars(ax: Axes, days: list, values: Sequence[int], **look: object) -> None:
-    """One bar per day; past _MANY_DAYS one filled step outline instead, as bars would be a pixel wide each and
+    """One bar per day; past MANY_DAYS one filled step outline instead, as bars would be a pixel wide each and
     730 separate patches take a second to build."""
-    if len(days) <= _MANY_DAYS:
+    if len(days) <= MANY_DAYS:
         ax.bar(days, values, width=0.9, **look)
         return
     start = date2num(days[0]) - 0.5

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 
@@ -19,18 +18,10 @@ from bot.charts.model import BreakdownChart, GroupSeries
 # Each series' artists carry gid "group:<index>" (index in data.groups), for tests and anyone inspecting them.
 GID_GROUP = "group"
 
-# Past this many days markers and lines thin out, and bars become one filled outline per group.
-_MANY_DAYS = 120
+# Past this many days (every chart kind) markers and lines thin out, and bars become one filled outline.
+MANY_DAYS = 120
 # Group names are cut here, so the legend at the side leaves the plot most of the width.
 _NAME_LIMIT = 16
-
-
-def render_breakdown(data: BreakdownChart) -> bytes:
-    """PNG bytes of exactly 1200×675 px, like every other chart (bot.charts.render)."""
-    fig = draw_breakdown(data)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=style.DPI)
-    return buf.getvalue()
 
 
 def draw_breakdown(data: BreakdownChart) -> Figure:
@@ -97,7 +88,7 @@ def _draw_lines(data: BreakdownChart) -> Figure:
     heading, y_label, (low, high) = style.METRIC_AXES[data.metric]
     fig, (ax,) = style.new_figure()
     days = list(data.days)
-    many = len(days) > _MANY_DAYS
+    many = len(days) > MANY_DAYS
     drawn = False
     for index, group in enumerate(data.groups):
         values = _nan(group.value)
@@ -165,7 +156,7 @@ def _stack(
     label: str,
 ) -> None:
     color = _look(index, group)["color"]
-    if len(days) <= _MANY_DAYS:
+    if len(days) <= MANY_DAYS:
         # A thin white edge keeps neighbouring segments apart where two colours are close in greyscale.
         ax.bar(
             days,

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from bot.charts.model import BreakdownChart, GroupSeries, Scope
-from bot.charts.render_groups import draw_breakdown, gid, legend_label, render_breakdown
+from bot.charts.render import render
+from bot.charts.render_groups import draw_breakdown, gid, legend_label
 from bot.charts.worker import Renderer
 from tests.unit.test_chart_render import assert_tick_labels_apart, png_size
 
@@ -68,7 +69,7 @@ def breakdown(metric: str = "csat", days: int = 30, groups: int = 9) -> Breakdow
 @pytest.mark.parametrize("days", [30, 365])
 @pytest.mark.parametrize("metric", ["csat", "nps", "ces", "volume"])
 def test_nine_series_render_a_1200_by_675_png(metric: str, days: int) -> None:
-    png = render_breakdown(breakdown(metric, days))
+    png = render(breakdown(metric, days))
     assert png_size(png) == (1200, 675)
     with Image.open(io.BytesIO(png)) as image:
         assert image.size == (1200, 675)
@@ -139,7 +140,7 @@ def test_no_group_with_enough_responses_still_draws() -> None:
     assert any("No group had 10 responses" in t.get_text() for t in fig.axes[0].texts)
     assert fig.axes[0].get_ylim() == pytest.approx((-3.0, 103.0))
     single = BreakdownChart(**{**data.__dict__, "groups": data.groups[:1], "days": data.days})
-    assert png_size(render_breakdown(single)) == (1200, 675)
+    assert png_size(render(single)) == (1200, 675)
 
 
 def test_the_chart_worker_process_draws_a_breakdown() -> None:
