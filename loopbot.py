@@ -9,7 +9,7 @@ from pathlib import Path
 
 import wiring
 from config.loader import ConfigError, load_config
-from config.settings import Settings, SettingsError, load_settings
+from config.settings import Settings, SettingsError, load_settings, webhook_warnings
 from config.teams import LoopbotConfig
 
 
@@ -49,6 +49,8 @@ def cmd_check_config(_args: argparse.Namespace) -> int:
         for line in found.warnings:
             print(line, file=sys.stderr)
         slack = found.summary or slack
+    for line in webhook_warnings(settings, config.sources):
+        print(f"warning: {line}", file=sys.stderr)
     teams = f"{len(config.teams)} team(s): {', '.join(config.teams)}"
     print(f"{settings.config_path}: OK — {teams}; {slack}; {mode}")
     return 0
@@ -92,7 +94,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     verb = "would store" if args.dry_run else "stored"
     print(
         f"{args.file}: {report.rows:,} rows read, {verb} {report.stored:,}, "
-        f"{report.duplicates:,} duplicates, {report.rejected:,} rejected, "
+        f"{report.updated:,} updated, {report.duplicates:,} duplicates, "
+        f"{report.rejected:,} rejected, "
         f"{len(report.cases):,} cases opened"
     )
     if report.ignored_columns:

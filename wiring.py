@@ -23,7 +23,7 @@ from bot.alerts.silences import Silences
 from bot.cases.lifecycle import Cases
 from bot.cases.model import Observer
 from bot.feedback.ingest import Ingestor
-from config.settings import Settings
+from config.settings import Settings, webhook_warnings
 from config.teams import LoopbotConfig
 from storage import migrate
 from storage.db import make_engine, make_read_sessions, make_sessions
@@ -213,6 +213,8 @@ def serve(
     from bot.reports.digest import Digests
     from jobs.scheduler import Scheduler
 
+    for line in webhook_warnings(settings, config.sources):
+        log.warning(line)
     prometheus = Prometheus()
     core = build_core(settings, config, observer=prometheus.case_changed)
     migrate.upgrade(core.engine)

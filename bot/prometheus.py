@@ -37,6 +37,11 @@ class Prometheus:
         self.feedback_duplicates = Counter(
             "loopbot_feedback_duplicates", "Feedback items skipped as already stored", registry=r
         )
+        self.feedback_updated = Counter(
+            "loopbot_feedback_updated",
+            "Re-sent feedback items whose comment, score or fields changed",
+            registry=r,
+        )
         self.feedback_rejected = Counter(
             "loopbot_feedback_rejected",
             "Ingestion requests refused, by HTTP status",

@@ -24,6 +24,7 @@ from config.fields import (
     segment_problems,
     show,
 )
+from config.sources import Sources, source_problems
 from config.teams import Category, Defaults, Document, LoopbotConfig, Team, threshold_problems
 
 
@@ -58,7 +59,7 @@ _MISSING = {
     "resolve": "a segment's SLA gives both ack and resolve, e.g. vip: {ack: 10m, resolve: 4h}",
 }
 # Errors the models raise that parse_config reports from the raw YAML instead, where the key path is exact.
-_FROM_YAML = ("threshold_rule", "segment_name")
+_FROM_YAML = ("threshold_rule", "segment_name", "source_rule")
 
 
 def _allowed_keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
@@ -225,7 +226,7 @@ def parse_config(data: object, source: str) -> LoopbotConfig:
     # Every section is checked even when another is broken, so that one run reports every problem.
     section = {
         name: data[name] if isinstance(data.get(name), dict) else {}
-        for name in ("defaults", "teams", "categories", "routing")
+        for name in ("defaults", "teams", "categories", "routing", "sources")
     }
     category_keys, team_keys = (
         [str(k) for k in section["categories"]],
@@ -274,6 +275,11 @@ def parse_config(data: object, source: str) -> LoopbotConfig:
             )
         elif isinstance(channel, str):
             owners[channel] = key
+    sources = report.validate(Sources, section["sources"], ("sources",))
+    for where, problem in source_problems(
+        section["sources"], team_keys, [str(k) for k in section["routing"]]
+    ):
+        report.add(("sources", *where), problem)
     if data.get("weekly_summary") is not None and data.get("leaders_channel") is None:
         report.add(("weekly_summary",), "needs leaders_channel: the weekly summary is posted there")
 
@@ -290,6 +296,7 @@ def parse_config(data: object, source: str) -> LoopbotConfig:
                 "teams": teams,
                 "categories": categories,
                 "routing": {str(k): v for k, v in section["routing"].items()},
+                "sources": sources,
             },
             (),
         )

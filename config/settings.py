@@ -7,6 +7,10 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.sources import Sources
+
+WEBHOOK_TOOLS = ("typeform", "delighted", "zendesk", "intercom", "standard")
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
@@ -27,8 +31,31 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, validation_alias="LOOPBOT_MAX_BODY_BYTES"
     )
+    # The shared secret each survey tool signs its webhooks with (SPEC §10); unset = that endpoint
+    # answers 503. Standard Webhooks' may be raw or whsec_ + base64.
+    webhook_secret_typeform: SecretStr | None = Field(
+        None, validation_alias="LOOPBOT_WEBHOOK_SECRET_TYPEFORM"
+    )
+    webhook_secret_delighted: SecretStr | None = Field(
+        None, validation_alias="LOOPBOT_WEBHOOK_SECRET_DELIGHTED"
+    )
+    webhook_secret_zendesk: SecretStr | None = Field(
+        None, validation_alias="LOOPBOT_WEBHOOK_SECRET_ZENDESK"
+    )
+    webhook_secret_intercom: SecretStr | None = Field(
+        None, validation_alias="LOOPBOT_WEBHOOK_SECRET_INTERCOM"
+    )
+    webhook_secret_standard: SecretStr | None = Field(
+        None, validation_alias="LOOPBOT_WEBHOOK_SECRET_STANDARD"
+    )
 
-    @field_validator("slack_bot_token", "slack_app_token", "ingest_token", "slack_signing_secret")
+    @field_validator(
+        "slack_bot_token",
+        "slack_app_token",
+        "ingest_token",
+        "slack_signing_secret",
+        *(f"webhook_secret_{tool}" for tool in WEBHOOK_TOOLS),
+    )
     @classmethod
     def _blank_is_unset(cls, v: SecretStr | None) -> SecretStr | None:
         # `FOO=` in a .env file means "not set", not "the empty secret".
@@ -86,6 +113,23 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    def webhook_secret(self, tool: str) -> SecretStr | None:
+        return getattr(self, f"webhook_secret_{tool}")
+
+
+def webhook_secret_env(tool: str) -> str:
+    return f"LOOPBOT_WEBHOOK_SECRET_{tool.upper()}"
+
+
+def webhook_warnings(settings: Settings, sources: Sources) -> list[str]:
+    """One line per tool configured under `sources:` whose secret is not set (`loopbot check-config`)."""
+    return [
+        f"sources.{tool} is configured but {webhook_secret_env(tool)} is not set: "
+        f"POST /api/webhooks/{tool} answers 503 until it is"
+        for tool in sources.configured()
+        if settings.webhook_secret(tool) is None
+    ]
 
 
 class SettingsError(Exception):

@@ -49,6 +49,7 @@ from config.fields import (
     segment_problems,
     show,
 )
+from config.sources import Sources
 
 # --- the models -------------------------------------------------------------------------------------------
 
@@ -347,6 +348,7 @@ class LoopbotConfig(_Model):
     categories: dict[str, Category] = {}
     routing: dict[str, str] = {}
     retention_days: RetentionDays = 730
+    sources: Sources = Field(default_factory=Sources)  # survey tools' webhooks (SPEC §10)
 
     @property
     def defaults_tz(self) -> ZoneInfo:
@@ -375,3 +377,4 @@ class Document(_Model):
     categories: Section = {}
     routing: Section = {}
     retention_days: RetentionDays = 730
+    sources: Section = {}

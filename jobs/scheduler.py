@@ -113,6 +113,7 @@ class Scheduler:
         with self._lock:
             first = not self._pending
             self._pending.update(result.accepted_by_team)
+            self._pending.update(result.updated_by_team)  # a changed score moves the rates too
         if first and self.aps.running:
             # Up to one run in progress and one queued behind it; the queued one takes whatever gathered.
             self.aps.add_job(

@@ -1,13 +1,15 @@
-"""Feedback rows: the idempotent bulk insert behind the API and the CSV import."""
+"""Feedback rows: the idempotent bulk insert behind the API and the CSV import; re-sent rows' updates."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, func, select
+from sqlalchemy import JSON, bindparam, func, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -78,3 +80,100 @@ def insert_new(s: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, st
             select(_T.c.id, _T.c.source, _T.c.external_id).where(_T.c.id > last).order_by(_T.c.id)
         )
     ]
+
+
+# What an update may change (SPEC §10's fields, and the category that follows the comment); which team,
+# which metric and when stay as first stored.
+UPDATABLE = ("comment", "category", "score", "tags", "attributes", "customer", "segment")
+_STORED_COLUMNS = ("id", "source", "external_id", "team", "metric", "submitted_at", *UPDATABLE)
+_STORED = (
+    select(*(_T.c[name] for name in _STORED_COLUMNS))
+    .where(
+        _T.c.source == bindparam("source"), _T.c.external_id.in_(bindparam("ids", expanding=True))
+    )
+    .order_by(_T.c.id)
+    # PostgreSQL: two units of work re-sending one response take turns, and the second compares with
+    # what the first wrote. SQLite renders no FOR UPDATE: its writer holds the database already.
+    .with_for_update()
+)
+# Bound parameters per statement, far below SQLite's limit (32,766) and PostgreSQL's (65,535).
+_CHUNK = 1_000
+_UPDATE = (
+    update(_T)
+    .where(_T.c.id == bindparam("row_id"))
+    .values({name: bindparam(f"new_{name}") for name in UPDATABLE})
+)
+_SQLITE_UPDATE = _UPDATE.compile(dialect=sqlite.dialect())
+_SQLITE_UPDATE_SQL = str(_SQLITE_UPDATE)
+# The new values in the positional statement's order (its row_id comes last), and where the JSON ones are.
+_SQLITE_SET = [name.removeprefix("new_") for name in (_SQLITE_UPDATE.positiontup or ())][:-1]
+if (_SQLITE_UPDATE.positiontup or [""])[-1] != "row_id" or len(_SQLITE_SET) != len(UPDATABLE):
+    raise RuntimeError(f"unexpected parameter order in {_SQLITE_UPDATE_SQL}")
+_SQLITE_VALUES = itemgetter(*_SQLITE_SET)
+_SQLITE_JSON = (_SQLITE_SET.index("tags"), _SQLITE_SET.index("attributes"))
+_SQLITE_SELECT = (
+    f"SELECT {', '.join(_STORED_COLUMNS)} FROM feedback WHERE source = ? AND external_id IN ({{}}) "
+    "ORDER BY id"
+)
+_SUBMITTED_AT = _STORED_COLUMNS.index("submitted_at")
+_STORED_JSON = (_STORED_COLUMNS.index("tags"), _STORED_COLUMNS.index("attributes"))
+
+
+def stored_rows(
+    s: Session, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The stored rows of these (source, external_id) keys, locked to the end of the transaction; a key
+    not stored (purged by retention meanwhile) is absent."""
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for source, external_id in keys:
+        by_source[source].append(external_id)
+    sqlite_ = s.get_bind().dialect.name == "sqlite"
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for source, ids in by_source.items():
+        for i in range(0, len(ids), _CHUNK):
+            chunk = ids[i : i + _CHUNK]
+            if sqlite_:
+                rows: Iterable[Sequence[Any]] = _sqlite_select(s, source, chunk)
+            else:
+                rows = s.execute(_STORED, {"source": source, "ids": chunk})
+            for row in rows:
+                found[(row[1], row[2])] = dict(zip(_STORED_COLUMNS, row))
+    return found
+
+
+def _sqlite_select(s: Session, source: str, ids: list[str]) -> list[list[Any]]:
+    # The driver's rows, converted here as the column types would: SQLAlchemy's result processing was a
+    # third of reading them.
+    sql = _SQLITE_SELECT.format(", ".join("?" * len(ids)))
+    rows = [list(r) for r in s.connection().exec_driver_sql(sql, (source, *ids)).fetchall()]
+    for row in rows:
+        # Stored as UTCDateTime writes it on SQLite: UTC, without an offset.
+        row[_SUBMITTED_AT] = datetime.fromisoformat(row[_SUBMITTED_AT]).replace(tzinfo=UTC)
+        for i in _STORED_JSON:
+            if row[i] is not None:
+                row[i] = json.loads(row[i])
+    return rows
+
+
+def update_rows(s: Session, updates: Sequence[tuple[int, dict[str, Any]]]) -> None:
+    """Write new values (a dict of UPDATABLE's names) over stored rows: (row id, values) each."""
+    if not updates:
+        return
+    if s.get_bind().dialect.name != "sqlite":
+        s.execute(
+            _UPDATE,
+            [
+                {"row_id": row_id, **{f"new_{n}": values[n] for n in UPDATABLE}}
+                for row_id, values in updates
+            ],
+        )
+        return
+    # SQLite: ready tuples for the driver's executemany, as insert_new does (SQLAlchemy's per-row
+    # parameter processing was a third of an update's cost).
+    params = []
+    for row_id, values in updates:
+        new = [*_SQLITE_VALUES(values), row_id]
+        for i in _SQLITE_JSON:
+            new[i] = _json(new[i])
+        params.append(tuple(new))
+    s.connection().exec_driver_sql(_SQLITE_UPDATE_SQL, params)

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 
-from bot.api import feedback
+from bot.api import feedback, webhooks
 from bot.feedback.ingest import Ingestor
 from bot.prometheus import Prometheus
 from config.settings import Settings
@@ -34,6 +34,7 @@ def create_api(
         redoc_url=None,
     )
     app.include_router(feedback.router(settings, ingestor, prometheus))
+    app.include_router(webhooks.router(settings, ingestor, prometheus))
     for extra in routers:  # Slack's HTTP mode: POST /slack/events
         app.include_router(extra)
 

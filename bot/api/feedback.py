@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
+from bot.api.body import TooLarge, read_body, stored_answer
 from bot.api.docs import REQUEST_BODY, RESPONSES
 from bot.clock import utcnow
 from bot.feedback.ingest import Ingestor
@@ -19,10 +20,6 @@ from bot.prometheus import Prometheus
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def router(settings: Settings, ingestor: Ingestor, prometheus: Prometheus) -> APIRouter:
@@ -58,8 +55,8 @@ def router(settings: Settings, ingestor: Ingestor, prometheus: Prometheus) -> AP
                 {"WWW-Authenticate": "Bearer"},
             )
         try:
-            body = await _read_body(request, limit)
-        except _TooLarge:
+            body = await read_body(request, limit)
+        except TooLarge:
             return refuse(
                 413,
                 f"The body is larger than {limit} bytes; send at most {MAX_BATCH} items per request.",
@@ -117,27 +114,6 @@ def router(settings: Settings, ingestor: Ingestor, prometheus: Prometheus) -> AP
                 {"Retry-After": "10"},
             )
 
-        for team, n in result.accepted_by_team.items():
-            prometheus.feedback_accepted.labels(team).inc(n)
-        for team, n in result.cases_by_team.items():
-            prometheus.cases_opened.labels(team, "feedback").inc(n)
-        prometheus.feedback_duplicates.inc(result.duplicates)
-        return JSONResponse(
-            {"accepted": result.accepted, "duplicates": result.duplicates, "cases": result.cases}
-        )
+        return JSONResponse(stored_answer(result, prometheus))
 
     return api
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
-    # Chunked bodies carry no length: count as they stream in, stop at the limit.
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)

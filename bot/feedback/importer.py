@@ -36,6 +36,7 @@ class ImportReport:
     rows: int = 0
     stored: int = 0
     duplicates: int = 0
+    updated: int = 0  # rows re-importing a stored (source, id) with a changed field (SPEC §10)
     rejected: int = 0
     cases: list[str] = field(default_factory=list)
     rejected_path: Path | None = None
@@ -149,4 +150,5 @@ class _Handler:
         result = self.ingestor.store_rows(batch, origin="import", now=utcnow())
         self.report.stored += result.accepted
         self.report.duplicates += result.duplicates
+        self.report.updated += result.updated
         self.report.cases.extend(result.cases)

@@ -34,7 +34,12 @@ def test_one_object_and_an_array_are_accepted(api, engine):
                 item(id="a3", touchpoint="post-delivery", team=...),
             ],
         )
-    assert r1.status_code == 200 and r1.json() == {"accepted": 1, "duplicates": 0, "cases": []}
+    assert r1.status_code == 200 and r1.json() == {
+        "accepted": 1,
+        "duplicates": 0,
+        "updated": 0,
+        "cases": [],
+    }
     assert r2.status_code == 200
     body = r2.json()
     assert body["accepted"] == 2 and body["duplicates"] == 0 and len(body["cases"]) == 1
@@ -58,7 +63,7 @@ def test_resending_is_a_no_op_counted_as_duplicate_also_inside_one_batch(api, en
         first = c.post("/api/feedback", json=batch).json()
         again = c.post("/api/feedback", json=batch).json()
     assert (first["accepted"], first["duplicates"], len(first["cases"])) == (3, 1, 1)
-    assert again == {"accepted": 0, "duplicates": 4, "cases": []}
+    assert again == {"accepted": 0, "duplicates": 4, "updated": 0, "cases": []}
     assert count(engine) == 3 and count(engine, Case) == 1
 
 

@@ -219,9 +219,12 @@ def test_cli_exit_status_and_messages(tmp_path):
         )
 
     ok = run(str(good))
-    assert ok.returncode == 0 and "1 rows read, stored 1, 0 duplicates, 0 rejected" in ok.stdout
+    assert (
+        ok.returncode == 0
+        and "1 rows read, stored 1, 0 updated, 0 duplicates, 0 rejected" in ok.stdout
+    )
     rerun = run(str(good))
-    assert rerun.returncode == 0 and "stored 0, 1 duplicates" in rerun.stdout
+    assert rerun.returncode == 0 and "stored 0, 0 updated, 1 duplicates" in rerun.stdout
     rejected = run(str(bad))
     assert rejected.returncode == 1 and "bad.rejected.csv" in rejected.stderr
     missing = run(str(nocols))
@@ -279,7 +282,7 @@ def test_csv_bad_input_is_rejected_by_line_and_nothing_else_is_lost(tmp_path, in
         f"f1,{future},csat,4,post-delivery,\n"  # line 2: future
         f"t1,{OLD},csat,4,kiosk,\n"  # line 3: unknown touchpoint
         f'm1,{OLD},nps,9,chat,"{mrkdwn}"\n'  # line 4: stored verbatim
-        f"m1,{OLD},nps,2,chat,second copy of the same id\n"  # line 5: duplicate in the file
+        f'm1,{OLD},nps,9,chat,"{mrkdwn}"\n'  # line 5: the same row again, a duplicate
         f"n1,{OLD},csat,4,chat,nul \x00 byte\n"  # line 6: NUL byte
         f"ok,{OLD},ces,2,post-delivery,fine\n",
     )  # line 7

@@ -8,10 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from bot.cases.model import CaseDetail, CaseRecord, EventRecord
+from bot.cases.opening import RESPONSE_UPDATED
 from bot.reports.queries import CaseRow
 from bot.slack.blocks.describe import (
     breach_text,
     case_what,
+    changes_text,
     label,
     mentions,
     missed_sla,
@@ -21,6 +23,7 @@ from bot.slack.blocks.describe import (
     row_line,
     score_text,
     severity_emoji,
+    via,
     window_text,
 )
 from bot.slack.blocks.text import (
@@ -141,6 +144,9 @@ def case_blocks(
         submitted = parse_time(summary.get("submitted_at"))
         if submitted is not None:
             facts.append(f"Submitted {fmt_time(submitted, team.tz)}")
+        edited = _last(detail.events, (RESPONSE_UPDATED,))
+        if edited is not None:
+            facts.append(f":pencil2: Response updated {fmt_time(edited.at, team.tz)}")
     blocks.append(context(" · ".join(facts)))
     blocks.append(context(_sla(detail, team, now)))
     # After the SLA line, so the blocks before it keep their places whatever a case carries.
@@ -297,6 +303,9 @@ def event_line(event: EventRecord, case: CaseRecord, team: Team) -> str:
         return f":arrows_counterclockwise: Reopened by {by} at {at}: {clip(str(details.get('reason') or ''), 2_500, 2_700)}"
     if event.kind == "escalated":
         return _escalated_line(details, at, team)
+    if event.kind == RESPONSE_UPDATED:
+        changes = changes_text(details.get("changes"))
+        return f":pencil2: Response updated at {at} via {via(event.source)}: {changes}"
     if event.kind == "recovered":
         return f":chart_with_upwards_trend: Recovered at {at}: {recovery_text(case.summary or {}, details)}"
     # Kinds added later (escalations, recoveries) still get a readable line rather than an error.

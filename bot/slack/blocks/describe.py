@@ -68,6 +68,36 @@ def score_text(summary: dict[str, Any]) -> str:
     return f"{metric_name(metric)} {shown}/{scale}" if scale else f"{metric_name(metric)} {shown}"
 
 
+# The order a response update's changes are told in, most telling first.
+_CHANGE_ORDER = ("comment", "score", "category", "segment", "customer", "tags", "attributes")
+_VIA = {"api": "the API", "import": "a CSV import", "webhook": "a webhook"}
+
+
+def changes_text(changes: object) -> str:
+    """comment added; score 3 → 1; category — → late delivery: what a response update changed, from its
+    event's details (values the core kept: no customer text); seven labels at most, far inside a section."""
+    if not isinstance(changes, dict):
+        return "changed"
+    parts = []
+    for name in _CHANGE_ORDER:
+        change = changes.get(name)
+        if change is None:
+            continue
+        if isinstance(change, dict):
+            was, now = change.get("from"), change.get("to")
+            if name == "category":
+                was, now = (None if v is None else str(v).replace("_", " ") for v in (was, now))
+            parts.append(f"{label(name)} {label(was)} → {label(now)}")
+        else:
+            parts.append(f"{label(name)} {label(change)}")
+    return "; ".join(parts) or "changed"
+
+
+def via(source: object) -> str:
+    """Where a change came from: the API, a CSV import, a webhook."""
+    return _VIA.get(str(source), label(source))
+
+
 def _window(value: object) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return fmt_duration(timedelta(seconds=value))  # a rule window stored in seconds
