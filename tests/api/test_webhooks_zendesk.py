@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -94,4 +96,22 @@ def test_retries_of_the_same_rating_store_it_once(api, engine):
     answers = [send(api, rating(5, "Bad", "Slow")).json() for _ in range(3)]
     assert answers[0]["accepted"] == 1
     assert [a["duplicates"] for a in answers[1:]] == [1, 1]
+    assert count(engine) == 1 and count(engine, Case) == 1
+
+
+def test_a_storm_of_concurrent_retries_stores_one_response_and_opens_one_case(api, engine):
+    # Zendesk retries a webhook that answers slowly; eight copies of one event arrive at once.
+    raw = body(rating(77, "Bad", "Still waiting"))
+    headers = sign(raw, datetime.now(UTC))
+    barrier = threading.Barrier(8)
+
+    def retry() -> dict:
+        barrier.wait()
+        return post(api, "zendesk", raw, headers).json()
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: retry(), range(8)))
+    assert sum(a["accepted"] for a in answers) == 1
+    assert sum(a["duplicates"] for a in answers) == 7
+    assert sum(len(a["cases"]) for a in answers) == 1
     assert count(engine) == 1 and count(engine, Case) == 1
