@@ -91,14 +91,15 @@ def test_an_unmappable_payload_is_422_naming_the_field_and_its_path(
     assert count(engine) == 0
 
 
-def test_retries_are_duplicates_and_the_later_comment_goes_through_the_same_core_call(api, engine):
+def test_retries_are_duplicates_and_the_later_comment_is_an_update(api, engine):
     created = survey_response("survey_response.created", "88", recently(), 2, None)
     first, retry = send(api, created).json(), send(api, created).json()
     assert first["accepted"] == 1 and len(first["cases"]) == 1
     assert (retry["accepted"], retry["duplicates"], retry["cases"]) == (0, 1, [])
-    # Delighted sends the comment minutes later as survey_response.updated of the same response:
-    # one stored response whatever the core makes of the change.
+    # Delighted sends the comment minutes later as survey_response.updated of the same response.
     updated = survey_response("survey_response.updated", "88", recently(), 2, "Billing was wrong")
     r = send(api, updated)
-    assert r.status_code == 200 and r.json()["accepted"] == 0
+    assert r.status_code == 200
+    assert r.json() == {"accepted": 0, "duplicates": 0, "updated": 1, "cases": []}
+    assert [row.comment for row in stored(engine)] == ["Billing was wrong"]
     assert count(engine) == 1 and count(engine, Case) == 1

@@ -121,6 +121,7 @@ def running_bot(
     emu: SlackEmulator,
     config_data: dict | None = None,
     name: str = "loopbot",
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Bot]:
     config = tmp_path / f"{name}.yaml"
     config.write_text(yaml.safe_dump(away_from_huddles(config_data or CONFIG)))
@@ -140,6 +141,7 @@ def running_bot(
             "SLACK_BOT_TOKEN": emu.bot_token,
             "SLACK_API_URL": emu.api_url,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            **(extra_env or {}),
         }
     )
     if socket_mode:

@@ -74,7 +74,7 @@ _VIA = {"api": "the API", "import": "a CSV import", "webhook": "a webhook"}
 
 
 def changes_text(changes: object) -> str:
-    """comment added; score 3 → 1; category — → late delivery: what a response update changed, from its
+    """comment added; score 3 → 1; category — → late_delivery: what a response update changed, from its
     event's details (values the core kept: no customer text); seven labels at most, far inside a section."""
     if not isinstance(changes, dict):
         return "changed"
@@ -84,9 +84,8 @@ def changes_text(changes: object) -> str:
         if change is None:
             continue
         if isinstance(change, dict):
+            # Categories by their key, as the case message and `stats` name them.
             was, now = change.get("from"), change.get("to")
-            if name == "category":
-                was, now = (None if v is None else str(v).replace("_", " ") for v in (was, now))
             parts.append(f"{label(name)} {label(was)} → {label(now)}")
         else:
             parts.append(f"{label(name)} {label(change)}")
