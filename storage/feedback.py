@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, bindparam, func, select, update
+from sqlalchemy import JSON, bindparam, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,9 @@ _SQLITE_INSERT = str(
     .on_conflict_do_nothing(index_elements=["source", "external_id"])
     .compile(dialect=sqlite.dialect())
 )
+_SQLITE_INSERT_ONE = f"{_SQLITE_INSERT} RETURNING id, source, external_id"
+_SQLITE_LAST = "SELECT max(id) FROM feedback"
+_SQLITE_INSERTED = "SELECT id, source, external_id FROM feedback WHERE id > ? ORDER BY id"
 
 
 def _json(value: Any) -> str | None:
@@ -68,19 +71,17 @@ def insert_new(s: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, st
             _T.c.id, _T.c.source, _T.c.external_id
         )
         return [tuple(r) for r in s.execute(stmt, list(rows))]
+    conn = s.connection()
+    if len(rows) == 1:
+        # One response per request (a webhook): RETURNING says what was inserted in one statement.
+        return [tuple(r) for r in conn.exec_driver_sql(_SQLITE_INSERT_ONE, _sqlite_params(rows)[0])]
     # SQLite: the transaction holds the write lock from BEGIN IMMEDIATE, so every rowid above the
     # current maximum is a row this statement inserted (a skipped duplicate gets none). That avoids
     # RETURNING, which SQLAlchemy sends as one huge multi-VALUES statement, and lets the driver's
     # executemany take ready tuples: per-row parameter processing was half the cost of an import.
-    last = s.scalar(select(func.max(_T.c.id))) or 0
-    s.connection().exec_driver_sql(_SQLITE_INSERT, _sqlite_params(rows))
-    return [
-        tuple(r)
-        for r in s.execute(
-            select(_T.c.id, _T.c.source, _T.c.external_id).where(_T.c.id > last).order_by(_T.c.id)
-        )
-    ]
-
+    last = conn.exec_driver_sql(_SQLITE_LAST).scalar() or 0
+    conn.exec_driver_sql(_SQLITE_INSERT, _sqlite_params(rows))
+    return [tuple(r) for r in conn.exec_driver_sql(_SQLITE_INSERTED, (last,))]
 
 # What an update may change (SPEC §10's fields, and the category that follows the comment); which team,
 # which metric and when stay as first stored.

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 
 from bot.api import feedback, webhooks
+from bot.api.body import IngestionThreads
 from bot.feedback.ingest import Ingestor
 from bot.prometheus import Prometheus
 from config.settings import Settings
@@ -33,8 +34,9 @@ def create_api(
         docs_url=None,
         redoc_url=None,
     )
-    app.include_router(feedback.router(settings, ingestor, prometheus))
-    app.include_router(webhooks.router(settings, ingestor, prometheus))
+    threads = IngestionThreads(ingestor)
+    app.include_router(feedback.router(settings, ingestor, threads, prometheus))
+    app.include_router(webhooks.router(settings, ingestor, threads, prometheus))
     for extra in routers:  # Slack's HTTP mode: POST /slack/events
         app.include_router(extra)
 

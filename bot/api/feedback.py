@@ -9,9 +9,8 @@ import pydantic_core
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
-from starlette.concurrency import run_in_threadpool
 
-from bot.api.body import TooLarge, read_body, stored_answer
+from bot.api.body import IngestionThreads, TooLarge, read_body, stored_answer
 from bot.api.docs import REQUEST_BODY, RESPONSES
 from bot.clock import utcnow
 from bot.feedback.ingest import Ingestor
@@ -22,7 +21,9 @@ from config.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def router(settings: Settings, ingestor: Ingestor, prometheus: Prometheus) -> APIRouter:
+def router(
+    settings: Settings, ingestor: Ingestor, threads: IngestionThreads, prometheus: Prometheus
+) -> APIRouter:
     api = APIRouter()
     token = settings.ingest_token.get_secret_value().encode() if settings.ingest_token else None
     limit = settings.max_body_bytes
@@ -96,11 +97,11 @@ def router(settings: Settings, ingestor: Ingestor, prometheus: Prometheus) -> AP
             )
 
         now = utcnow()
-        valid, errors = await run_in_threadpool(ingestor.validate, parsed, now)
+        valid, errors = await threads.run(ingestor.validate, parsed, now)
         if errors:
             return item_errors(422, [e.as_dict() for e in errors])
         try:
-            result = await run_in_threadpool(
+            result = await threads.run(
                 ingestor.store, valid, default_source="api", origin="api", now=now
             )
         except (OperationalError, InterfaceError) as exc:

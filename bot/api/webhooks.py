@@ -8,9 +8,8 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
-from starlette.concurrency import run_in_threadpool
 
-from bot.api.body import TooLarge, read_body, stored_answer
+from bot.api.body import IngestionThreads, TooLarge, read_body, stored_answer
 from bot.api.docs import WEBHOOK_RESPONSES, webhook_openapi
 from bot.clock import utcnow
 from bot.feedback.ingest import Ingestor
@@ -32,12 +31,14 @@ STATUS = {
 }
 
 
-def router(settings: Settings, ingestor: Ingestor, prometheus: Prometheus) -> APIRouter:
+def router(
+    settings: Settings, ingestor: Ingestor, threads: IngestionThreads, prometheus: Prometheus
+) -> APIRouter:
     api = APIRouter()
     for name, receiver in receivers(settings, ingestor.config.sources, ingestor).items():
         api.add_api_route(
             f"/api/webhooks/{name}",
-            _endpoint(receiver, settings.max_body_bytes, prometheus),
+            _endpoint(receiver, settings.max_body_bytes, threads, prometheus),
             methods=["POST"],
             name=f"webhook_{name}",
             summary=f"Receive {receiver.tool.LABEL} webhooks",
@@ -48,7 +49,7 @@ def router(settings: Settings, ingestor: Ingestor, prometheus: Prometheus) -> AP
 
 
 def _endpoint(
-    receiver: Receiver, limit: int, prometheus: Prometheus
+    receiver: Receiver, limit: int, threads: IngestionThreads, prometheus: Prometheus
 ) -> Callable[[Request], Awaitable[JSONResponse]]:
     async def receive(request: Request) -> JSONResponse:
         try:
@@ -58,7 +59,7 @@ def _endpoint(
             return _refuse(prometheus, 413, f"The body is larger than {limit} bytes.")
         try:
             # One hop to the thread pool for the whole request: verify, map, validate, store.
-            outcome = await run_in_threadpool(receiver.receive, body, request.headers, utcnow())
+            outcome = await threads.run(receiver.receive, body, request.headers, utcnow())
         except (OperationalError, InterfaceError) as exc:
             log.error("webhook refused, database unavailable: %s", getattr(exc, "orig", exc))
             return _refuse(

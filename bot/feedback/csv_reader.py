@@ -3,14 +3,17 @@ rejects file, and emit prepared batches. It runs in a process of its own (see bo
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import math
 import os
 import re
+import sys
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,6 +30,8 @@ _SPLIT_TAGS = re.compile(r"[;,]")
 # surrogateescape maps each undecodable byte to U+DC80..U+DCFF; real text never holds lone surrogates.
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 _PROGRESS_EVERY = 10_000
+# OWASP's CSV-injection list: a spreadsheet evaluates a cell starting with one of these.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 # Messages to the importing side: ("batch", Batch) | ("progress", read, total, rows)
 # | ("done", ReadStats) | ("failed", message) | ("crashed", traceback)
@@ -35,6 +40,10 @@ Emit = Callable[[tuple], None]
 
 class ImportFailed(Exception):
     """The file cannot be imported at all (missing, unreadable header, required columns absent)."""
+
+
+class _BadCell(ValueError):
+    """A cell that cannot become its field's value: its row is rejected with this reason."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,19 @@ class ReadOptions:
                 raise ImportFailed(
                     f"--timezone {self.timezone!r} is not an IANA time zone (e.g. Europe/Paris, America/Sao_Paulo, UTC)"
                 ) from None
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ImportFailed(
+                f"--encoding {self.encoding!r} is not a known encoding; try utf-8, cp1252 or latin-1"
+            ) from None
+        # base64, zlib…: codecs.lookup knows them, but they turn bytes into bytes, not into text.
+        try:
+            "".encode(self.encoding)
+        except LookupError:
+            raise ImportFailed(
+                f"--encoding {self.encoding!r} is not a text encoding; try utf-8, cp1252 or latin-1"
+            ) from None
 
     @property
     def encoding_name(self) -> str:
@@ -205,12 +227,15 @@ class CsvReader:
             )
         item: dict[str, Any] = {}
         attributes: dict[str, Any] = {}
-        for target, value in zip(fields, values):
-            if target is not None and value != "":
-                _put(item, attributes, target, value)
-        for target, value in self.options.constants.items():
-            if target not in item and target[len(ATTR) :] not in attributes:
-                _put(item, attributes, target, value)
+        try:
+            for target, value in zip(fields, values):
+                if target is not None and value != "":
+                    _put(item, attributes, target, value)
+            for target, value in self.options.constants.items():
+                if target not in item and target[len(ATTR) :] not in attributes:
+                    _put(item, attributes, target, value)
+        except _BadCell as exc:
+            return str(exc)
         if attributes:
             item["attributes"] = attributes
         if self.tz is not None and isinstance(item.get("submitted_at"), str):
@@ -218,6 +243,12 @@ class CsvReader:
         result = self.preparer.validator.validate(item, line, utcnow())
         if isinstance(result, list):
             return "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in result)
+        if _before_year_one_utc(result.item.submitted_at):
+            # Valid to the schema, but its UTC instant is in year 0, which no datetime can hold:
+            # storing it would raise and fail the whole batch, so only this row goes.
+            return (
+                "submitted_at: is before 0001-01-01T00:00:00Z, the earliest time Loopbot can store"
+            )
         return result
 
 
@@ -255,9 +286,9 @@ def _records(reader: Iterator[list[str]], rejects: _Rejects) -> Iterator[tuple[i
 def _put(item: dict[str, Any], attributes: dict[str, Any], target: str, value: str) -> None:
     """Turn a CSV cell into the value its field takes in the API's JSON."""
     if target.startswith(ATTR):
-        attributes[target[len(ATTR) :]] = _number(value)
+        attributes[target[len(ATTR) :]] = _number(target, value)
     elif target == "score":
-        item["score"] = int(value) if _INT.match(value) else value
+        item["score"] = _int(target, value) if _INT.match(value) else value
     elif target == "tags":
         item["tags"] = [t.strip() for t in _SPLIT_TAGS.split(value) if t.strip()]
     else:
@@ -273,19 +304,50 @@ def _in_zone(text: str, tz: ZoneInfo) -> str | datetime:
     return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else text
 
 
-def _number(value: str) -> Any:
+def _before_year_one_utc(at: datetime) -> bool:
+    """0001-01-01T00:00:00 in Tokyo (or at +05:00) is still 0000-12-31 in UTC."""
+    try:
+        at.astimezone(UTC)
+    except OverflowError:
+        return True
+    return False
+
+
+def _number(target: str, value: str) -> Any:
     if _INT.match(value):
-        return int(value)
+        return _int(target, value)
     if _FLOAT.match(value):
-        return float(value)
+        number = float(value)
+        if not math.isfinite(number):  # 1.0e999: JSON (and PostgreSQL's jsonb) has no infinity
+            raise _BadCell(f"{target}: is too large a number")
+        return number
     return value
 
 
+def _int(target: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:  # past sys.int_max_str_digits, Python's guard against quadratic parsing
+        raise _BadCell(
+            f"{target}: is too long a number (at most {sys.get_int_max_str_digits()} digits)"
+        ) from None
+
+
+def _inert(cell: str) -> str:
+    """OWASP's defence against CSV injection: a leading quote makes a spreadsheet show the cell as
+    text. A plain negative number (-5) gets one too: telling it from -5+cmd|' /C calc'!A0 is the
+    kind of parsing attackers outwit, and the rejects file is for reading, not for sums."""
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
 class _Rejects:
-    """FILE.rejected.csv: line, reason, then the row as it was; created only when a row is rejected."""
+    """FILE.rejected.csv: line, reason, then the row as it was (formulas made inert); created only
+    when a row is rejected."""
 
     def __init__(self, path: Path, encoding: str):
-        self.path, self.encoding = path, encoding
+        # utf-8-sig reads a file with or without a BOM; the rejects file is written without one.
+        name = codecs.lookup(encoding).name
+        self.path, self.encoding = path, "utf-8" if name == "utf-8-sig" else encoding
         self.header: list[str] = []
         self.unparsable = 0
         self._file: io.TextIOWrapper | None = None
@@ -298,14 +360,12 @@ class _Rejects:
     def write(self, line: int, reason: str, values: list[str]) -> None:
         if self._writer is None:
             self._file = self.path.open(
-                "w",
-                encoding=self.encoding.replace("-sig", ""),
-                errors="surrogateescape",
-                newline="",
+                "w", encoding=self.encoding, errors="surrogateescape", newline=""
             )
             self._writer = csv.writer(self._file)
-            self._writer.writerow(["line", "reason", *self.header])
-        self._writer.writerow([line, reason, *values])
+            self._writer.writerow(["line", "reason", *map(_inert, self.header)])
+        # An operator opens this file in a spreadsheet: no cell of it may run as a formula there.
+        self._writer.writerow([line, _inert(reason), *map(_inert, values)])
 
     def __exit__(self, *exc: object) -> None:
         if self._file is not None:

@@ -141,7 +141,9 @@ class _Handler:
         elif kind == "failed":
             raise ImportFailed(message[1])
         elif kind == "crashed":
-            raise RuntimeError(f"the CSV reader failed:\n{message[1]}")
+            # A bug, not the file: its traceback is for the report, and the exit status says the
+            # import could not run (2), not that rows were rejected (1).
+            raise ImportFailed(f"the CSV reader failed (please report this):\n{message[1]}")
 
     def _store(self, batch: Batch) -> None:
         if self.dry_run:
