@@ -83,6 +83,7 @@ def insert_new(s: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, st
     conn.exec_driver_sql(_SQLITE_INSERT, _sqlite_params(rows))
     return [tuple(r) for r in conn.exec_driver_sql(_SQLITE_INSERTED, (last,))]
 
+
 # What an update may change (SPEC §10's fields, and the category that follows the comment); which team,
 # which metric and when stay as first stored.
 UPDATABLE = ("comment", "category", "score", "tags", "attributes", "customer", "segment")
