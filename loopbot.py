@@ -8,19 +8,29 @@ import sys
 from pathlib import Path
 
 import wiring
+from config.database import database_problem
 from config.loader import ConfigError, load_config
 from config.settings import Settings, SettingsError, load_settings, webhook_warnings
 from config.teams import LoopbotConfig
 
 
+def _database(settings: Settings) -> list[str]:
+    # Every command that loads the config uses the database: an unreachable or misspelt one is a
+    # line beside the other problems, not a traceback from the first query.
+    problem = database_problem(settings.database_url)
+    return [f"environment: DATABASE_URL: {problem}"] if problem else []
+
+
 def _load() -> tuple[Settings, LoopbotConfig]:
-    """Settings and YAML, or exit 2 printing every problem (never a secret)."""
+    """Settings, database and YAML, or exit 2 printing every problem (never a secret)."""
     errors: list[str] = []
     settings = config = None
     try:
         settings = load_settings()
     except SettingsError as exc:
         errors += exc.errors
+    else:
+        errors += _database(settings)
     # Report the YAML's problems too when the environment has some: all problems in one go.
     config_path = (
         settings.config_path
@@ -61,6 +71,9 @@ def cmd_db_upgrade(_args: argparse.Namespace) -> int:
         settings = load_settings()
     except SettingsError as exc:
         print(exc, file=sys.stderr)
+        return 2
+    if errors := _database(settings):
+        print("\n".join(errors), file=sys.stderr)
         return 2
     print(f"database at revision {wiring.upgrade_database(settings)}")
     return 0

@@ -147,7 +147,7 @@ def build_slack(
     from bot.reports.customer import Customers
     from bot.reports.overview import Overview
     from bot.reports.stats import Stats
-    from bot.slack.app import SlackServices, create_app
+    from bot.slack.app import SlackServices, create_app, signing_secret
     from bot.slack.client import make_client
     from bot.slack.delivery.lanes import charts_worker, posts_worker
     from bot.slack.http import slack_router
@@ -190,7 +190,7 @@ def build_slack(
     for module in (commands, actions, views, home):
         module.register(app, services)
     app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
-    router = None if app_token else slack_router(app)
+    router = None if app_token else slack_router(app, signing_secret(settings))
     return Slack(app, posts, chart_worker, renderer, router, app_token=app_token)
 
 

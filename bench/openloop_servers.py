@@ -123,7 +123,7 @@ def serve_floor(port: int) -> None:
         app.action(action.value)(only_ack)
     app.view(CallbackId.RESOLVE.value)(only_ack)
     api = FastAPI(docs_url=None, redoc_url=None)
-    api.include_router(slack_router(app))
+    api.include_router(slack_router(app, os.environ["SLACK_SIGNING_SECRET"]))
     api.get("/healthz")(lambda: {"status": "ok"})
     uvicorn.run(api, host="127.0.0.1", port=port, log_config=None, access_log=False)
 

@@ -69,6 +69,12 @@ RULES: dict[str, tuple[str, float, float, str]] = {
 MAX_SEGMENT = 100
 
 
+def clip(text: object, limit: int) -> str:
+    """`text` cut to at most `limit` characters, an ellipsis saying it was cut."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def show(value: object) -> str:
     """A value as messages quote it (YAML spelling, shortened)."""
     if isinstance(value, str):
@@ -77,7 +83,8 @@ def show(value: object) -> str:
         return {True: "true", False: "false", None: "empty"}[value]
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return {list: "a list", dict: "a mapping"}.get(type(value), str(value))
+    # Clipped: a number from the file may have thousands of digits.
+    return {list: "a list", dict: "a mapping"}.get(type(value)) or clip(value, 60)
 
 
 def describe(value: object) -> str:

@@ -16,6 +16,7 @@ from config.fields import (
     INHERITED,
     MERGED,
     TOKEN,
+    clip,
     describe,
     did_you_mean,
     key_problem,
@@ -66,25 +67,21 @@ def _allowed_keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]
     """The keys of the mapping at `loc` inside `model`, for "did you mean"."""
     node: Any = model
     for part in (*loc, None):
-        while get_origin(node) in (
-            Annotated,
-            Union,
-            types.UnionType,
-        ):  # Annotated[X, ...] and X | None hold X
+        # Annotated[X, ...] and X | None hold X
+        while get_origin(node) in (Annotated, Union, types.UnionType):
             node = next(arg for arg in get_args(node) if arg is not type(None))
         if part is None:
             break
         if isinstance(node, type) and issubclass(node, BaseModel):
-            node = (
-                node.model_fields[str(part)].annotation if str(part) in node.model_fields else None
-            )
+            field = node.model_fields.get(str(part))
+            node = field.annotation if field else None
         else:
             node = (get_args(node) or (None,))[-1]  # list[X] and dict[K, X] hold X
-    if isinstance(node, type) and issubclass(node, BaseModel):
-        return [
-            name for name in node.model_fields if name != "key"
-        ]  # a team's key is its name under teams:
-    return []
+    # A team's key is its name under teams:
+    model_fields = (
+        node.model_fields if isinstance(node, type) and issubclass(node, BaseModel) else {}
+    )
+    return [name for name in model_fields if name != "key"]
 
 
 def _explain(err: ErrorDetails, model: type[BaseModel]) -> str:
@@ -104,9 +101,8 @@ def _explain(err: ErrorDetails, model: type[BaseModel]) -> str:
         return f"{show(value)} is not one of {', '.join(options)}{did_you_mean(value, options)}"
     if kind in _EXPECTED:
         return f"should be {_EXPECTED[kind]}, but is {describe(value)}"
-    return (
-        f"has a value that is not allowed here ({describe(value)})"  # never pydantic's own wording
-    )
+    # Never pydantic's own wording.
+    return f"has a value that is not allowed here ({describe(value)})"
 
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -118,6 +114,7 @@ class _Report:
     def __init__(self, source: str, data: dict[Any, Any]):
         self.source, self.data = source, data
         self.problems: list[tuple[tuple[Any, ...], str]] = []
+        self._index: dict[int, tuple[dict[str, int], list[Any]]] = {}  # _position's, by id(node)
 
     def add(self, loc: Sequence[Any], problem: str) -> None:
         self.problems.append((tuple(loc), problem))
@@ -128,9 +125,8 @@ class _Report:
         except ValidationError as exc:
             for err in exc.errors(include_url=False):
                 if err["type"] not in _FROM_YAML:  # thresholds() and segments() report those
-                    where = (
-                        () if err["loc"] == ("key",) else err["loc"]
-                    )  # a team's key is the mapping key above it
+                    # A team's key is the mapping key above it.
+                    where = () if err["loc"] == ("key",) else err["loc"]
                     self.add((*loc, *where), _explain(err, model))
             return None
 
@@ -149,29 +145,25 @@ class _Report:
         # Where the key sits in the file, so lines read top to bottom; keys the file lacks follow their siblings.
         node, position = self.data, []
         for part in loc:
-            children = (
-                list(node.items())
-                if isinstance(node, dict)
-                else list(enumerate(node))
-                if isinstance(node, list)
-                else []
-            )
-            index = next(
-                (i for i, (k, _) in enumerate(children) if str(k) == str(part)), len(children)
-            )
-            position.append(index)
-            node = children[index][1] if index < len(children) else None
+            node = node if isinstance(node, (dict, list)) else ()  # a scalar: no children
+            # Indexed once per mapping or list: a problem per item of a long list stays linear.
+            if id(node) not in self._index:
+                children = list(node.items() if isinstance(node, dict) else enumerate(node))
+                named = {str(k): i for i, (k, _) in reversed(list(enumerate(children)))}
+                self._index[id(node)] = named, [child for _, child in children]
+            named, children = self._index[id(node)]
+            position.append(named.get(str(part), len(children)))
+            node = children[position[-1]] if position[-1] < len(children) else None
         return position
 
     def lines(self) -> list[str]:
-        lines: list[str] = []
+        lines: dict[str, None] = {}  # in order, each once
         for loc, problem in sorted(self.problems, key=lambda p: self._position(p[0])):
-            path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-            line = f"{self.source}: {path}: {problem}" if path else f"{self.source}: {problem}"
-            line = " ".join(TOKEN.sub(r"\1-…", line).splitlines())
-            if line not in lines:
-                lines.append(line)
-        return lines
+            # A key is quoted at most 120 characters long, a problem 300: no line grows with the file.
+            path = "".join(f"[{p}]" if isinstance(p, int) else f".{clip(p, 120)}" for p in loc)
+            line = f"{self.source}: {path.lstrip('.')}: " if path else f"{self.source}: "
+            lines[" ".join(TOKEN.sub(r"\1-…", line + clip(problem, 300)).splitlines())] = None
+        return list(lines)
 
 
 def _inherit(raw: dict[Any, Any], parent: Defaults) -> dict[Any, Any]:
@@ -197,15 +189,12 @@ def _team(
         report.add(loc, cast(str, key_problem(key, "team")))
         return None
     if not isinstance(raw, dict):
-        report.add(
-            loc,
-            f"should be a mapping of team settings (name, channel, ...), but is {describe(raw)}",
-        )
+        expected = "should be a mapping of team settings (name, channel, ...)"
+        report.add(loc, f"{expected}, but is {describe(raw)}")
         return None
     if "key" in raw:
-        report.add(
-            (*loc, "key"), "unknown key: a team's key is its name under teams:, so remove this line"
-        )
+        remove = "unknown key: a team's key is its name under teams:, so remove this line"
+        report.add((*loc, "key"), remove)
     report.thresholds(raw.get("thresholds"), loc, categories)
     report.segments(raw.get("sla_by_segment"), loc)
     own = {k: v for k, v in raw.items() if k != "key"}
@@ -215,12 +204,8 @@ def _team(
 def parse_config(data: object, source: str) -> LoopbotConfig:
     """Validate loaded YAML; raise ConfigError listing every problem, each naming `source` and the key path."""
     if not isinstance(data, dict):
-        raise ConfigError(
-            [
-                f"{source}: the top level should be a mapping of keys (defaults, teams, categories, ...), "
-                f"but is {describe(data)}"
-            ]
-        )
+        expected = "the top level should be a mapping of keys (defaults, teams, categories, ...)"
+        raise ConfigError([f"{source}: {expected}, but is {describe(data)}"])
     report = _Report(source, data)
     document = report.validate(Document, data, ())
     # Every section is checked even when another is broken, so that one run reports every problem.
@@ -228,17 +213,14 @@ def parse_config(data: object, source: str) -> LoopbotConfig:
         name: data[name] if isinstance(data.get(name), dict) else {}
         for name in ("defaults", "teams", "categories", "routing", "sources")
     }
-    category_keys, team_keys = (
-        [str(k) for k in section["categories"]],
-        [str(k) for k in section["teams"]],
-    )
+    category_keys = [str(k) for k in section["categories"]]
+    team_keys = [str(k) for k in section["teams"]]
 
     report.thresholds(section["defaults"].get("thresholds"), ("defaults",), category_keys)
     report.segments(section["defaults"].get("sla_by_segment"), ("defaults",))
     defaults = report.validate(Defaults, _inherit(section["defaults"], Defaults()), ("defaults",))
-    defaults = (
-        defaults if defaults is not None else Defaults()
-    )  # teams are still checked against the built-ins
+    # Teams are still checked against the built-ins.
+    defaults = defaults if defaults is not None else Defaults()
     teams = {
         team.key: team
         for key, raw in section["teams"].items()
@@ -249,9 +231,8 @@ def parse_config(data: object, source: str) -> LoopbotConfig:
     for key, raw in section["categories"].items():
         if problem := key_problem(key, "category"):
             report.add(("categories", str(key)), problem)
-        if (
-            category := report.validate(Category, raw, ("categories", str(key)))
-        ) is not None and not problem:
+        category = report.validate(Category, raw, ("categories", str(key)))
+        if category is not None and not problem:
             categories[key] = category
 
     for touchpoint, target in section["routing"].items():
@@ -260,9 +241,8 @@ def parse_config(data: object, source: str) -> LoopbotConfig:
                 ("routing", str(touchpoint)), f"should be a team key, but is {describe(target)}"
             )
         elif target not in team_keys:
-            report.add(
-                ("routing", str(touchpoint)), not_configured(target, "team", "teams", team_keys)
-            )
+            missing = not_configured(target, "team", "teams", team_keys)
+            report.add(("routing", str(touchpoint)), missing)
 
     owners: dict[str, str] = {}
     for key, raw in zip(team_keys, section["teams"].values()):
@@ -288,18 +268,9 @@ def parse_config(data: object, source: str) -> LoopbotConfig:
             name: getattr(document, name)
             for name in ("leaders", "leaders_channel", "weekly_summary", "retention_days")
         }
-        config = report.validate(
-            LoopbotConfig,
-            {
-                **top,
-                "defaults": defaults,
-                "teams": teams,
-                "categories": categories,
-                "routing": {str(k): v for k, v in section["routing"].items()},
-                "sources": sources,
-            },
-            (),
-        )
+        parts = {"defaults": defaults, "teams": teams, "categories": categories, "sources": sources}
+        routing = {str(k): v for k, v in section["routing"].items()}
+        config = report.validate(LoopbotConfig, {**top, **parts, "routing": routing}, ())
         if config is not None:
             return config
     raise ConfigError(report.lines())
@@ -308,22 +279,83 @@ def parse_config(data: object, source: str) -> LoopbotConfig:
 # --- reading the file ----------------------------------------------------------------------------------------
 
 
-class _DuplicateKey(yaml.MarkedYAMLError):
-    pass
+# What one file may stand for. A real config holds a few hundred values nested six or seven deep.
+# The limits leave room for the largest and bound every step after the parser: pydantic, our checks
+# and messages quoting a value. Values are counted as the program sees them, aliases expanded: 1 KB
+# of nested aliases ("billion laughs") stands for 10**9 values, while aliases sharing an SLA block
+# or a threshold list add a few dozen.
+MAX_VALUES = 100_000
+# Composing, validating and printing all recurse: 20,000 nested brackets would need far more than
+# Python's 1,000 frames.
+MAX_DEPTH = 50
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """A problem of the file itself, not of its syntax: a key written twice, too many values, too deep."""
+
+    def __init__(self, problem: str, mark: yaml.Mark):
+        super().__init__(problem=problem, problem_mark=mark)
 
 
 class _Loader(yaml.SafeLoader):
-    """yaml.safe_load's loader, except that a key written twice is an error instead of silently the last one."""
+    """yaml.safe_load's loader, refusing what it would silently misread (a key written twice keeps the
+    last) and what would take minutes and gigabytes later (MAX_VALUES, MAX_DEPTH), before it is built."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._values: dict[int, int] = {}  # id(node): the values it stands for, aliases expanded
+        self._depth = self._written = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            if id(node) not in self._values:  # its anchor's block is still open around it
+                raise _Refused(
+                    f"the alias *{clip(event.anchor, 60)} is inside the very block it names, "
+                    "so the value would contain itself; write the values out",
+                    event.start_mark,
+                )
+            return node
+        nests = isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent))
+        if nests and self._depth >= MAX_DEPTH:
+            raise _Refused(f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
+        self._depth += nests
+        node = super().compose_node(parent, index)
+        self._depth, self._written = self._depth - nests, self._written + 1
+        children = node.value if isinstance(node, yaml.SequenceNode) else []
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        values = self._values[id(node)] = 1 + sum(self._values[id(child)] for child in children)
+        if values > MAX_VALUES and self._written <= MAX_VALUES:
+            raise _Refused(
+                f"uses YAML aliases that expand to more than {MAX_VALUES:,} values; "
+                "write the values out instead of repeating them through aliases",
+                node.start_mark,
+            )
+        if values > MAX_VALUES:
+            raise _Refused(
+                f"has more than {MAX_VALUES:,} values; is this the Loopbot config?", node.start_mark
+            )
+        return node
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:  # int("9" * 5000), a 13th month: no YAMLError
+            what = f"a date ({exc})" if node.tag.endswith("timestamp") else "a number"
+            problem = f"{show(node.value)} cannot be read as {what}; put it in quotes if it is text"
+            raise _Refused(problem, node.start_mark) from None
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[str] = set()
         for key_node, _ in node.value:
             if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
                 if key_node.value in seen:
-                    raise _DuplicateKey(
-                        problem=f'the key "{key_node.value}" appears twice in the same mapping; '
+                    raise _Refused(
+                        f"the key {show(key_node.value)} appears twice in the same mapping; "
                         "YAML would silently keep only the last one",
-                        problem_mark=key_node.start_mark,
+                        key_node.start_mark,
                     )
                 seen.add(key_node.value)
         return super().construct_mapping(node, deep=deep)
@@ -331,15 +363,14 @@ class _Loader(yaml.SafeLoader):
 
 def _yaml_problem(source: str, exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
-    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-    problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or "not valid YAML"
-    if not isinstance(exc, _DuplicateKey):
-        problem = "YAML syntax error: " + problem
-    if (
-        "alias" in f"{problem} {getattr(exc, 'context', '')}"
-    ):  # an unquoted cron such as */30 * * * * is an alias
+    where = f"{source}: line {mark.line + 1}, column {mark.column + 1}: " if mark else f"{source}: "
+    # PyYAML's problem may quote an alias or a tag of any length.
+    problem = clip(getattr(exc, "problem", None) or getattr(exc, "context", None) or "", 200)
+    if isinstance(exc, _Refused):
+        return where + problem
+    if "alias" in f"{problem} {getattr(exc, 'context', '')}":  # so is an unquoted */30 * * * *
         problem += '; a value starting with * must be quoted, e.g. huddle: "*/30 9-17 * * *"'
-    return f"{source}: {where}{problem}"
+    return f"{where}YAML syntax error: {problem or 'not valid YAML'}"
 
 
 def load_config(path: str | os.PathLike[str]) -> LoopbotConfig:
@@ -349,18 +380,13 @@ def load_config(path: str | os.PathLike[str]) -> LoopbotConfig:
         with open(path, encoding="utf-8") as file:
             text = file.read()
     except FileNotFoundError:
-        raise ConfigError(
-            [
-                f"{source}: file not found; copy config/loopbot.example.yaml there, "
-                "or point LOOPBOT_CONFIG at your config file"
-            ]
-        ) from None
+        hint = "copy config/loopbot.example.yaml there, or point LOOPBOT_CONFIG at your config file"
+        raise ConfigError([f"{source}: file not found; {hint}"]) from None
     except UnicodeDecodeError:
         raise ConfigError([f"{source}: is not UTF-8 text"]) from None
     except OSError as exc:
-        raise ConfigError(
-            [f"{source}: cannot be read ({exc.strerror or type(exc).__name__})"]
-        ) from None
+        why = exc.strerror or type(exc).__name__
+        raise ConfigError([f"{source}: cannot be read ({why})"]) from None
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader: plain data only
     except yaml.YAMLError as exc:

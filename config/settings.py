@@ -7,9 +7,15 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.fields import clip
 from config.sources import Sources
 
 WEBHOOK_TOOLS = ("typeform", "delighted", "zendesk", "intercom", "standard")
+
+
+def _quoted(value: str) -> str:
+    """A value as an error quotes it: at most 80 characters, whatever the environment holds."""
+    return repr(clip(value, 80))
 
 
 class Settings(BaseSettings):
@@ -83,21 +89,23 @@ class Settings(BaseSettings):
     @classmethod
     def _api_url_shape(cls, v: str) -> str:
         if not v.startswith(("http://", "https://")):
-            raise ValueError(f"must be an http(s) URL such as https://slack.com/api/, not {v!r}")
+            raise ValueError(
+                f"must be an http(s) URL such as https://slack.com/api/, not {_quoted(v)}"
+            )
         return v if v.endswith("/") else v + "/"
 
     @field_validator("command")
     @classmethod
     def _command_shape(cls, v: str) -> str:
         if not v.startswith("/") or " " in v:
-            raise ValueError(f"must be a slash command such as /feedback, not {v!r}")
+            raise ValueError(f"must be a slash command such as /feedback, not {_quoted(v)}")
         return v
 
     @field_validator("log_format")
     @classmethod
     def _log_format(cls, v: str) -> str:
         if v not in ("text", "json"):
-            raise ValueError(f"must be text or json, not {v!r}")
+            raise ValueError(f"must be text or json, not {_quoted(v)}")
         return v
 
     @model_validator(mode="after")

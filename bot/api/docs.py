@@ -4,9 +4,69 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from bot.feedback.schema import MAX_BATCH, FeedbackIn
+from bot.feedback.schema import (
+    EARLIEST_TEXT,
+    EXAMPLE_TS,
+    MAX_BATCH,
+    NO_CONTROL,
+    NO_NUL,
+    FeedbackIn,
+)
+from bot.scores import SCALES
 
-_ITEM = FeedbackIn.model_json_schema()
+# RFC 3339 (format: date-time) less what the validator refuses of it: leap seconds, and year 0000
+# and 0001 (the first hours of 0001-01-01 at a positive offset are before the earliest instant).
+_TIMESTAMP = (
+    r"^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-[0-9]{2}-[0-9]{2}"
+    r"[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+
+
+def _item_schema() -> dict:
+    """FeedbackIn's JSON Schema plus what the validator checks beyond each field's own type, so that a
+    client generated from /openapi.json (or a fuzzer) is not promised acceptance of what gets a 422.
+    What JSON Schema cannot say (configured teams, the server clock) is in the descriptions."""
+    schema = FeedbackIn.model_json_schema()
+    props = schema["properties"]
+    ranges = ", ".join(f"{metric} {low}–{high}" for metric, (low, high) in SCALES.items())
+    props["score"] |= {
+        "minimum": min(low for low, _ in SCALES.values()),
+        "maximum": max(high for _, high in SCALES.values()),
+        "description": f"An integer inside the metric's scale: {ranges}.",
+    }
+    props["submitted_at"] |= {
+        "pattern": _TIMESTAMP,
+        "description": (
+            f"ISO-8601 with an offset (Z or +01:00), e.g. {EXAMPLE_TS}; not a Unix time. "
+            f"From {EARLIEST_TEXT} to at most 5 minutes ahead of the server clock."
+        ),
+    }
+    props["team"]["description"] = "A team key of the configuration; wins over `touchpoint`."
+    props["touchpoint"]["description"] = "Mapped to a team by the configuration's `routing`."
+    # pydantic puts the key pattern in patternProperties, which lets any other key through.
+    attributes = props["attributes"]["anyOf"][0]
+    del attributes["patternProperties"]
+    attributes["propertyNames"]["pattern"] = NO_CONTROL
+    attributes["additionalProperties"] = {
+        "type": ["string", "number", "boolean", "null"],
+        "pattern": NO_NUL,
+    }
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"metric": {"const": metric}}, "required": ["metric"]},
+            "then": {"properties": {"score": {"minimum": low, "maximum": high}}},
+        }
+        for metric, (low, high) in SCALES.items()
+    ]
+    # `required` alone would accept `"team": null`, which the validator refuses.
+    schema["anyOf"] = [
+        {"required": [name], "properties": {name: {"type": "string"}}}
+        for name in ("team", "touchpoint")
+    ]
+    return schema
+
+
+_ITEM = _item_schema()
 
 
 class Accepted(BaseModel):

@@ -13,7 +13,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -243,12 +243,6 @@ class CsvReader:
         result = self.preparer.validator.validate(item, line, utcnow())
         if isinstance(result, list):
             return "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in result)
-        if _before_year_one_utc(result.item.submitted_at):
-            # Valid to the schema, but its UTC instant is in year 0, which no datetime can hold:
-            # storing it would raise and fail the whole batch, so only this row goes.
-            return (
-                "submitted_at: is before 0001-01-01T00:00:00Z, the earliest time Loopbot can store"
-            )
         return result
 
 
@@ -302,15 +296,6 @@ def _in_zone(text: str, tz: ZoneInfo) -> str | datetime:
     except ValueError:
         return text  # validation reports it
     return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else text
-
-
-def _before_year_one_utc(at: datetime) -> bool:
-    """0001-01-01T00:00:00 in Tokyo (or at +05:00) is still 0000-12-31 in UTC."""
-    try:
-        at.astimezone(UTC)
-    except OverflowError:
-        return True
-    return False
 
 
 def _number(target: str, value: str) -> Any:

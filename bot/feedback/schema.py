@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -26,28 +28,69 @@ MAX_COMMENT = 5_000
 MAX_FUTURE = timedelta(minutes=5)
 EXAMPLE_TS = "2026-11-22T09:30:00+01:00"
 
+# datetime has no year 0: 0001-01-01T00:00:00+05:00 cannot even be turned to UTC, and storing it
+# raised OverflowError for the whole batch. A day's margin, so that every time zone a Slack view
+# shows a time in (UTC-12 to UTC+14) can hold the earliest one too.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+EARLIEST_TEXT = "0001-01-02T00:00:00Z"
+
 # PostgreSQL cannot store U+0000 in text: refuse it per field rather than fail the whole batch.
-Str = Annotated[StrictStr, Field(pattern=r"^[^\x00]*$")]
-Text = Annotated[Str, Field(min_length=1)]
+NO_NUL = r"^[^\x00]*$"
+# Names and ids end up in log lines, Slack messages, filters and CSV cells, where a line break or an
+# escape sequence splits or rewrites what people read: no control character (Unicode Cc) at all.
+NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f]*$"
+Str = Annotated[StrictStr, Field(pattern=NO_NUL)]
+Name = Annotated[StrictStr, Field(pattern=NO_CONTROL)]
+Text = Annotated[Name, Field(min_length=1)]
+# What survey tools send as "Unix seconds", as a number or as a string of digits: pydantic would read
+# it as a time, but the contract is ISO-8601 with an offset, which says which day the customer meant.
+_UNIX = re.compile(r"\s*[-+]?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*")
 
 
 def _flat(attrs: dict[str, Any]) -> dict[str, Any]:
-    # "Operational values" are what a chart or a filter can use: no nesting.
     for key, value in attrs.items():
-        if isinstance(value, str) and "\x00" in value:
-            raise PydanticCustomError(
-                "flat", f"attributes.{key} must not contain NUL characters (\\u0000)"
-            )
-        if not isinstance(value, str | int | float | bool | None):
-            raise PydanticCustomError(
-                "flat",
-                f"attributes.{key} must be a string, number, boolean or null (no nested objects or lists)",
-            )
+        problem = _not_plain(value)
+        if problem:
+            # The key goes in the context, not the message: a key may hold spaces or braces.
+            raise PydanticCustomError("flat", problem, {"key": key})
     return attrs
+
+
+def _not_plain(value: object) -> str | None:
+    # "Operational values" are what a chart or a filter can use: no nesting.
+    if isinstance(value, str) and "\x00" in value:
+        return "must not contain NUL characters (\\u0000)"
+    # The body parser reads NaN and Infinity, which are not JSON: PostgreSQL's jsonb refuses them
+    # (a 500 for the whole batch) and SQLite would keep text no JSON reader can read back.
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number (NaN and Infinity are not JSON)"
+    if not isinstance(value, str | int | float | bool | None):
+        return "must be a string, number, boolean or null (no nested objects or lists)"
+    return None
 
 
 def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
+
+
+def _iso_only(value: object) -> object:
+    # Anything else goes on to pydantic: an ISO string, a datetime from the CSV import (--timezone),
+    # or a wrong type it names.
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number or (isinstance(value, str) and _UNIX.fullmatch(value)):
+        raise PydanticCustomError(
+            "unix_time",
+            f"must be an ISO-8601 timestamp with an offset, e.g. {EXAMPLE_TS}, not a Unix time",
+        )
+    return value
+
+
+def _storable(at: datetime) -> datetime:
+    if at < EARLIEST:  # aware comparison: it never converts `at` to UTC, so it cannot overflow
+        raise PydanticCustomError(
+            "too_early", f"is before {EARLIEST_TEXT}, the earliest time Loopbot can store"
+        )
+    return at
 
 
 class FeedbackIn(BaseModel):
@@ -57,15 +100,15 @@ class FeedbackIn(BaseModel):
 
     id: Annotated[Text, Field(max_length=200)]
     source: Annotated[Text, Field(max_length=100)] | None = None
-    submitted_at: AwareDatetime
+    submitted_at: Annotated[AwareDatetime, BeforeValidator(_iso_only), AfterValidator(_storable)]
     metric: Annotated[Literal["csat", "nps", "ces"], BeforeValidator(_lower)]
     score: StrictInt
     comment: Annotated[Str, Field(max_length=MAX_COMMENT)] | None = None
     team: Annotated[Text, Field(max_length=64)] | None = None
     touchpoint: Annotated[Text, Field(max_length=100)] | None = None
-    customer: Annotated[Str, Field(max_length=200)] | None = None
-    segment: Annotated[Str, Field(max_length=100)] | None = None
-    channel: Annotated[Str, Field(max_length=100)] | None = None
+    customer: Annotated[Name, Field(max_length=200)] | None = None
+    segment: Annotated[Name, Field(max_length=100)] | None = None
+    channel: Annotated[Name, Field(max_length=100)] | None = None
     tags: Annotated[list[Annotated[Text, Field(max_length=100)]], Field(max_length=50)] | None = (
         None
     )
@@ -112,7 +155,8 @@ class Validator:
         except PydanticValidationError as exc:
             return [
                 _from_pydantic(index, err)
-                for err in exc.errors(include_url=False, include_input=False)
+                # The input only tells a NUL from another control character (_from_pydantic).
+                for err in exc.errors(include_url=False, include_input=True)
             ]
         errors: list[ItemError] = []
         low, high = SCALES[item.metric]
@@ -174,6 +218,8 @@ def _listing(names: object) -> str:
 
 def _from_pydantic(index: int, err: dict[str, Any]) -> ItemError:
     loc = err["loc"]
+    if loc and loc[-1] == "[key]":  # an attribute's name is wrong: name it as the field
+        loc = loc[:-1]
     field = "".join(
         f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(loc)
     )
@@ -188,15 +234,19 @@ def _from_pydantic(index: int, err: dict[str, Any]) -> ItemError:
     elif kind == "dict_type":
         message = "must be an object of names to plain values"
     elif kind == "flat":
-        field, message = err["msg"].split(" ", 1)
+        field, message = f"{field}.{ctx['key']}", err["msg"]
     elif kind in ("string_type", "str_type"):
         message = "must be a string"
     elif kind.startswith("int_") or kind == "int_type":
         message = "must be an integer"
     elif kind == "string_too_long":
         message = f"is too long (at most {ctx.get('max_length')} characters)"
-    elif kind == "string_pattern_mismatch":
+    elif kind == "string_pattern_mismatch" and (
+        ctx.get("pattern") == NO_NUL or "\x00" in str(err.get("input"))
+    ):
         message = "must not contain NUL characters (\\u0000)"
+    elif kind == "string_pattern_mismatch":
+        message = "must not contain control characters (U+0000–U+001F, U+007F–U+009F)"
     elif kind == "string_too_short":
         message = "must not be empty"
     elif kind == "too_long":

@@ -46,13 +46,17 @@ class SlackServices:
     customers: Customers
 
 
+def signing_secret(settings: Settings) -> str:
+    """What bolt and bot.slack.http verify requests with ("" in Socket Mode, which needs none)."""
+    secret = settings.slack_signing_secret
+    return secret.get_secret_value() if secret else ""
+
+
 def create_app(settings: Settings, client: WebClient) -> App:
     """The App without listeners: the composition root (wiring.py) has each handler module register its own."""
     return App(
         client=client,
-        signing_secret=settings.slack_signing_secret.get_secret_value()
-        if settings.slack_signing_secret
-        else "",
+        signing_secret=signing_secret(settings),
         # Start-up must not depend on Slack being reachable; `loopbot run` checks the token and logs.
         token_verification_enabled=False,
         # The thread that dispatches a request runs its listener and answers once it returns, instead of

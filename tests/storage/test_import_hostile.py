@@ -67,7 +67,10 @@ def test_rejects_file_neutralises_formulas_and_keeps_the_stored_data(tmp_path, i
     assert [r[written.index("segment")] for r in rows] == ["'" + c for c in formulas]
     assert [r[0] for r in rows] == ["2", "3", "4", "5", "6", "7"]
     assert [r[2] for r in rows] == [f"r{i}" for i in range(len(formulas))]
-    assert all(r[1] == "score: 9 is outside the csat scale 1–5" for r in rows)
+    # A segment holding TAB or CR is refused for that before its score is looked at.
+    control = "segment: must not contain control characters (U+0000–U+001F, U+007F–U+009F)"
+    scale = "score: 9 is outside the csat scale 1–5"
+    assert [r[1] for r in rows] == [scale] * 4 + [control] * 2
     with sessions() as s:
         ok = s.scalars(select(Feedback)).one()
     assert (ok.comment, ok.segment) == ("=1+1", "@vip")  # the stored data stays as sent
@@ -142,14 +145,13 @@ def test_year_one_rejects_its_row_naming_submitted_at(
     assert stored_ids(sessions) == ["fine"]
 
 
-def test_year_one_at_utc_or_west_of_it_is_still_stored(tmp_path, ingestor, sessions):
-    # Only an instant before 0001-01-01 00:00 UTC cannot be held; the first hour of year 1 in UTC,
-    # or west of it, converts fine and stays valid history.
+def test_the_earliest_instant_in_utc_or_west_of_it_is_still_stored(tmp_path, ingestor, sessions):
+    # From 0001-01-02 00:00 UTC on, written in UTC or west of it, it stays valid history.
     f = write(
         tmp_path / "y1ok.csv",
         "id,submitted_at,metric,score,team\n"
-        "utc,0001-01-01T00:00:00+00:00,csat,3,delivery\n"
-        "west,0001-01-01T00:00:00-05:00,csat,3,delivery\n",
+        "utc,0001-01-02T00:00:00+00:00,csat,3,delivery\n"
+        "west,0001-01-01T19:00:00-05:00,csat,3,delivery\n",
     )
     report = CsvImport(ingestor, in_process=True).run(f)
     assert (report.stored, report.rejected) == (2, 0)

@@ -168,3 +168,13 @@ def test_case_meta_refuses_garbage_with_a_user_facing_error(garbage: str | None)
 def test_case_meta_names_a_renamed_command() -> None:
     with pytest.raises(InvalidInput, match="`/cx show FB-n`"):
         CaseMeta.load("{", command="/cx")
+
+
+@pytest.mark.parametrize("zone", ["Etc/GMT+12", "Etc/GMT-14"])
+def test_the_earliest_storable_time_shows_in_every_zone(zone):
+    # The API refuses anything earlier, so that no team's zone turns a stored time into year 0.
+    from bot.feedback.schema import EARLIEST
+
+    assert fmt_time(EARLIEST, ZoneInfo(zone)).endswith(
+        {"Etc/GMT+12": "1 Jan 12:00 -12", "Etc/GMT-14": "2 Jan 14:00 +14"}[zone]
+    )
