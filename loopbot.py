@@ -170,6 +170,84 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return 1
 
 
+def _privacy():  # noqa: ANN202 - bot.privacy.service's Privacy
+    """The privacy service on the configured database, brought up to date first; built from wiring's core
+    here because wiring.py is at the house's 400 lines (docs/decisions.md)."""
+    from bot.privacy.service import Privacy
+
+    settings, config = _load()
+    wiring.upgrade_database(settings)
+    core = wiring.build_core(settings, config)
+    return Privacy(core.sessions, config, reads=core.reads)
+
+
+def cmd_purge(_args: argparse.Namespace) -> int:
+    """Remove customer data past retention_days now: the daily job's purge, run by hand."""
+    from bot.clock import utcnow
+    from bot.privacy.audit import CLI
+
+    retention, now = _privacy().retention, utcnow()
+    purged = retention.purge(now, actor=CLI)
+    days, cutoff = retention.config.retention_days, retention.cutoff(now)
+    print(f"purged what is older than {days} days (before {cutoff:%Y-%m-%d %H:%M}Z): {purged}")
+    return 0
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    """Erase one customer; the audit log records it without the identifier."""
+    from bot.privacy.audit import CLI
+
+    customer = (args.customer or "").strip()
+    if not customer:
+        print("loopbot erase: name the customer: --customer ID", file=sys.stderr)
+        return 2
+    erased = _privacy().erasure.erase(customer, actor=CLI, source=CLI)
+    print(f"erased: {erased}")
+    if erased.cases:
+        print("their case messages in Slack are updated through the outbox (by `loopbot run`)")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Print the audit log, one entry a line, oldest first."""
+    from bot.privacy.audit import parse_since
+
+    try:
+        since = parse_since(args.since) if args.since is not None else None
+    except ValueError as exc:
+        print(f"loopbot audit: {exc}", file=sys.stderr)
+        return 2
+    for entry in _privacy().audit.entries(since):
+        print(entry.line())
+    return 0
+
+
+def cmd_outbox_retry(args: argparse.Namespace) -> int:
+    """Try the parked posts now (after fixing what parked them) and say what became of them."""
+    from bot.delivery.deliveries import Deliveries
+    from bot.delivery.retry import retry_now
+
+    settings, config = _load()
+    wiring.upgrade_database(settings)
+    core = wiring.build_core(settings, config)
+    done = retry_now(Deliveries(core.sessions, core.reads), wait_s=args.wait)
+    for p in done.before:
+        print(f"{p.waits}: {p.posts} post(s) parked since {p.since:%Y-%m-%d %H:%M}Z ({p.error})")
+    for p in done.sent:
+        print(f"sent: {p.waits} (Slack took the oldest; the rest follow in order)")
+    untried = {p.scope for p in done.untried}
+    for p in done.after:
+        if p.scope in untried:
+            print(
+                f"not tried yet: {p.waits}: is `loopbot run` running? It tries them when it starts"
+            )
+        else:
+            print(f"still parked: {p.waits} ({p.error}): {p.fix}", file=sys.stderr)
+    if not done.before:
+        print("nothing is parked")
+    return 1 if done.after else 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="loopbot", description="Close the loop on customer feedback in Slack."
@@ -235,6 +313,35 @@ def parser() -> argparse.ArgumentParser:
         "--post", action="store_true", help="post it to the team's channel instead of printing it"
     )
     dig.set_defaults(func=cmd_digest)
+    sub.add_parser(
+        "purge", help="remove customer data past retention_days now, as the daily job does"
+    ).set_defaults(func=cmd_purge)
+    era = sub.add_parser(
+        "erase", help="erase a customer: responses deleted, every copy in cases and posts scrubbed"
+    )
+    era.add_argument("--customer", metavar="ID", help="the identifier as the survey tool sent it")
+    era.set_defaults(func=cmd_erase)
+    aud = sub.add_parser(
+        "audit", help="print who looked up customers, showed other teams' cases, exported, erased"
+    )
+    aud.add_argument(
+        "--since", metavar="DATE", help="from this day (YYYY-MM-DD, UTC) or ISO 8601 time on"
+    )
+    aud.set_defaults(func=cmd_audit)
+    outbox = sub.add_parser("outbox", help="the posts waiting to go to Slack").add_subparsers(
+        dest="outbox_command", required=True, metavar="ACTION"
+    )
+    retry = outbox.add_parser(
+        "retry", help="try the posts parked for a token, scope or channel problem now"
+    )
+    retry.add_argument(
+        "--wait",
+        type=float,
+        default=15,
+        metavar="SECONDS",
+        help="how long to watch the running bot try them (default 15)",
+    )
+    retry.set_defaults(func=cmd_outbox_retry)
     return p
 
 

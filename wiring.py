@@ -32,14 +32,15 @@ if TYPE_CHECKING:
     import uvicorn
     from fastapi import APIRouter
     from slack_bolt import App
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.charts.worker import Renderer
     from bot.delivery.deliveries import Deliveries
     from bot.prometheus import Prometheus
     from bot.reports.digest import Digests
     from bot.slack.delivery.worker import OutboxWorker
+    from bot.slack.socket import SlackConnection
     from jobs.context import JobContext
+    from jobs.scheduler import Scheduler
 
 log = logging.getLogger("loopbot")
 
@@ -103,32 +104,29 @@ class Slack:
     renderer: Renderer  # the charts' worker process
     router: APIRouter | None  # HTTP mode: POST /slack/events
     app_token: str | None = None  # Socket Mode
-    socket_handler: SocketModeHandler | None = None
+    connection: SlackConnection | None = None
 
     def start(self) -> None:
-        from slack_sdk.errors import SlackApiError
+        from bot.slack.socket import SlackConnection
 
-        from bot.slack import socket
-
-        try:
-            who = self.app.client.auth_test()
-            log.info("connected to Slack as %s in %s", who.get("user"), who.get("team"))
-        except (SlackApiError, OSError) as exc:
-            # Keep running: ingestion works and the outbox delivers once Slack answers again.
-            log.warning(
-                "Slack auth.test failed (%s); posts wait in the outbox until it answers", exc
-            )
         self.posts.start()
         self.renderer.warm()  # the worker process imports matplotlib now, not at a chart
         self.charts.start()
-        if self.app_token is not None:
-            self.socket_handler = socket.connect(self.app, self.app_token)
-            log.info("Socket Mode connected")
+        # Slack is reached in the background: an unreachable Slack or a refused token must not keep the
+        # API and /healthz from serving.
+        self.connection = SlackConnection(self.app, self.app_token)
+        self.connection.start()
+
+    def state(self) -> str | None:
+        """For /healthz: Socket Mode's `connected`, `connecting` or why not; None in HTTP mode."""
+        if self.connection is None:
+            return "connecting" if self.app_token else None
+        return self.connection.state()
 
     def stop(self) -> None:
         """Stop taking new Slack requests, then let the workers finish the post in hand."""
-        if self.socket_handler is not None:
-            self.socket_handler.close()
+        if self.connection is not None:
+            self.connection.close()
         self.posts.stop()
         self.charts.stop()
         self.renderer.close()
@@ -219,7 +217,7 @@ def serve(
     core = build_core(settings, config, observer=prometheus.case_changed)
     migrate.upgrade(core.engine)
     deliveries = Deliveries(core.sessions, core.reads)
-    prometheus.watch_outbox(deliveries.counts)
+    prometheus.watch_outbox(deliveries.counts, deliveries.parked)
     digests = Digests(core.reads, config)
     slack = None
     if settings.slack_bot_token is not None:
@@ -243,14 +241,20 @@ def serve(
         core.engine,
         core.ingestor,
         prometheus,
-        failed_posts=deliveries.recently_failed,
+        deliveries=deliveries,
         routers=[*slack_routes, *routers],
+        slack_state=slack.state if slack is not None else None,
     )
     if settings.ingest_token is None:
         log.warning("LOOPBOT_INGEST_TOKEN is not set: POST /api/feedback answers 503 until it is")
-    if slack is not None:
-        slack.start()
-    scheduler.start()
+    try:
+        if slack is not None:
+            slack.start()
+        scheduler.start()
+    except BaseException:
+        # The workers' threads would keep a process alive that serves nothing: stop them, then fail.
+        _stop(scheduler, slack)
+        raise
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode, Slack requests at /slack/events"
     log.info(
         "Loopbot serving %d team(s) on http://%s:%d (%s)",
@@ -286,14 +290,18 @@ def serve(
     except KeyboardInterrupt:
         pass
     finally:
-        scheduler.stop()
-        if slack is not None:
-            slack.stop()
+        _stop(scheduler, slack)
     if not server.started:  # stopped before serving (a taken port exits inside run())
         log.error("Loopbot stopped before serving on http://%s:%d", settings.host, settings.port)
         return 3
     log.info("Loopbot stopped")
     return 0
+
+
+def _stop(scheduler: Scheduler, slack: Slack | None) -> None:
+    scheduler.stop()
+    if slack is not None:
+        slack.stop()
 
 
 def _once_listening(server: uvicorn.Server, then: Callable[[], None]) -> None:
@@ -323,7 +331,7 @@ def deliver(
         command=settings.command,
     )
     deadline = time.monotonic() + timeout_s
-    while (state := deliveries.post_state(key)) not in ("delivered", "failed"):
+    while (state := deliveries.post_state(key)) not in ("delivered", "failed", "parked"):
         if time.monotonic() >= deadline:
             break
         if worker.deliver_due() == 0:
@@ -339,7 +347,7 @@ def check_slack(settings: Settings, config: LoopbotConfig):  # noqa: ANN201 - bo
     from bot.slack.client import make_client
     from bot.slack.preflight import check_slack
 
-    return check_slack(make_client(settings), config, settings.slack_api_url)
+    return check_slack(make_client(settings), config, settings.slack_api_url, settings.database_url)
 
 
 def upgrade_database(settings: Settings) -> str | None:

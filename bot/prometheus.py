@@ -9,6 +9,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from bot.cases.model import CaseChange
+from bot.delivery.parking import Parked
 
 # Buckets from minutes to weeks: SLAs run from 15 minutes (ack) to several days (resolve).
 _DURATION_BUCKETS = (
@@ -100,23 +101,40 @@ class Prometheus:
     def slack_error(self, method: str, error: str) -> None:
         self.slack_errors.labels(method, error).inc()
 
-    def watch_outbox(self, counts: Callable[[], dict[str, int]]) -> None:
-        """Report the outbox backlog, read from the database at each scrape (so every replica agrees)."""
-        self.registry.register(_OutboxCollector(counts))
+    def watch_outbox(
+        self,
+        counts: Callable[[], dict[str, int]],
+        parked: Callable[[], list[Parked]] | None = None,
+    ) -> None:
+        """Report the outbox backlog and what waits on a fix, read from the database at each scrape (so every
+        replica agrees)."""
+        self.registry.register(_OutboxCollector(counts, parked))
 
 
 class _OutboxCollector(Collector):
-    def __init__(self, counts: Callable[[], dict[str, int]]):
+    def __init__(
+        self, counts: Callable[[], dict[str, int]], parked: Callable[[], list[Parked]] | None
+    ):
         self.counts = counts
+        self.parked = parked
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(
             "loopbot_outbox_messages", "Outbox posts by state", labels=["state"]
         )
+        waiting = GaugeMetricFamily(
+            "loopbot_outbox_parked_posts",
+            "Posts waiting on a fix (the bot's token, an app scope, or a channel), by what waits and why",
+            labels=["scope", "error"],
+        )
         try:
             counts = self.counts()
+            parked = self.parked() if self.parked is not None else []
         except Exception:  # a scrape during a database outage reports what it can
             return
-        for state in ("pending", "sending", "delivered", "grouped", "failed"):
+        for state in ("pending", "sending", "delivered", "grouped", "failed", "parked"):
             family.add_metric([state], counts.get(state, 0))
         yield family
+        for p in parked:
+            waiting.add_metric([p.label, p.error], p.posts)
+        yield waiting

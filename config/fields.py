@@ -43,6 +43,7 @@ INHERITED = (
     "recurrence_window",
     "systemic_after",
     "sla_by_segment",
+    "privacy",
 )
 # Merged key by key (sla_by_segment segment by segment); the other inherited keys are replaced whole.
 MERGED = ("sla", "open_case_when", "sla_by_segment")
@@ -199,6 +200,24 @@ def _timezone(value: object) -> str:
     )
 
 
+# privacy (SPEC §11): who may list and read a team's cases. Words an admin may reach for name the one meant.
+PRIVACY = {
+    "open": "anyone may list and read the team's cases",
+    "team": "only its members, supervisors and leaders may see them",
+}
+_PRIVACY_WORDS = {"private": "team", "members": "team", "closed": "team", "public": "open"}
+
+
+def _privacy(value: object) -> str:
+    if isinstance(value, str) and value in PRIVACY:
+        return value
+    what = show(value) if isinstance(value, str) else describe(value)
+    guess = _PRIVACY_WORDS.get(str(value).strip().lower()) if isinstance(value, str) else None
+    hint = f" (did you mean {guess}?)" if guess else did_you_mean(value, PRIVACY)
+    options = " or ".join(f"{word} ({meaning})" for word, meaning in PRIVACY.items())
+    raise ValueError(f"{what} is not a privacy setting{hint}; write {options}")
+
+
 def _slack_id(pattern: str, what: str, where: str) -> PlainValidator:
     def check(value: object) -> str:
         if isinstance(value, str) and re.fullmatch(pattern, value):
@@ -289,6 +308,7 @@ Baseline = Annotated[
 # Dumped as its text in both modes: pydantic would otherwise turn the dataclass into a dict.
 CronField = Annotated[Cron, PlainValidator(_cron), PlainSerializer(str)]
 TimeZoneName = Annotated[str, PlainValidator(_timezone)]
+Privacy = Annotated[Literal["open", "team"], PlainValidator(_privacy)]
 ChannelId = Annotated[
     str,
     _slack_id(

@@ -30,6 +30,7 @@ from config.fields import (
     Integer,
     Metric,
     Number,
+    Privacy,
     Problems,
     RetentionDays,
     Section,
@@ -305,6 +306,8 @@ class Team(_Model):
         Integer, at_least_1("resolutions of one cause that open a systemic case")
     ] = 5
     sla_by_segment: SlaBySegment = {}
+    # team: list, show and digest of its cases are for its members, supervisors and leaders (SPEC §11).
+    privacy: Privacy = "open"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -335,6 +338,7 @@ class Defaults(_Model):
         Integer, at_least_1("resolutions of one cause that open a systemic case")
     ] = 5
     sla_by_segment: SlaBySegment = {}
+    privacy: Privacy = "open"
 
 
 class LoopbotConfig(_Model):

@@ -116,7 +116,10 @@ def register(app: App, svc: SlackServices) -> None:
     @guarded
     def show(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
-        detail = svc.cases.get(CaseMeta.load(action.get("value")).case_id)
+        # Checked again though the list was: a button's value is whatever the request says.
+        user = body["user"]["id"]
+        detail = svc.cases.get_for(CaseMeta.load(action.get("value")).case_id, user, Action.SEE)
+        svc.audit.case_shown(user, detail.case)
         message = case_detail(detail, svc.config.teams[detail.case.team], now=utcnow())
         # The App Home has no channel to answer in: the case opens in a modal.
         view = notice_view(detail.case.ref, message["text"]) | {"blocks": message["blocks"][:100]}

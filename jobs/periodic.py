@@ -110,7 +110,8 @@ def weekly(ctx: JobContext, fire_at: datetime | None = None) -> bool:
 
 
 def retention(ctx: JobContext) -> None:
-    """Daily, by one replica: purge feedback past retention_days, and old delivery records."""
+    """Daily, by one replica: purge feedback past retention_days with every copy of its customer's data
+    (what `loopbot purge` runs too), and old delivery records."""
     now = ctx.clock()
     if _claim(ctx, "retention", now.replace(hour=0, minute=0, second=0, microsecond=0)):
         purged = ctx.retention.purge(now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -14,7 +15,9 @@ from slack_emulator.blockkit_spec import (
     BLOCK_KEYS,
     ELEMENT_KEYS,
     INPUT_ELEMENTS,
+    MAX_CONTEXT_TEXT,
     MAX_MESSAGE_BLOCKS,
+    MAX_MESSAGE_BLOCKS_CHARS,
     MAX_MESSAGE_TEXT,
     MAX_OPTIONS,
     MAX_VIEW_BLOCKS,
@@ -230,7 +233,7 @@ def _elements(errs: _Errors, b: dict, path: str, max_count: int, check: Any) -> 
 
 def _context_element(errs: _Errors, e: Any, path: str) -> None:
     if isinstance(e, dict) and e.get("type") in ("plain_text", "mrkdwn"):
-        _text_object(errs, e, path, 3000)
+        _text_object(errs, e, path, MAX_CONTEXT_TEXT)
     else:
         _element(errs, e, path, {"image"})
 
@@ -325,6 +328,16 @@ def _blocks(errs: _Errors, blocks: Any, path: str, max_count: int, *, modal: boo
             seen.add(block_id)
 
 
+def blocks_size(blocks: Any) -> int:
+    """The blocks' compact JSON in UTF-16 units: what the total of a message's blocks is held to."""
+    encoded = json.dumps(blocks, ensure_ascii=False, separators=(",", ":"))
+    return len(encoded.encode("utf-16-le")) // 2
+
+
+def blocks_too_long(blocks: Any) -> bool:
+    return isinstance(blocks, list) and blocks_size(blocks) > MAX_MESSAGE_BLOCKS_CHARS
+
+
 def message_errors(blocks: list[dict] | None, text: str | None = None) -> list[str]:
     """Why Slack would refuse a message with these blocks and text; empty when it would accept it."""
     errs = _Errors()
@@ -334,6 +347,12 @@ def message_errors(blocks: list[dict] | None, text: str | None = None) -> list[s
         errs.add("text", f"must be a string of at most {MAX_MESSAGE_TEXT} characters")
     if blocks is not None:
         _blocks(errs, blocks, "blocks", MAX_MESSAGE_BLOCKS, modal=False)
+        if blocks_too_long(blocks):
+            errs.add(
+                "blocks",
+                f"msg_blocks_too_long: {blocks_size(blocks)} characters, at most "
+                f"{MAX_MESSAGE_BLOCKS_CHARS} in all",
+            )
     return list(errs)
 
 

@@ -6,6 +6,12 @@ MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 # Slack truncates longer message text and refuses it with msg_too_long.
 MAX_MESSAGE_TEXT = 40_000
+# A message's blocks together: Slack answers msg_blocks_too_long at about 13,200 characters
+# (undocumented; measured in slackapi/bolt-js#2509). Counted here as the blocks' compact JSON in
+# UTF-16 units, which is more than their text, so the emulator refuses at least what Slack refuses.
+MAX_MESSAGE_BLOCKS_CHARS = 13_000
+# A text element of a context block (the issue's figure; Slack's text objects hold 3,000 elsewhere).
+MAX_CONTEXT_TEXT = 2_000
 
 SELECT_KEYS = {"placeholder", "confirm", "focus_on_load"}
 MULTI = {"max_selected_items"}

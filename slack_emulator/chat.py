@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from slack_emulator.blockkit import MAX_MESSAGE_TEXT, message_errors
+from slack_emulator.blockkit import MAX_MESSAGE_TEXT, blocks_too_long, message_errors
 from slack_emulator.state import ResponseUrl, SlackError, with_ids
 
 if TYPE_CHECKING:
@@ -24,6 +24,8 @@ def check_message(blocks: Any, text: Any, attachments: Any = None) -> None:
         raise SlackError("msg_too_long")
     if blocks is None:
         return
+    if blocks_too_long(blocks):
+        raise SlackError("msg_blocks_too_long")
     errors = [e for e in message_errors(blocks, text) if e.startswith("blocks")]
     if errors:
         raise SlackError(

@@ -4,21 +4,51 @@ from __future__ import annotations
 
 import select
 import threading
+import time
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.database import CONNECT_TIMEOUT_S
+from storage.timeouts import RequestPool, bound_requests, request_wait
+
+# How long jobs and the CLI wait for SQLite's write lock; a web request waits its own bound at most.
 SQLITE_BUSY_MS = 30_000
+POOL_TIMEOUT_S = 10
+_LIBPQ_DEFAULTS = {
+    # A connection that is not made in 5 s (config.database's start-up check waits as long) is an error
+    # a job retries, not a hang; requests connect within their own bound (storage.timeouts).
+    "connect_timeout": CONNECT_TIMEOUT_S,
+    # A vanished host or a cut network (no FIN, no RST): noticed in about a minute on an idle pooled
+    # connection (keepalives), and within 30 s of unacknowledged data on a busy one (tcp_user_timeout),
+    # instead of the kernel's ~15 minutes of retransmissions. A frozen server is not noticed this way (its
+    # kernel answers for it): that takes the request watchdog.
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
 READ_ONLY = "loopbot_read_only"
 _HELD = "loopbot_writer_lock_held"
+_BUSY_MS = "loopbot_busy_timeout_ms"
 
 
-def make_engine(url: str, **kwargs: object) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and IMMEDIATE transactions."""
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine; SQLite gets WAL, foreign keys and IMMEDIATE transactions. Inside
+    storage.timeouts.request_scope() every wait is bounded (see there); outside, jobs wait as long as
+    their work takes, up to POOL_TIMEOUT_S for a free connection."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if not (sqlite and parsed.database in (None, "", ":memory:")):  # in memory: one connection
+        # A request waits for a free connection no longer than its own bound (RequestPool); the rest
+        # waits POOL_TIMEOUT_S: past that the connections are held by something stuck, and a job tries
+        # again at its next run.
+        kwargs = {"poolclass": RequestPool, "pool_timeout": POOL_TIMEOUT_S, **kwargs}
+    if sqlite:
         # SQLite connections are cheap, and a writer queued for the write lock holds one: a small pool
         # (the default is 5 + 10) would leave readers waiting for a connection behind queued writers.
         kwargs = {"pool_size": 32, "max_overflow": 32, **kwargs}
@@ -30,8 +60,12 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     kwargs = {"pool_size": 10, "max_overflow": 20, **kwargs}
     if parsed.get_driver_name() != "psycopg":
         return create_engine(parsed, pool_pre_ping=True, **kwargs)
-    engine = create_engine(parsed, **kwargs)
+    # These defaults, unless the URL or the caller's connect_args say otherwise.
+    given = {**kwargs.pop("connect_args", {})}
+    connect_args = {k: v for k, v in _LIBPQ_DEFAULTS.items() if k not in parsed.query} | given
+    engine = create_engine(parsed, connect_args=connect_args, **kwargs)
     event.listen(engine, "checkout", _closed_by_the_server)
+    bound_requests(engine)
     return engine
 
 
@@ -68,24 +102,41 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
+        # A web request waits for the write lock no longer than its bound (storage.timeouts), then answers 503
+        # or "try again"; jobs and the CLI wait the full busy timeout, as a long import may hold the lock.
+        wait_s = request_wait()
+        limit_s = SQLITE_BUSY_MS / 1000 if wait_s is None else wait_s
+        deadline = time.monotonic() + limit_s
         # IMMEDIATE takes the write lock up front, so concurrent units of work queue on
         # busy_timeout instead of failing half-way; it is what makes conditional UPDATEs race-free.
         # Read-only units (make_read_sessions) take no lock: in WAL mode they read a snapshot beside
         # the writer instead of queueing behind it in the busy handler's 100 ms sleeps.
         if conn.get_execution_options().get(READ_ONLY, False):
+            _busy_timeout(conn, wait_s, deadline)
             conn.exec_driver_sql("BEGIN DEFERRED")
             return
         # This process's writers queue here first: a release wakes the next one at once, where SQLite's busy
         # handler would have it poll in sleeps of up to 100 ms. Correctness never rests on this lock (SQLite's
         # own lock does that); it is held until the connection is returned. A wait past the busy timeout goes
         # on without it rather than ever deadlocking on it. Other processes (a CLI import) queue on SQLite's.
-        if writers.acquire(timeout=SQLITE_BUSY_MS / 1000):
+        if writers.acquire(timeout=limit_s):
             conn.info[_HELD] = conn.info.get(_HELD, 0) + 1
         try:
+            _busy_timeout(conn, wait_s, deadline)
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
             _release_all(conn.info)
             raise
+
+    def _busy_timeout(conn, wait_s: float | None, deadline: float) -> None:  # noqa: ANN001
+        # The busy timeout is the connection's, and a pooled connection serves requests and jobs in turn: a
+        # request's is what is left of its wait (in 100 ms steps, so that it rarely changes), with none left
+        # BEGIN fails at once; a job's is SQLITE_BUSY_MS.
+        left_ms = int(max(0.0, deadline - time.monotonic()) * 10) * 100
+        busy_ms = SQLITE_BUSY_MS if wait_s is None else left_ms
+        if conn.info.get(_BUSY_MS, SQLITE_BUSY_MS) != busy_ms:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={busy_ms}")
+            conn.info[_BUSY_MS] = busy_ms
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_conn, record):  # noqa: ANN001

@@ -360,7 +360,7 @@ class OutboxMessage(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(
         String(12), default="pending"
-    )  # pending | sending | delivered | grouped | failed
+    )  # pending | sending | delivered | grouped | parked | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime]
     created_at: Mapped[datetime]
@@ -385,3 +385,16 @@ class Claim(Base):
     fire_at: Mapped[datetime] = mapped_column(primary_key=True)
     claimed_at: Mapped[datetime]
     claimed_by: Mapped[str] = mapped_column(String(128))
+
+
+class AuditLog(Base):
+    """Who looked at, exported or removed customer data, and when (SPEC §11); read by `loopbot audit`."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "at"), Index(None, "customer"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))  # a Slack user id, "cli", or "loopbot" (jobs)
+    kind: Mapped[str] = mapped_column(String(32))  # one of bot.privacy.audit's kinds
+    detail: Mapped[str] = mapped_column(Text)  # never a customer identifier
+    customer: Mapped[str | None] = mapped_column(String(200))  # a lookup's; erased or purged later

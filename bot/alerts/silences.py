@@ -304,7 +304,7 @@ def _reason(reason: str | None) -> str:
             f"The reason is {len(text)} characters long; keep it under {REASON_LIMIT}.",
             field="reason",
         )
-    # Staff text is masked like comments (SPEC §11): a reason may quote a customer.
+    # required_text masked it; masked again on one line, where a number split over lines is whole.
     return mask(" ".join(text.split()))
 
 

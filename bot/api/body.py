@@ -4,6 +4,7 @@ stores, and the answer."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -34,8 +35,10 @@ class IngestionThreads:
         )
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        # In the request's context: its bound on database waits (storage.timeouts) goes along.
+        context = contextvars.copy_context()
         return await asyncio.get_running_loop().run_in_executor(
-            self._pool, partial(fn, *args, **kwargs)
+            self._pool, partial(context.run, fn, *args, **kwargs)
         )
 
 

@@ -8,7 +8,6 @@ import logging
 import pydantic_core
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.api.body import IngestionThreads, TooLarge, read_body, stored_answer
 from bot.api.docs import REQUEST_BODY, RESPONSES
@@ -17,6 +16,7 @@ from bot.feedback.ingest import Ingestor
 from bot.feedback.schema import MAX_BATCH
 from bot.prometheus import Prometheus
 from config.settings import Settings
+from storage.timeouts import UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def router(
             result = await threads.run(
                 ingestor.store, valid, default_source="api", origin="api", now=now
             )
-        except (OperationalError, InterfaceError) as exc:
+        except UNAVAILABLE as exc:
             log.error(
                 "ingestion refused, database unavailable: %s",
                 exc.orig if hasattr(exc, "orig") else exc,

@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.api.body import IngestionThreads, TooLarge, read_body, stored_answer
 from bot.api.docs import WEBHOOK_RESPONSES, webhook_openapi
@@ -16,6 +15,7 @@ from bot.feedback.ingest import Ingestor
 from bot.feedback.webhooks.receiver import Outcome, Receiver, receivers
 from bot.prometheus import Prometheus
 from config.settings import Settings
+from storage.timeouts import UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def _endpoint(
         try:
             # One hop to the thread pool for the whole request: verify, map, validate, store.
             outcome = await threads.run(receiver.receive, body, request.headers, utcnow())
-        except (OperationalError, InterfaceError) as exc:
+        except UNAVAILABLE as exc:
             log.error("webhook refused, database unavailable: %s", getattr(exc, "orig", exc))
             return _refuse(
                 prometheus,

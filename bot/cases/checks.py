@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.cases.permissions import Action, require
 from bot.errors import AlreadyDone, InvalidInput, InvalidTransition, NotFound
+from bot.feedback.pii import mask
 from config.teams import LoopbotConfig, Team
 from storage.models import Case, CaseEvent
 
@@ -186,6 +187,9 @@ def _by(event: CaseEvent | None, team: Team) -> dict[str, Any]:
 
 
 def required_text(value: str | None, field: str, hint: str) -> str:
+    """Text staff wrote (a note, an action, a rationale, a why, a reason…), as it is stored and shown:
+    required, not too long for Slack, and PII-masked like comments (SPEC §11), since people quote
+    customers. Every piece of staff text of cases, corrective actions and silences comes through here."""
     text = (value or "").strip()
     if not text:
         raise InvalidInput(hint, field=field)
@@ -193,4 +197,4 @@ def required_text(value: str | None, field: str, hint: str) -> str:
         raise InvalidInput(
             f"The {field} is {len(text)} characters long; keep it under {MAX_TEXT}.", field=field
         )
-    return text
+    return mask(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from bot.errors import NotFound, PermissionDenied
@@ -21,6 +22,7 @@ class Action(StrEnum):
     REOPEN_ACTION = "reopen"
     CHART = "ask for charts"
     STATS = "ask for stats"
+    SEE = "see"
 
 
 def is_leader(config: LoopbotConfig, user: str) -> bool:
@@ -32,13 +34,30 @@ def is_supervisor(team: Team, user: str) -> bool:
 
 
 def is_member(team: Team, user: str) -> bool:
-    # A team that lists no members is open: anyone in its channel works its cases.
-    return not team.members or user in team.members or user in team.supervisors
+    # A team that lists no members is open: anyone in its channel works its cases. Not a private team:
+    # without a member list, only its supervisors (and leaders) see its cases.
+    if not team.members and team.privacy == "open":
+        return True
+    return user in team.members or user in team.supervisors
+
+
+def may_see(config: LoopbotConfig, team: Team, user: str) -> bool:
+    """`privacy: team` (SPEC §11) keeps a team's cases to its members, supervisors and leaders."""
+    return team.privacy == "open" or is_leader(config, user) or is_member(team, user)
+
+
+def visible(config: LoopbotConfig, teams: Iterable[Team], user: str) -> list[Team]:
+    """The teams of `teams` whose cases `user` may see: what cross-team listings cover."""
+    return [team for team in teams if may_see(config, team, user)]
+
+
+# What anyone may do to an open team's case, and only those who may see it to a private team's.
+_SEEING = (Action.SEE, Action.ASSIGN_SELF, Action.NOTE)
 
 
 def allowed(config: LoopbotConfig, team: Team, user: str, action: Action) -> bool:
-    if action in (Action.ASSIGN_SELF, Action.NOTE):
-        return True
+    if action in _SEEING:
+        return may_see(config, team, user)
     if is_leader(config, user):
         return True
     if action is Action.ACK:
@@ -52,6 +71,8 @@ def require(
     """Raise PermissionDenied saying who may do it instead."""
     if allowed(config, team, user, action):
         return
+    if action in _SEEING:
+        raise private(team, subject)
     what = f"{action} {subject}".strip()
     supervisors = "{users}"
     if action is Action.ACK:
@@ -63,6 +84,20 @@ def require(
     else:
         who = f"supervisors of {team.name} ({supervisors}) or leaders"
     raise PermissionDenied(f"Only {who} can {what}.", users=team.supervisors)
+
+
+def private(team: Team, subject: str = "") -> PermissionDenied:
+    """The refusal for a private team's cases: whose they are and whom to ask, nothing of the cases."""
+    whose = (
+        f"{subject} belongs to {team.name}, whose cases are"
+        if subject
+        else (f"The cases of {team.name} are")
+    )
+    return PermissionDenied(
+        f"{whose} private to its members, supervisors and leaders. Ask a supervisor of "
+        f"{team.name} ({{users}}) to add you to its members if you need to see them.",
+        users=team.supervisors,
+    )
 
 
 def named_team(config: LoopbotConfig, key: str) -> Team:

@@ -30,16 +30,16 @@ def note_repeats(s: Session, config: LoopbotConfig, cases: Sequence[Case], now: 
     windows = {c.team: team_of(config, c.team).recurrence_window for c in cases}
     since = now - max(windows.values())
     first_new = min(c.id for c in cases)
-    earlier: dict[str, list[tuple[int, datetime]]] = {}
+    earlier: dict[str, list[tuple[int, datetime, str]]] = {}
     customers = sorted({c.customer for c in cases if c.customer})
     for start in range(0, len(customers), _CHUNK):
         rows = s.execute(
-            select(Case.customer, Case.id, Case.opened_at)
+            select(Case.customer, Case.id, Case.opened_at, Case.team)
             .where(Case.customer.in_(customers[start : start + _CHUNK]), Case.opened_at >= since)
             .order_by(Case.id)
         )
-        for customer, case_id, opened_at in rows:
-            earlier.setdefault(customer, []).append((case_id, opened_at))
+        for customer, case_id, opened_at, team in rows:
+            earlier.setdefault(customer, []).append((case_id, opened_at, team))
     before: Counter[tuple[str, str]] = Counter()
     by_window: dict[timedelta, set[tuple[str, str]]] = {}
     for c in cases:
@@ -66,8 +66,11 @@ def note_repeats(s: Session, config: LoopbotConfig, cases: Sequence[Case], now: 
         window = windows[case.team]
         repeat: dict[str, Any] = {}
         if case.customer:
+            # A private team's cases are named (and counted) only on its own cases' messages (SPEC §11).
             prior = [
-                i for i, at in earlier.get(case.customer, []) if i < case.id and at >= now - window
+                i
+                for i, at, team in earlier.get(case.customer, [])
+                if i < case.id and at >= now - window and _shown_with(config, team, case.team)
             ]
             if prior:
                 repeat["customer"] = [f"FB-{i}" for i in prior[-5:]]
@@ -93,3 +96,9 @@ def note_repeats(s: Session, config: LoopbotConfig, cases: Sequence[Case], now: 
             .values(summary=bindparam("b_summary")),
             updates,
         )
+
+
+def _shown_with(config: LoopbotConfig, team: str, on: str) -> bool:
+    """Whether a case of `team` may be named on the message of a case of `on`, posted in `on`'s channel."""
+    other = config.teams.get(team)
+    return team == on or other is None or other.privacy == "open"

@@ -13,6 +13,7 @@ from bot.charts.localtime import period_bounds
 from bot.charts.model import KINDS, ChartData, Scope
 from bot.charts.request import CHART_KIND, ChartRequest
 from bot.delivery import outbox
+from bot.privacy import audit
 from config.teams import LoopbotConfig, Team
 
 
@@ -35,9 +36,12 @@ class Charts:
             )  # an unknown key raises NotFound before anything is queued
         key = key or f"chart:{uuid.uuid4().hex}"
         with self.sessions.begin() as s:
-            outbox.enqueue(
+            added = outbox.enqueue(
                 s, key=key, kind=CHART_KIND, channel=channel, payload=req.payload(), now=req.until
             )
+            # A chart is the one export there is (SPEC §11): the audit log says who took which.
+            if added and req.user:
+                audit.record(s, actor=req.user, kind=audit.EXPORT, now=req.until, detail=_what(req))
         return key
 
     def build(self, req: ChartRequest) -> ChartData | None:
@@ -64,3 +68,10 @@ class Charts:
     @staticmethod
     def title(req: ChartRequest, teams: list[Team]) -> str:
         return "All teams" if req.all_teams else ", ".join(t.name for t in teams)
+
+
+def _what(req: ChartRequest) -> str:
+    """chart csat by segment of delivery, support, last 30d (aggregates: no customer is named)."""
+    by = f" by {req.by}" if req.by else ""
+    teams = "all teams" if req.all_teams else ", ".join(req.teams)
+    return f"chart {req.kind}{by} of {teams}, last {req.period}"

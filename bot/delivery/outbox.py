@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, TextClause, bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    TextClause,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
+from bot.delivery import parking
 from storage.models import OutboxMessage
 
 # The kinds of post, each delivered by its handler in bot.slack.delivery. A payload is data, rendered when the
@@ -103,6 +115,11 @@ class Claimed:
     payload: dict[str, Any]
     attempts: int  # including this one
     created_at: datetime
+    probe: str | None = None  # a parked post tried again: the parking scope it tries for
+
+
+# Waiting for a fix a person makes (bot.delivery.parking); retention keeps it, like a pending post.
+PARKED = "parked"
 
 
 @dataclass(frozen=True)
@@ -118,12 +135,20 @@ class Lane:
             [OutboxMessage.kind.not_in(self.excluding)] if self.excluding else []
         )
 
+    def admits(self, kind: str) -> bool:
+        return (not self.only or kind in self.only) and kind not in self.excluding
+
 
 def claim_due(
-    s: Session, now: datetime, limit: int = 50, lease: timedelta = LEASE, lane: Lane | None = None
+    s: Session,
+    now: datetime,
+    limit: int = 50,
+    lease: timedelta = LEASE,
+    lane: Lane | None = None,
+    held: Collection[str] = (),
 ) -> list[Claimed]:
-    """Take up to `limit` due posts of the lane, oldest first; each is claimed by a conditional UPDATE so of
-    several workers or replicas exactly one gets it."""
+    """Take up to `limit` due posts of the lane, oldest first, but none to the `held` channels (parked); each
+    is claimed by a conditional UPDATE so of several workers or replicas exactly one gets it."""
     rows = s.execute(
         select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.not_before)
         .where(
@@ -131,6 +156,11 @@ def claim_due(
             OutboxMessage.state.in_(("pending", "sending")),
             OutboxMessage.not_before <= now,
             *(lane.where() if lane else ()),
+            *(
+                [or_(OutboxMessage.channel.is_(None), OutboxMessage.channel.not_in(held))]
+                if held
+                else []
+            ),
         )
         .order_by(OutboxMessage.id)
         .limit(limit)
@@ -228,3 +258,98 @@ def counts(s: Session) -> dict[str, int]:
         .tuples()
         .all()
     )
+
+
+# -- parked posts (bot.delivery.parking) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParkedRow:
+    id: int
+    kind: str
+    channel: str | None
+    error: str
+    record: dict[str, Any]  # parking.record()
+    not_before: datetime  # when it is tried again (only the oldest of its scope is)
+
+    @property
+    def scope(self) -> str:
+        return self.record.get("parked_in") or self.channel or parking.EVERY_POST
+
+
+def parked_rows(s: Session) -> list[ParkedRow]:
+    """Every parked post, oldest first: a handful (one per fix waited for, and the posts that hit the same
+    fix before it was known), so each round reads them all on the (state, not_before) index."""
+    rows = s.execute(
+        select(
+            OutboxMessage.id,
+            OutboxMessage.kind,
+            OutboxMessage.channel,
+            OutboxMessage.last_error,
+            OutboxMessage.result,
+            OutboxMessage.not_before,
+        )
+        .where(OutboxMessage.state == PARKED)
+        .order_by(OutboxMessage.id)
+    )
+    return [
+        ParkedRow(r.id, r.kind, r.channel, r.last_error or "", dict(r.result or {}), r.not_before)
+        for r in rows
+    ]
+
+
+def claim_parked(
+    s: Session, probes: list[ParkedRow], now: datetime, lease: timedelta = LEASE
+) -> list[Claimed]:
+    """Claim parked posts to try again, each marked with the scope its success reopens."""
+    scopes = {p.id: p.scope for p in probes}
+    won = [p.id for p in probes if _take(s, p.id, PARKED, p.not_before, now + lease)]
+    return [replace(c, probe=scopes[c.id]) for c in _claimed(s, won)]
+
+
+def park(s: Session, msg_id: int, error: str, record: dict[str, Any], at: datetime) -> None:
+    s.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == msg_id)
+        .values(state=PARKED, not_before=at, last_error=error, result=record)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def repark(s: Session, msg_id: int, now: datetime) -> None:
+    """A parked post claimed to be tried again, given back untried (the worker stopping)."""
+    s.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == msg_id)
+        .values(state=PARKED, not_before=now, attempts=OutboxMessage.attempts - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def unpark(s: Session, ids: list[int], now: datetime) -> int:
+    """Back to pending, due now: claimed in id order, they go out in the order they were queued."""
+    if not ids:
+        return 0
+    return s.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.state == PARKED)
+        .values(state="pending", not_before=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def wake_parked(s: Session, now: datetime, lane: Lane | None = None) -> int:
+    """Make the parked posts (of the lane) due now: each scope's oldest is tried at the next round."""
+    return s.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.state == PARKED, *(lane.where() if lane else ()))
+        .values(not_before=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def previous_records(s: Session, ids: list[int]) -> dict[int, dict[str, Any] | None]:
+    found = s.execute(
+        select(OutboxMessage.id, OutboxMessage.result).where(OutboxMessage.id.in_(ids))
+    )
+    return {r.id: r.result for r in found}

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.cases.permissions import is_leader, named_team
+from bot.cases.permissions import is_leader, may_see, named_team, private, visible
 from bot.clock import utcnow
 from bot.reports import queries
 from bot.reports.queries import CaseList, HomeData, ListFilter
@@ -30,8 +30,12 @@ class Overview:
         now: datetime | None = None,
         limit: int = 20,
     ) -> CaseList:
-        """Cases of one team, or of every team when `team` is None."""
-        teams = [self.team(team)] if team else list(self.config.teams.values())
+        """Cases of one team, or of every team `user` may see when `team` is None; PermissionDenied for a
+        private team's (SPEC §11) that `user` may not see."""
+        named = self.team(team) if team else None
+        if named is not None and not may_see(self.config, named, user):
+            raise private(named)
+        teams = [named] if named else visible(self.config, self.config.teams.values(), user)
         with self.sessions.begin() as s:
             return queries.list_cases(
                 s,
@@ -45,7 +49,7 @@ class Overview:
     def home(self, user: str, now: datetime | None = None) -> HomeData:
         teams = self.teams_of(user)
         with self.sessions.begin() as s:
-            every = {t.key: t for t in self.config.teams.values()}
+            every = {t.key: t for t in visible(self.config, self.config.teams.values(), user)}
             return queries.home_data(
                 s,
                 user=user,
@@ -56,8 +60,10 @@ class Overview:
 
     def teams_of(self, user: str) -> list[Team]:
         """Leaders see every team; others the teams that list them, or every team when none does
-        (a team without a member list is open to anyone in its channel)."""
+        (a team without a member list is open to anyone in its channel, unless it is private)."""
         if is_leader(self.config, user):
             return list(self.config.teams.values())
         mine = [t for t in self.config.teams.values() if user in t.members or user in t.supervisors]
-        return mine or [t for t in self.config.teams.values() if not t.members]
+        return mine or visible(
+            self.config, (t for t in self.config.teams.values() if not t.members), user
+        )

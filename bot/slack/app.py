@@ -7,7 +7,7 @@ import inspect
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt import App
@@ -18,6 +18,7 @@ from bot.alerts.silences import Silences
 from bot.cases.lifecycle import Cases
 from bot.charts.service import Charts
 from bot.errors import UserFacingError
+from bot.privacy.audit import Audit
 from bot.reports.customer import Customers
 from bot.reports.digest import Digests
 from bot.reports.overview import Overview
@@ -25,6 +26,7 @@ from bot.reports.stats import Stats
 from bot.slack.blocks.notice import error_text
 from config.settings import Settings
 from config.teams import LoopbotConfig
+from storage.timeouts import UNAVAILABLE, request_scope
 
 log = logging.getLogger("loopbot.slack")
 
@@ -44,6 +46,11 @@ class SlackServices:
     draw: Callable[[], None]  # tell the chart worker a chart is waiting in the outbox
     silences: Silences
     customers: Customers
+    audit: Audit = field(init=False)  # who looked a customer up or at another team's case
+
+    def __post_init__(self) -> None:
+        # Built from the others, as Core builds its silences: it writes where the cases are.
+        object.__setattr__(self, "audit", Audit(self.cases.sessions, self.config))
 
 
 def signing_secret(settings: Settings) -> str:
@@ -82,13 +89,21 @@ def guarded(listener: Callable[..., None]) -> Callable[[Args], None]:
     @functools.wraps(listener)
     def run(args: Args) -> None:
         try:
-            listener(**{name: getattr(args, name) for name in names})
+            # Slack waits 3 s for the answer: each database wait is bounded (storage.timeouts), so a frozen
+            # database still gets the person a "try again" in time.
+            with request_scope():
+                listener(**{name: getattr(args, name) for name in names})
         except Exception as error:  # noqa: BLE001 - this is the boundary
             message = _message(error, args.body)
             if args.ack.response is None and args.command:
                 args.ack(
                     text=message, response_type="ephemeral"
                 )  # a command's answer rides on its ack
+                return
+            if args.ack.response is None and (block := _first_input(args.body)):
+                # A modal has no response_url: the message goes under its first input, the modal stays
+                # open with what the person typed, and Submit again is the retry.
+                args.ack(response_action="errors", errors={block: message})
                 return
             if args.ack.response is None:
                 args.ack()
@@ -100,11 +115,30 @@ def guarded(listener: Callable[..., None]) -> Callable[[Args], None]:
     return run
 
 
+def _first_input(body: dict[str, Any]) -> str | None:
+    """A submitted modal's first input block, where its errors can be shown."""
+    if body.get("type") != "view_submission":
+        return None
+    blocks = (body.get("view") or {}).get("blocks", [])
+    return next((b.get("block_id") for b in blocks if b.get("type") == "input"), None)
+
+
 def _message(error: Exception, body: dict[str, Any]) -> str:
     if isinstance(error, UserFacingError):
         return f":warning: {error_text(error)}"
+    if isinstance(error, UNAVAILABLE):
+        # One line, no traceback: during an outage every click would add one (the outage is logged once,
+        # by storage.timeouts).
+        cause = str(getattr(error, "orig", None) or error).strip().splitlines() or [""]
+        log.warning("a Slack %s found the database unavailable: %s", _kind(body), cause[0][:200])
+        return (
+            ":hourglass: Loopbot cannot reach its database right now, so this did not go through. "
+            "Try again in a minute."
+        )
     incident = uuid.uuid4().hex[:8]
-    log.error(
-        "error %s handling a Slack %s", incident, body.get("type") or "command", exc_info=error
-    )
+    log.error("error %s handling a Slack %s", incident, _kind(body), exc_info=error)
     return f":x: Something went wrong on Loopbot's side (error id `{incident}`). Try again in a moment."
+
+
+def _kind(body: dict[str, Any]) -> str:
+    return body.get("type") or "command"

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.delivery.deliveries import parked_at
 from config.teams import LoopbotConfig
 
 # auth.test answers these when the token itself is the problem; anything else (5xx, ratelimited) is Slack's.
@@ -43,8 +44,21 @@ def channel_keys(config: LoopbotConfig) -> list[tuple[str, str]]:
     return keys
 
 
-def check_slack(client: WebClient, config: LoopbotConfig, api_url: str) -> Preflight:
-    """auth.test, then conversations.info per configured channel; never prints a token (only Slack's error codes)."""
+def check_slack(
+    client: WebClient, config: LoopbotConfig, api_url: str, database_url: str | None = None
+) -> Preflight:
+    """auth.test, then conversations.info per configured channel, then the posts parked in the database
+    (`database_url`) with how to fix each; never prints a token (only Slack's error codes)."""
+    out = _check_slack(client, config, api_url)
+    for p in (parked_at(database_url) or []) if database_url else []:
+        out.warnings.append(
+            f"warning: outbox: {p.posts} post(s) waiting since {p.since:%Y-%m-%d %H:%M} UTC, "
+            f"{p.waits} parked ({p.error}): {p.fix}"
+        )
+    return out
+
+
+def _check_slack(client: WebClient, config: LoopbotConfig, api_url: str) -> Preflight:
     out = Preflight()
     try:
         who = client.auth_test()

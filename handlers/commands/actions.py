@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from bot.cases.permissions import Action, require, visible
 from bot.clock import utcnow
 from bot.slack import parsed
 from bot.slack.blocks.action import action_detail, action_list
-from handlers.commands.context import SOURCE, Context, Reply
+from handlers.commands.context import SOURCE, Context, Reply, all_teams
 
 
 def actions(ctx: Context, cmd: parsed.ListActions) -> Reply:
-    if cmd.team == parsed.ALL_TEAMS:
-        keys, where = None, "all teams"
+    key = None if cmd.team == parsed.ALL_TEAMS else cmd.team or ctx.channel_team()
+    if key:
+        team = ctx.svc.overview.team(key)
+        require(ctx.svc.config, team, ctx.user, Action.SEE)
+        keys, where = [team.key], team.name
     else:
-        key = cmd.team or ctx.channel_team()
-        keys = [ctx.svc.overview.team(key).key] if key else None
-        where = ctx.svc.config.teams[key].name if key else "all teams"
+        # A private team's actions name its cases: left out for those who may not see them (SPEC §11).
+        every = visible(ctx.svc.config, ctx.svc.config.teams.values(), ctx.user)
+        hidden = len(every) < len(ctx.svc.config.teams)
+        keys, where = ([t.key for t in every] if hidden else None), all_teams(ctx)
     found = ctx.svc.cases.actions.listed(keys, cmd.filter, utcnow())
     title = {
         "open": f"Open corrective actions of {where}",
@@ -38,7 +43,9 @@ def actions(ctx: Context, cmd: parsed.ListActions) -> Reply:
 
 def action(ctx: Context, cmd: parsed.ShowAction) -> Reply:
     detail = ctx.svc.cases.actions.get(cmd.action_id)
-    return action_detail(detail, ctx.svc.config.teams[detail.action.team], now=utcnow())
+    team = ctx.svc.config.teams[detail.action.team]
+    require(ctx.svc.config, team, ctx.user, Action.SEE, detail.action.ref)
+    return action_detail(detail, team, now=utcnow())
 
 
 def plan(ctx: Context, cmd: parsed.Plan) -> Reply:

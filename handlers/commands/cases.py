@@ -10,7 +10,7 @@ from bot.slack.blocks.lists import case_detail, case_list
 from bot.slack.blocks.notice import notice
 from bot.slack.ids import CaseMeta
 from bot.slack.resolve_form import resolve_view
-from handlers.commands.context import SOURCE, Context, Reply
+from handlers.commands.context import SOURCE, Context, Reply, all_teams
 
 
 def show_help(ctx: Context, _cmd: parsed.Help) -> Reply:
@@ -24,7 +24,7 @@ def show_usage(_ctx: Context, cmd: parsed.Usage) -> Reply:
 def list_cases(ctx: Context, cmd: parsed.ListCases) -> Reply:
     team = cmd.team or ctx.channel_team()
     result = ctx.svc.overview.list_cases(team=team, filter=cmd.filter, user=ctx.user)
-    where = ctx.svc.overview.team(team).name if team else "all teams"
+    where = ctx.svc.overview.team(team).name if team else all_teams(ctx)
     title = {
         "open": f"Open cases of {where}",
         "overdue": f"Overdue cases of {where}",
@@ -48,7 +48,8 @@ def list_cases(ctx: Context, cmd: parsed.ListCases) -> Reply:
 
 
 def show(ctx: Context, cmd: parsed.Show) -> Reply:
-    detail = ctx.svc.cases.get(cmd.case_id)
+    detail = ctx.svc.cases.get_for(cmd.case_id, ctx.user, Action.SEE)
+    ctx.svc.audit.case_shown(ctx.user, detail.case)
     return case_detail(detail, ctx.svc.config.teams[detail.case.team], now=utcnow())
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
-from bot.cases.permissions import Action, report_scope
+from bot.cases.permissions import Action, report_scope, visible
 from bot.slack import parsed
 from bot.slack.app import SlackServices
 from bot.slack.blocks.notice import notice
@@ -44,3 +44,10 @@ def scope(ctx: Context, named: str | None, action: Action) -> tuple[list[Team], 
     if named == parsed.ALL_TEAMS:
         return report_scope(ctx.svc.config, ctx.user, action, None, all_teams=True)
     return report_scope(ctx.svc.config, ctx.user, action, named or ctx.channel_team())
+
+
+def all_teams(ctx: Context) -> str:
+    """What a listing of every team covers: a private team's cases are left out of it (SPEC §11)."""
+    every = ctx.svc.config.teams.values()
+    seen = len(visible(ctx.svc.config, every, ctx.user)) == len(every)
+    return "all teams" if seen else "all teams you may see"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.cases.permissions import Action
+from bot.cases.permissions import Action, require
 from bot.charts.request import ChartRequest
 from bot.clock import utcnow
 from bot.errors import InvalidInput
@@ -25,6 +25,7 @@ def digest(ctx: Context, cmd: parsed.Digest) -> Reply:
             f"{next(iter(ctx.svc.config.teams))}` (teams: {teams})."
         )
     team = ctx.svc.digests.team(key)
+    require(ctx.svc.config, team, ctx.user, Action.SEE)
     now = utcnow()
     return digest_message(ctx.svc.digests.for_team(team.key, now), team, now=now)
 

@@ -46,5 +46,6 @@ def unsilence(ctx: Context, cmd: parsed.Unsilence) -> Reply:
 
 
 def customer(ctx: Context, cmd: parsed.CustomerView) -> Reply:
+    ctx.svc.audit.customer_lookup(ctx.user, cmd.customer)
     found = ctx.svc.customers.view(cmd.customer, ctx.user, utcnow())
     return customer_message(found, ctx.svc.config.teams)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from bot.alerts.escalations import Escalations
 from bot.clock import utcnow
@@ -21,6 +22,7 @@ from bot.slack.delivery.lanes import posts_worker
 from bot.slack.delivery.worker import OutboxWorker
 from config.settings import Settings
 from slack_emulator import SlackEmulator
+from storage.models import OutboxMessage
 from tests.e2e.harness import CHANNELS, USERS
 from tests.factories import item
 
@@ -121,7 +123,7 @@ def test_a_change_updates_the_message_in_place_and_adds_one_thread_line(
 def test_a_change_waits_for_its_cases_message_and_fails_when_that_failed_for_good(
     sessions, cases, config, ingestor
 ) -> None:  # noqa: ANN001
-    with SlackEmulator(channels=CHANNELS, users=USERS, not_in_channel={"C0SUPPORT"}) as slack:
+    with SlackEmulator(channels=CHANNELS, users=USERS) as slack:
         worker = make_worker(slack, sessions, cases, config)
         [ref] = open_cases(ingestor, item(score=1))
         slack.rate_limit("chat.postMessage", times=2, retry_after=3)  # the client retries once
@@ -134,11 +136,48 @@ def test_a_change_waits_for_its_cases_message_and_fails_when_that_failed_for_goo
         assert len(slack.replies(CH, message["ts"])) == 1
         [closed] = open_cases(ingestor, item(score=1, team="support"))
         cases.acknowledge(closed, actor="U0SUPER2", source="command")
+        # An error no fix changes (a channel the bot is not in parks instead: test_parking.py).
+        slack.fail("chat.postMessage", "invalid_blocks", times=1)
         assert worker.deliver_due() == 2
-        assert worker.deliveries.post_error(f"case:{case_id(closed)}:open") == "not_in_channel"
+        assert worker.deliveries.post_error(f"case:{case_id(closed)}:open") == "invalid_blocks"
         assert worker.deliveries.counts()["failed"] == 2
         assert worker.failed_kinds == ["case.open", "case.event"]
         assert slack.messages("C0SUPPORT") == []
+
+
+def test_thread_lines_go_out_in_timeline_order_whatever_order_their_retries_fall_due(
+    sessions, cases, config, ingestor
+) -> None:  # noqa: ANN001
+    with SlackEmulator(channels=CHANNELS, users=USERS) as slack:
+        worker = make_worker(slack, sessions, cases, config)
+
+        def later(seconds: int) -> None:
+            worker.clock.shift += timedelta(seconds=seconds)
+            worker.deliver_due()
+
+        [ref] = open_cases(ingestor, item(score=1, comment="late"))
+        slack.fail("chat.postMessage", "internal_error", times=1)  # Slack away for a moment
+        worker.deliver_due()
+        with (
+            sessions.begin() as s
+        ):  # its backoff, made 3 s: as if Slack stayed away a little longer
+            s.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.key == f"case:{case_id(ref)}:open")
+                .values(not_before=worker.clock() + timedelta(seconds=3))
+            )
+        cases.acknowledge(ref, actor=AGENT, source="button")
+        worker.deliver_due()  # waits for the message: looks again at +2 s
+        worker.clock.shift += timedelta(seconds=1)
+        cases.assign(ref, "U0AGENT2", actor="U0SUPER1", source="button")
+        worker.deliver_due()  # waits too: looks again at +3 s, with the message
+        for _ in range(4):
+            later(1)
+        [message] = slack.messages(CH)
+        lines = [key_of(r) for r in slack.replies(CH, message["ts"])]
+        events = [int(k.rsplit(":", 1)[1]) for k in lines]
+        assert len(events) == 2 and events == sorted(events), lines
+        assert worker.deliveries.counts() == {"delivered": 3}
 
 
 def test_an_alert_storm_posts_ten_cases_then_the_rest_as_one_grouped_message(

@@ -248,7 +248,7 @@ def test_metrics_count_cases_and_slack_errors(bot):
     assert 'loopbot_outbox_messages{state="pending"}' in text
 
 
-def test_a_channel_slack_refuses_fails_that_post_only(tmp_path):
+def test_a_channel_the_bot_is_not_in_parks_its_posts_only_and_says_so(tmp_path):
     with (
         SlackEmulator(channels=CHANNELS, users=USERS, not_in_channel={"C0SUPPORT"}) as emu,
         database_url("sqlite", tmp_path) as url,
@@ -256,17 +256,21 @@ def test_a_channel_slack_refuses_fails_that_post_only(tmp_path):
     ):
         bot.ingest(item(team="support", score=1))
         ref, _ = new_case(bot)
-        bot.emu.wait_for(
-            lambda: "loopbot_slack_posts_failed_total" in httpx.get(f"{bot.url}/metrics").text,
-            timeout=10,
-        )
+        parked = 'loopbot_outbox_parked_posts{error="not_in_channel",scope="C0SUPPORT"} 1.0'
+        bot.emu.wait_for(lambda: parked in httpx.get(f"{bot.url}/metrics").text, timeout=10)
         metrics = httpx.get(f"{bot.url}/metrics").text
-        assert 'loopbot_outbox_messages{state="failed"} 1.0' in metrics
+        assert 'loopbot_outbox_messages{state="parked"} 1.0' in metrics
+        assert 'loopbot_outbox_messages{state="failed"} 0.0' in metrics
         assert (
             'loopbot_slack_api_errors_total{error="not_in_channel",method="chat.postMessage"}'
             in metrics
         )
-        assert "channel C0SUPPORT failed for good: not_in_channel" in bot.output()
+        health = httpx.get(f"{bot.url}/healthz").json()
+        assert health["status"] == "degraded" and health["parked_posts"] == 1
+        [waiting] = health["parked"]
+        assert (waiting["channel"], waiting["error"]) == ("C0SUPPORT", "not_in_channel")
+        assert "/invite @Loopbot" in waiting["fix"] and "failures" not in health
+        assert "parked, retried in 60s: invite the bot to C0SUPPORT" in bot.output()
 
 
 def test_an_alert_storm_posts_ten_cases_then_one_grouped_message(bot):

@@ -16,7 +16,7 @@ from storage.models import Base
 
 def test_migrated_schema_matches_models_and_upgrade_is_idempotent(engine):
     migrate.upgrade(engine)  # the fixture already upgraded once: a second run must be a no-op
-    assert migrate.head_revision() == "0007"
+    assert migrate.head_revision() == "0008"
     assert migrate.current_revision(engine) == migrate.head_revision()
     with engine.connect() as conn:
         diff = compare_metadata(

@@ -14,6 +14,7 @@ from slack_sdk.models.views import View
 from bot.cases.model import CaseDetail, CaseRecord, EventRecord
 from bot.cases.timings import derive
 from bot.reports.queries import CaseRow
+from bot.slack.blocks.limits import FALLBACK_TEXT, MESSAGE_CHARS, size
 from config.loader import parse_config
 from config.teams import LoopbotConfig, Team
 from tests.conftest import CONFIG
@@ -162,6 +163,9 @@ def assert_message(msg: dict[str, Any]) -> None:
         assert parsed.to_dict()["type"] == block["type"]
     block_ids = [b["block_id"] for b in blocks if "block_id" in b]
     assert len(block_ids) == len(set(block_ids))
+    # Slack's total for a message's blocks, as the renderers count it (the emulator allows 13,000).
+    assert size(blocks) <= MESSAGE_CHARS, size(blocks)
+    assert len(msg["text"]) <= FALLBACK_TEXT
     if HAS_BLOCKKIT:
         from slack_emulator.blockkit import message_errors
 

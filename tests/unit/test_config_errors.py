@@ -341,7 +341,7 @@ WINDOW = {"window": "1h"}
             "C0X",
             "defaults.channel: unknown key; the keys allowed here are timezone, huddle, sla, "
             "open_case_when, thresholds, verify_window, verify_min_responses, recurrence_window, "
-            "systemic_after, sla_by_segment",
+            "systemic_after, sla_by_segment, privacy",
         ),
         (
             "teams.delivery",

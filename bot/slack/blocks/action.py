@@ -16,14 +16,9 @@ from bot.slack.blocks.action_lines import (
     state_label,
     verification_lines,
 )
-from bot.slack.blocks.case import (
-    MAX_MESSAGE_BLOCKS,
-    SECTION_LIMIT,
-    button,
-    context,
-    section,
-)
+from bot.slack.blocks.case import SECTION_LIMIT, button, context, section
 from bot.slack.blocks.describe import label, mentions
+from bot.slack.blocks.fit import Listing, fit_message
 from bot.slack.blocks.lists import with_timeline
 from bot.slack.blocks.text import clip, escape, fmt_time, one_line, pack_lines, plural, who
 from bot.slack.ids import ActionId, ActionMeta, BlockId
@@ -60,7 +55,7 @@ def action_message(detail: ActionDetail, team: Team, *, now: datetime) -> dict[s
                 "elements": [button("Reopen action", ActionId.ACTION_REOPEN, value, "danger")],
             }
         )
-    return {"text": action_fallback(action, team), "blocks": blocks}
+    return fit_message(action_fallback(action, team), blocks)
 
 
 def action_fallback(action: ActionRecord, team: Team) -> str:
@@ -130,10 +125,10 @@ def _state_blocks(detail: ActionDetail, team: Team) -> list[Block]:
 def action_detail(detail: ActionDetail, team: Team, *, now: datetime) -> dict[str, Any]:
     """The action without its button, then its timeline."""
     lines = [action_event_line(event, detail.action, team) for event in detail.events]
-    return {
-        "text": action_fallback(detail.action, team),
-        "blocks": with_timeline(action_blocks(detail, team, now=now), lines),
-    }
+    return fit_message(
+        action_fallback(detail.action, team),
+        with_timeline(action_blocks(detail, team, now=now), lines),
+    )
 
 
 def action_list(
@@ -148,25 +143,23 @@ def action_list(
     """A line per action; the team is named only when the list spans several teams."""
     heading = f"*{clip(one_line(title), TITLE_LIMIT)}*"
     if not actions:
-        return {"text": escape(one_line(empty)), "blocks": [section(f"{heading}\n{escape(empty)}")]}
+        return fit_message(escape(one_line(empty)), [section(f"{heading}\n{escape(empty)}")])
     several = len({a.team for a in actions}) > 1
     lines = [
         action_line(a, teams.get(a.team), now, show_team=several, show_owner=True) for a in actions
     ]
-    # Heading and the "more" note take two of the 50 blocks.
-    groups = pack_lines(lines, SECTION_LIMIT)[: MAX_MESSAGE_BLOCKS - 2]
-    shown = sum(len(group) for group in groups)
-    blocks = [section(heading), *(section("\n".join(group)) for group in groups)]
-    if len(actions) > shown:
-        blocks.append(
-            context(
-                f"{len(actions) - shown} more, not shown ({shown} of {len(actions)}). Narrow the list "
-                f"with `{_command(command)} actions TEAM overdue`, or open one with "
-                f"`{_command(command)} action CA-n`."
-            )
+
+    def more(n: int) -> str:
+        if not n:
+            return ""
+        return (
+            f"{n} more, not shown ({len(actions) - n} of {len(actions)}). Narrow the list "
+            f"with `{_command(command)} actions TEAM overdue`, or open one with "
+            f"`{_command(command)} action CA-n`."
         )
+
     text = f"{clip(one_line(title), TITLE_LIMIT)}: {plural(len(actions), 'corrective action')}"
-    return {"text": text, "blocks": blocks}
+    return fit_message(text, [section(heading), Listing(lines, more)])
 
 
 # -- overdue escalations ---------------------------------------------------------------------------------
@@ -207,7 +200,7 @@ def overdue_message(
         )
     else:
         raise ValueError(f"unknown escalation level {level!r} for {action.ref}")
-    return {"text": text, "blocks": blocks}
+    return fit_message(text, blocks)
 
 
 # -- App Home --------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 from bot.reports.breakdowns import Breakdown, Group
 from bot.reports.quality import CategoryAgreement
 from bot.slack.blocks.case import context, section
+from bot.slack.blocks.fit import fit_message
 from bot.slack.blocks.table import MISSING, table_line
 from bot.slack.blocks.text import clip, escape, fmt_number, one_line, pack_lines, plural, truncate
 from config.teams import Team
@@ -49,7 +50,7 @@ def breakdown_message(
         )
     groups = plural(sum(1 for g in b.groups if not g.is_other), f"{b.by} value")
     text = f"Stats by {b.by} for {who}, {period_label}: {b.total.responses} responses, {groups}"
-    return {"text": escape(one_line(text)), "blocks": blocks}
+    return fit_message(escape(one_line(text)), blocks)
 
 
 def scope_label(keys: tuple[str, ...], teams: dict[str, Team], all_teams: bool) -> str:

@@ -9,6 +9,8 @@ from typing import Any
 
 from bot.cases.model import CaseDetail, CaseRecord, EventRecord
 from bot.cases.opening import RESPONSE_UPDATED
+from bot.privacy.erase import ERASED_EVENT
+from bot.privacy.scrub import ERASED
 from bot.reports.queries import CaseRow
 from bot.slack.blocks.describe import (
     breach_text,
@@ -26,12 +28,13 @@ from bot.slack.blocks.describe import (
     via,
     window_text,
 )
+from bot.slack.blocks.fit import Listing, fit_message
+from bot.slack.blocks.limits import SECTION_TEXT
 from bot.slack.blocks.text import (
     clip,
     fmt_duration,
     fmt_time,
     one_line,
-    pack_lines,
     parse_time,
     plural,
     quote,
@@ -43,8 +46,7 @@ from config.teams import Team
 Block = dict[str, Any]
 
 VERBATIM_LIMIT = 500  # SPEC §5: the verbatim is truncated to 500 characters
-SECTION_LIMIT = 3_000  # Slack: a section's text holds at most 3,000 characters
-MAX_MESSAGE_BLOCKS = 50  # Slack: at most 50 blocks in a message
+SECTION_LIMIT = SECTION_TEXT  # Slack: a section's text holds at most 3,000 characters
 GROUP_MAX_LINES = 100  # beyond this a grouped message stops being readable; the rest are counted
 LEADER_LEVELS = {"ack_leaders", "resolve_leaders"}
 _CHANNEL = re.compile(r"[CG][A-Z0-9]{2,}")
@@ -88,8 +90,9 @@ def case_message(
 ) -> dict[str, Any]:
     """The payload for chat.postMessage / chat.update: fallback text, case blocks and the buttons of its state."""
     blocks = case_blocks(detail, team, now=now, playbook=playbook, command=command)
-    blocks.append(case_actions(detail.case))
-    return {"text": case_fallback(detail, team), "blocks": blocks}
+    # Long free texts (the verbatim, the action, the rationale, the whys) give way to stay within
+    # the message's total; the buttons always stay.
+    return fit_message(case_fallback(detail, team), [*blocks, case_actions(detail.case)])
 
 
 def case_fallback(detail: CaseDetail, team: Team) -> str:
@@ -165,8 +168,8 @@ def _notes(summary: dict[str, Any], playbook: list[str] | None) -> list[str]:
             notes.append(line)
     steps = [one_line(str(step)) for step in playbook or [] if str(step).strip()]
     if steps:
-        # The YAML allows 10 lines; each is cut so the line stays far inside a context's 3,000.
-        notes.append("Playbook: " + " · ".join(clip(step, 200, 280) for step in steps[:10]))
+        # The YAML allows 10 lines; each is cut so the line stays inside a context's 2,000.
+        notes.append("Playbook: " + " · ".join(clip(step, 150, 185) for step in steps[:10]))
     return notes
 
 
@@ -189,6 +192,8 @@ def _verbatim(detail: CaseDetail) -> str:
     if detail.comment and detail.comment.strip():
         # ≤ 500 raw characters escape to ≤ 2,500 plus one ">" per line: always inside a section.
         return quote(clip(detail.comment.strip(), VERBATIM_LIMIT, SECTION_LIMIT - VERBATIM_LIMIT))
+    if (detail.case.summary or {}).get("customer") == ERASED:
+        return f"_Comment {ERASED} at the customer's request._"
     if detail.case.feedback_id is None:
         return "_Comment removed by retention._"
     return "_No comment._"
@@ -308,6 +313,8 @@ def event_line(event: EventRecord, case: CaseRecord, team: Team) -> str:
         return f":pencil2: Response updated at {at} via {via(event.source)}: {changes}"
     if event.kind == "recovered":
         return f":chart_with_upwards_trend: Recovered at {at}: {recovery_text(case.summary or {}, details)}"
+    if event.kind == ERASED_EVENT:
+        return f":wastebasket: Customer data {ERASED} on request at {at}"
     # Kinds added later (escalations, recoveries) still get a readable line rather than an error.
     return (
         f":small_blue_diamond: {label(event.kind.replace('_', ' ')).capitalize()} by {by} at {at}"
@@ -368,23 +375,15 @@ def group_message(
     """One message for a burst of cases (SPEC §5: > 10 in 5 minutes): a line per case, within Slack's limits."""
     name = label(team.name)
     head = f":rotating_light: {plural(len(cases), 'more case')} for {name} in 5 minutes"
-    shown = cases[:GROUP_MAX_LINES]
-    lines = [row_line(row, team.name, now, show_team=False) for row in shown]
-    # Header, "and N more" and the button take three of the 50 blocks.
-    room = MAX_MESSAGE_BLOCKS - 3
-    groups = pack_lines(lines, SECTION_LIMIT)[:room]
-    listed = sum(len(group) for group in groups)
-    blocks: list[Block] = [section(f"*{head}*")]
-    blocks.extend(section("\n".join(group)) for group in groups)
-    if len(cases) > listed:
-        blocks.append(context(f"and {len(cases) - listed} more — `{command} list {team.key}`"))
-    blocks.append(
-        {
-            "type": "actions",
-            "elements": [
-                button("List open cases", ActionId.LIST_OPEN, team.key, "primary"),
-            ],
-        }
+    lines = Listing(
+        [row_line(row, team.name, now, show_team=False) for row in cases[:GROUP_MAX_LINES]],
+        lambda n: f"and {n} more — `{command} list {team.key}`" if n else "",
+        total=len(cases),
     )
+    button_row = {
+        "type": "actions",
+        "elements": [button("List open cases", ActionId.LIST_OPEN, team.key, "primary")],
+    }
     refs = ", ".join(row.ref for row in cases[:20]) + (", …" if len(cases) > 20 else "")
-    return {"text": f"{plural(len(cases), 'more case')} for {name}: {refs}", "blocks": blocks}
+    text = f"{plural(len(cases), 'more case')} for {name}: {refs}"
+    return fit_message(text, [section(f"*{head}*"), lines, button_row])

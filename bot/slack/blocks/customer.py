@@ -7,8 +7,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.reports.customer import CustomerCase, CustomerView, Response
-from bot.slack.blocks.case import MAX_MESSAGE_BLOCKS, context, section
-from bot.slack.blocks.text import clip, escape, one_line, pack_lines, plural
+from bot.slack.blocks.case import context, section
+from bot.slack.blocks.fit import Listing, Part, fit_message
+from bot.slack.blocks.text import clip, cut, escape, one_line, plural
 from config.teams import Team
 
 Block = dict[str, Any]
@@ -20,8 +21,6 @@ _ID_LIMIT = 100  # a customer id is the survey tool's; this only bounds a pathol
 _NAME_LIMIT = 60
 # Repeat lines per team and shared causes shown: the section must stay under 3,000 characters.
 TEAM_LINES = 15
-# Header, scope, repeats, two dividers, two titles' "…and n more" and the legend around the lists.
-_FIXED_BLOCKS = 8
 
 
 def customer_message(view: CustomerView, teams: dict[str, Team]) -> dict[str, Any]:
@@ -30,28 +29,19 @@ def customer_message(view: CustomerView, teams: dict[str, Team]) -> dict[str, An
     scope = (
         "all teams"
         if view.all_teams
-        else ", ".join(_name(k, teams) for k in view.scope)  # already escaped
+        # Already escaped; a leader may see hundreds of teams, and this is one context line.
+        else cut(", ".join(_name(k, teams) for k in view.scope), 1_000)
     )
-    blocks: list[Block] = [
+    blocks: list[Part] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Customer view", "emoji": True}},
         context(f"Customer `{who}` · last 365 days · {scope}"),
         section("\n".join(_repeats(view, teams))),
         {"type": "divider"},
     ]
-    budget = (MAX_MESSAGE_BLOCKS - _FIXED_BLOCKS) // 2  # sections for each list
-    blocks.extend(
-        _listed(
-            "Responses",
-            [_response(r, teams) for r in view.responses],
-            view.total_responses,
-            "response",
-            budget,
-        )
-    )
+    responses = [_response(r, teams) for r in view.responses]
+    blocks.append(_listed("Responses", responses, view.total_responses, "response"))
     blocks.append({"type": "divider"})
-    blocks.extend(
-        _listed("Cases", [_case(c, teams) for c in view.cases], view.total_cases, "case", budget)
-    )
+    blocks.append(_listed("Cases", [_case(c, teams) for c in view.cases], view.total_cases, "case"))
     blocks.append(
         context(
             "Comments as stored: masked at ingestion. Negative: by the team's limits. A case's cause is its "
@@ -62,7 +52,7 @@ def customer_message(view: CustomerView, teams: dict[str, Team]) -> dict[str, An
         f"Customer {one_line(view.customer)[:_ID_LIMIT]}: {plural(view.total_responses, 'response')} "
         f"({view.total_negative} negative) and {plural(view.total_cases, 'case')} in the last 365 days"
     )
-    return {"text": escape(text), "blocks": blocks}
+    return fit_message(escape(text), blocks)
 
 
 def _repeats(view: CustomerView, teams: dict[str, Team]) -> list[str]:
@@ -84,16 +74,15 @@ def _repeats(view: CustomerView, teams: dict[str, Team]) -> list[str]:
     return lines
 
 
-def _listed(title: str, lines: list[str], total: int, noun: str, budget: int) -> list[Block]:
+def _listed(title: str, lines: list[str], total: int, noun: str) -> Part:
     if not lines:
-        return [section(f"*{title}*: none in these teams.")]
-    groups = pack_lines([f"*{title}* (newest first)", *lines])
-    kept = groups[:budget]
-    shown = sum(len(g) for g in kept) - 1
-    blocks = [section("\n".join(g)) for g in kept]
-    if total > shown:
-        blocks.append(context(f"…and {plural(total - shown, 'more ' + noun)}"))
-    return blocks
+        return section(f"*{title}*: none in these teams.")
+    return Listing(
+        lines,
+        lambda n: f"…and {plural(n, 'more ' + noun)}" if n else "",
+        total=total,
+        title=f"*{title}* (newest first)",
+    )
 
 
 def _response(r: Response, teams: dict[str, Team]) -> str:

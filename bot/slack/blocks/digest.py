@@ -8,7 +8,8 @@ from typing import Any
 from bot.reports.digest import Digest, MetricDigest, Verbatim
 from bot.slack.blocks.case import SECTION_LIMIT, button, context, section
 from bot.slack.blocks.describe import breach_text, label, metric_name, score_text
-from bot.slack.blocks.silence import clip_lines, digest_silence_lines
+from bot.slack.blocks.fit import Listing, Part, fit_message
+from bot.slack.blocks.silence import digest_silence_lines
 from bot.slack.blocks.text import clip, fmt_duration, fmt_number, fmt_time, plural, quote
 from bot.slack.ids import ActionId
 from config.teams import Team
@@ -28,7 +29,7 @@ def digest_message(d: Digest, team: Team, *, now: datetime) -> dict[str, Any]:
     `now` is the render time, like every renderer's; the digest's own ages were counted when it was composed.
     """
     tz = team.tz
-    blocks: list[Block] = [
+    blocks: list[Part] = [
         # A section rather than a header: a header's plain text cannot carry an escaped name.
         section(f":sunrise: *Huddle digest · {label(team.name)}*"),
         context(
@@ -44,22 +45,24 @@ def digest_message(d: Digest, team: Team, *, now: datetime) -> dict[str, Any]:
         lines = [
             f":chart_with_downwards_trend: *{x.ref}* {breach_text(x.summary)}" for x in d.signals
         ]
-        blocks.append(section(clip_lines(["*Active signals*", *lines])))
+        blocks.append(Listing(lines, title="*Active signals*", inline=True))
     if d.silences:
-        blocks.append(section(clip_lines(["*Silenced*", *digest_silence_lines(d.silences, team)])))
+        blocks.append(
+            Listing(digest_silence_lines(d.silences, team), title="*Silenced*", inline=True)
+        )
     if not d.quiet:
         if d.top_categories:
             top = " · ".join(f"{label(category)} ({count})" for category, count in d.top_categories)
             blocks.append(section(f"*Top complaints:* {top}"))
         if d.lowest:
             blocks.append(section("*Lowest scores*"))
-            blocks.extend(section(verbatim_text(v, team)) for v in d.lowest)
+            blocks.append(Listing([section(verbatim_text(v, team)) for v in d.lowest]))
         if d.praise is not None:
             blocks.append(section(f":star: *Praise*\n{verbatim_text(d.praise, team)}"))
     blocks.append(
         {"type": "actions", "elements": [button("List open cases", ActionId.LIST_OPEN, team.key)]}
     )
-    return {"text": fallback(d, team), "blocks": blocks}
+    return fit_message(fallback(d, team), blocks)
 
 
 def fallback(d: Digest, team: Team) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from bot.cases.model import CaseRecord
 from bot.slack.blocks.case import context, section
 from bot.slack.blocks.describe import case_what, label, mentions, missed_sla, severity_emoji
+from bot.slack.blocks.fit import fit_message
 from bot.slack.blocks.text import clip, fmt_duration, fmt_time, one_line
 from config.teams import Team
 
@@ -44,4 +45,4 @@ def leaders_message(
     # The command is configurable (LOOPBOT_COMMAND): only its name is shown, escaped.
     blocks.append(context(f"`{clip(one_line(command), 40)} show {case.ref}` for its timeline"))
     text = f"Escalation: {case.ref} ({label(team.name)}) {missed} — {what}"
-    return {"text": text, "blocks": blocks}
+    return fit_message(text, blocks)

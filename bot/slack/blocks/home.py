@@ -7,15 +7,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.reports.queries import Headline, HomeData
-from bot.slack.blocks.case import SECTION_LIMIT, button, context, section
+from bot.slack.blocks.case import button, context, section
 from bot.slack.blocks.describe import label, row_line
-from bot.slack.blocks.text import fmt_number, pack_lines
+from bot.slack.blocks.fit import Listing, Part, fit_view
+from bot.slack.blocks.text import fmt_number
 from bot.slack.ids import ActionId, CaseMeta
 from config.teams import Team
 
 Block = dict[str, Any]
 
-MAX_VIEW_BLOCKS = 100  # Slack: a view holds at most 100 blocks
 ASSIGNED_MAX = 20  # one block each (they carry a button)
 TEAM_OPEN_MAX = 60  # lines, packed several per block
 TEAM_OPEN_SECTIONS = 10
@@ -53,18 +53,21 @@ def home_view(
     def team_name(key: str) -> str:
         return teams[key].name if key in teams else key
 
-    blocks: list[Block] = [_header("Assigned to you")]
-    for row in data.assigned[:ASSIGNED_MAX]:
-        blocks.append(
-            section(
-                row_line(row, team_name(row.team), now),
-                accessory=button("Show", ActionId.SHOW, CaseMeta(case_id=row.id).dump()),
-            )
+    assigned = [
+        section(
+            row_line(row, team_name(row.team), now),
+            accessory=button("Show", ActionId.SHOW, CaseMeta(case_id=row.id).dump()),
         )
-    if len(data.assigned) > ASSIGNED_MAX:
-        blocks.append(
-            context(f"and {len(data.assigned) - ASSIGNED_MAX} more — `{command} list mine`")
-        )
+        for row in data.assigned[:ASSIGNED_MAX]
+    ]
+    blocks: list[Part] = [
+        _header("Assigned to you"),
+        Listing(
+            assigned,
+            lambda n: f"and {n} more — `{command} list mine`" if n else "",
+            total=len(data.assigned),
+        ),
+    ]
     if not data.assigned:
         blocks.append(
             section(
@@ -78,28 +81,27 @@ def home_view(
     if silenced:  # bot.slack.blocks.silence.home_silence_blocks: nothing when nothing is silenced
         blocks += [{"type": "divider"}, *silenced]
     blocks += [{"type": "divider"}, _header("Open in your teams")]
-    lines = [row_line(row, team_name(row.team), now) for row in data.team_open[:TEAM_OPEN_MAX]]
-    groups = pack_lines(lines, SECTION_LIMIT)[:TEAM_OPEN_SECTIONS]
-    blocks.extend(section("\n".join(group)) for group in groups)
-    shown = sum(len(group) for group in groups)
-    if len(data.team_open) > shown:
-        blocks.append(
-            context(
-                f"and {len(data.team_open) - shown} more, oldest first — `{command} list TEAM` shows them all"
-            )
+    blocks.append(
+        Listing(
+            [row_line(row, team_name(row.team), now) for row in data.team_open[:TEAM_OPEN_MAX]],
+            lambda n: (
+                f"and {n} more, oldest first — `{command} list TEAM` shows them all" if n else ""
+            ),
+            total=len(data.team_open),
+            max_sections=TEAM_OPEN_SECTIONS,
         )
+    )
     if not data.team_open:
         blocks.append(section("No open cases in your teams. :tada:"))
 
     blocks += [{"type": "divider"}, _header("Last 7 days")]
-    # What is left after the fixed blocks above and the footer; leaders may see many teams.
-    room = MAX_VIEW_BLOCKS - len(blocks) - 2
-    metric_lines = [headline_text(h, team_name(h.team)) for h in data.headlines]
-    metric_groups = pack_lines(metric_lines, SECTION_LIMIT)
-    blocks.extend(section("\n".join(group)) for group in metric_groups[:room])
-    if len(metric_groups) > room:
-        left = sum(len(group) for group in metric_groups[room:])
-        blocks.append(context(f"and {left} more teams — `{command} stats all`"))
+    # Leaders may see many teams: the lines take the room the view has left.
+    blocks.append(
+        Listing(
+            [headline_text(h, team_name(h.team)) for h in data.headlines],
+            lambda n: f"and {n} more teams — `{command} stats all`" if n else "",
+        )
+    )
     if not data.headlines:
         blocks.append(
             section(
@@ -114,4 +116,4 @@ def home_view(
             f"Updated <!date^{stamp}^{{date_short_pretty}} at {{time}}|{now.astimezone(UTC):%Y-%m-%d %H:%M} UTC>"
         )
     )
-    return {"type": "home", "blocks": blocks}
+    return fit_view({"type": "home"}, blocks)

@@ -8,8 +8,6 @@ from typing import Any
 from bot.cases.model import CaseDetail
 from bot.reports.queries import CaseList
 from bot.slack.blocks.case import (
-    MAX_MESSAGE_BLOCKS,
-    SECTION_LIMIT,
     Block,
     case_blocks,
     case_fallback,
@@ -18,10 +16,13 @@ from bot.slack.blocks.case import (
     section,
 )
 from bot.slack.blocks.describe import row_line
-from bot.slack.blocks.text import clip, escape, one_line, pack_lines, plural
+from bot.slack.blocks.fit import Listing, Part, fit_message
+from bot.slack.blocks.text import clip, escape, one_line, plural
 from config.teams import Team
 
 TITLE_LIMIT = 200
+# Characters the case or action above gives up, when its texts are long, so the timeline shows events.
+TIMELINE_RESERVE = 4_000
 
 
 def case_list(
@@ -36,51 +37,43 @@ def case_list(
     """A line per case; `empty` is the sentence shown when there are none (e.g. "No open cases for Delivery Ops. :tada:")."""
     heading = f"*{clip(one_line(title), TITLE_LIMIT)}*"
     if not result.rows:
-        return {"text": escape(one_line(empty)), "blocks": [section(f"{heading}\n{escape(empty)}")]}
+        return fit_message(escape(one_line(empty)), [section(f"{heading}\n{escape(empty)}")])
+    total = max(result.total, len(result.rows))
+
+    def more(n: int) -> str:
+        if not n:
+            return ""
+        return (
+            f"{n} more, not shown ({total - n} of {total}). Narrow the list with "
+            f"`{command} list TEAM overdue`, or open one case with `{command} show FB-n`."
+        )
+
     lines = [
         row_line(row, teams[row.team].name if row.team in teams else None, now)
         for row in result.rows
     ]
-    # Heading and the "more" note take two of the 50 blocks.
-    groups = pack_lines(lines, SECTION_LIMIT)[: MAX_MESSAGE_BLOCKS - 2]
-    shown = sum(len(group) for group in groups)
-    blocks = [section(heading), *(section("\n".join(group)) for group in groups)]
-    total = max(result.total, len(result.rows))
-    if total > shown:
-        blocks.append(
-            context(
-                f"{total - shown} more, not shown ({shown} of {total}). Narrow the list with "
-                f"`{command} list TEAM overdue`, or open one case with `{command} show FB-n`."
-            )
-        )
     text = f"{clip(one_line(title), TITLE_LIMIT)}: {plural(total, 'case')}"
-    return {"text": text, "blocks": blocks}
+    return fit_message(text, [section(heading), Listing(lines, more, total=total)])
 
 
 def case_detail(detail: CaseDetail, team: Team, *, now: datetime) -> dict[str, Any]:
     """The case message without buttons, then its timeline."""
     lines = [event_line(event, detail.case, team) for event in detail.events]
-    return {
-        "text": case_fallback(detail, team),
-        "blocks": with_timeline(case_blocks(detail, team, now=now), lines),
-    }
+    return fit_message(
+        case_fallback(detail, team), with_timeline(case_blocks(detail, team, now=now), lines)
+    )
 
 
-def with_timeline(blocks: list[Block], lines: list[str]) -> list[Block]:
-    """`blocks`, then a "Timeline" of `lines`; the oldest lines give way to stay within 50 blocks
+def with_timeline(blocks: list[Block], lines: list[str]) -> list[Part]:
+    """`blocks`, then a "Timeline" of `lines`; the oldest lines give way to stay within the message
     (for a case's `show` and an action's `action CA-n`)."""
-    # The divider, the "Timeline" heading and the "left out" note take three blocks.
-    room = MAX_MESSAGE_BLOCKS - len(blocks) - 3
-    # Packed from the newest backwards, so what has to go is the start of the timeline.
-    groups = [
-        list(reversed(group)) for group in pack_lines(list(reversed(lines)), SECTION_LIMIT)[:room]
-    ]
-    groups.reverse()
-    kept = sum(len(group) for group in groups)
-    blocks = [*blocks, {"type": "divider"}, section("*Timeline*")]
-    if kept < len(lines):
-        blocks.append(context(f"{plural(len(lines) - kept, 'earlier event')} not shown."))
-    blocks.extend(section("\n".join(group)) for group in groups)
+    timeline = Listing(
+        lines,
+        lambda n: f"{plural(n, 'earlier event')} not shown." if n else "",
+        latest=True,  # what has to go is the start of the timeline
+        reserve=TIMELINE_RESERVE,
+    )
+    parts: list[Part] = [*blocks, {"type": "divider"}, section("*Timeline*"), timeline]
     if not lines:
-        blocks.append(context("No events yet."))
-    return blocks
+        parts.append(context("No events yet."))
+    return parts

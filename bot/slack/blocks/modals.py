@@ -8,7 +8,8 @@ from bot.cases.action_model import MAX_WHYS, ActionRecord
 from bot.cases.checks import MAX_TEXT, OUTCOMES
 from bot.cases.model import CaseRecord
 from bot.slack.blocks.describe import OUTCOME_LABELS, case_what
-from bot.slack.blocks.text import escape, truncate
+from bot.slack.blocks.fit import fit_view
+from bot.slack.blocks.text import cut, escape, truncate
 from bot.slack.ids import BlockId, CallbackId, CaseMeta
 
 TITLE_LIMIT = 24  # Slack: a modal title holds at most 24 characters
@@ -124,15 +125,15 @@ def _about(case: CaseRecord) -> dict[str, Any]:
 def _modal(
     callback_id: CallbackId, title: str, submit: str, meta: CaseMeta, blocks: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    return {
+    view = {
         "type": "modal",
         "callback_id": str(callback_id),
         "title": _plain(title),
         "submit": _plain(submit),
         "close": _plain("Cancel"),
         "private_metadata": meta.dump(),
-        "blocks": blocks,
     }
+    return fit_view(view, blocks)
 
 
 def resolve_modal(
@@ -240,7 +241,8 @@ def _guidance(playbook: list[str], suggestions: list[str]) -> list[dict[str, Any
             "*Verified fixes for this cause:* "
             + " · ".join(escape(truncate(s, 200)) for s in suggestions)
         )
-    return [_context(truncate("\n".join(lines), 2_000))] if lines else []
+    # A context text holds 2,000 characters; cut whole, so no escaped "&amp;" is left half.
+    return [_context(cut("\n".join(lines), 2_000))] if lines else []
 
 
 def reopen_modal(case: CaseRecord, *, meta: CaseMeta) -> dict[str, Any]:

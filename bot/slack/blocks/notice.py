@@ -6,28 +6,24 @@ from datetime import UTC
 from typing import Any
 
 from bot.errors import UserFacingError
-from bot.slack.blocks.text import fmt_time, pack_lines, who
+from bot.slack.blocks.fit import Listing, fit_message, fit_view
+from bot.slack.blocks.text import fmt_time, plural, who
 
 
 def notice(text: str) -> dict[str, Any]:
     """`text` in as many sections as it needs: a section holds 3,000 characters (the help is longer)."""
-    return {
-        "text": text[:3000],
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(group)}}
-            for group in pack_lines(text.split("\n"))
-        ],
-    }
+    lines = Listing(text.split("\n"), lambda n: f"…and {plural(n, 'more line')}" if n else "")
+    return fit_message(text, [lines])
 
 
 def notice_view(title: str, text: str) -> dict[str, Any]:
-    # A modal title is at most 24 characters (Slack's limit).
-    return {
+    # fit_view cuts the title to Slack's 24 characters and the text to a section's 3,000.
+    view = {
         "type": "modal",
-        "title": {"type": "plain_text", "text": title[:24]},
+        "title": {"type": "plain_text", "text": title},
         "close": {"type": "plain_text", "text": "Close"},
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}],
     }
+    return fit_view(view, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
 
 
 def error_text(error: UserFacingError) -> str:

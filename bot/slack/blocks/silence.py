@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.alerts.silence_model import BreachRecord, SilenceDetail, SilenceRecord, parse_pattern
-from bot.slack.blocks.case import MAX_MESSAGE_BLOCKS, SECTION_LIMIT, context, section
+from bot.slack.blocks.case import context, section
 from bot.slack.blocks.describe import label, metric_name
+from bot.slack.blocks.fit import Listing, fit, fit_message
+from bot.slack.blocks.limits import MAX_VIEW_BLOCKS
 from bot.slack.blocks.text import (
     clip,
     escape,
@@ -17,7 +19,6 @@ from bot.slack.blocks.text import (
     fmt_number,
     fmt_time,
     one_line,
-    pack_lines,
     plural,
     who,
 )
@@ -91,7 +92,7 @@ def start_message(
         f"{silence.ref}: {what} of {label(team.name)} silenced until {until} by "
         f"{who(silence.created_by)} — {_reason(silence, REASON_LINE)}"
     )
-    return {"text": text, "blocks": [section(head), context(note)]}
+    return fit_message(text, [section(head), context(note)])
 
 
 def end_message(detail: SilenceDetail, team: Team) -> dict[str, Any]:
@@ -106,14 +107,17 @@ def end_message(detail: SilenceDetail, team: Team) -> dict[str, Any]:
         f"({fmt_duration(ended - silence.starts_at)}) by {who(silence.created_by)} — "
         f"{_reason(silence, REASON_POST)}"
     )
-    blocks = [section(head), context(ran)]
+    blocks: list[Block | Listing] = [section(head), context(ran)]
     if detail.breaches:
-        lines = [_breach_line(b, tz) for b in detail.breaches[:BREACHES_SHOWN]]
-        more = len(detail.breaches) - len(lines)
-        if more > 0:
-            lines.append(f"and {more} more")
-        title = f"*{_breaches(len(detail.breaches))} recorded while silenced:*"
-        blocks.append(section(clip_lines([title, *lines])))
+        blocks.append(
+            Listing(
+                [_breach_line(b, tz) for b in detail.breaches],
+                lambda n: f"and {n} more" if n else "",
+                title=f"*{_breaches(len(detail.breaches))} recorded while silenced:*",
+                inline=True,
+                max_items=BREACHES_SHOWN,
+            )
+        )
         still = list(dict.fromkeys(label(b.rule) for b in detail.breaches if _still(b)))
         if still:
             blocks.append(
@@ -125,7 +129,7 @@ def end_message(detail: SilenceDetail, team: Team) -> dict[str, Any]:
     else:
         blocks.append(context("No breach was recorded while silenced."))
     text = f"{silence.ref}: the silence of {what} of {label(team.name)} {how}"
-    return {"text": text, "blocks": blocks}
+    return fit_message(text, blocks)
 
 
 def _breaches(n: int) -> str:
@@ -144,11 +148,6 @@ def _breach_line(breach: BreachRecord, tz: Any) -> str:
         span += f" – {fmt_time(breach.last_at, tz)}"
     end = "" if _still(breach) else " (recovered)"
     return f"• {label(breach.rule)}: {value}n {breach.n} · {span}{end}"
-
-
-def clip_lines(lines: list[str]) -> str:
-    """Lines joined for one section, within its 3,000 characters."""
-    return "\n".join(pack_lines(lines, SECTION_LIMIT)[0])
 
 
 # -- lists: `silences`, the digest, App Home -------------------------------------------------------------
@@ -187,21 +186,13 @@ def silences_answer(
         empty = (
             f"Nothing is silenced. `{cmd} silence TEAM RULE|all DURATION REASON` starts a silence."
         )
-        return {
-            "text": f"{clip(one_line(title), 200)}: none",
-            "blocks": [section(heading + "\n" + empty)],
-        }
+        return fit_message(f"{clip(one_line(title), 200)}: none", [section(heading + "\n" + empty)])
     several = len({s.team for s in silences}) > 1
     lines = [silence_line(s, teams.get(s.team), now, show_team=several) for s in silences]
-    # The heading and the hint take two of the 50 blocks.
-    groups = pack_lines(lines, SECTION_LIMIT)[: MAX_MESSAGE_BLOCKS - 2]
-    shown = sum(len(g) for g in groups)
     hint = f"`{cmd} unsilence S-n` ends one early."
-    if len(silences) > shown:
-        hint = f"{len(silences) - shown} more, not shown. " + hint
-    blocks = [section(heading), *(section("\n".join(g)) for g in groups), context(hint)]
+    listing = Listing(lines, lambda n: (f"{n} more, not shown. " if n else "") + hint)
     text = f"{clip(one_line(title), 200)}: {plural(len(silences), 'active silence')}"
-    return {"text": text, "blocks": blocks}
+    return fit_message(text, [section(heading), listing])
 
 
 def digest_silence_lines(silences: Sequence[SilenceRecord], team: Team) -> list[str]:
@@ -228,16 +219,14 @@ def home_silence_blocks(
     """App Home's "Silenced alerts" section for the user's teams; nothing at all when nothing is silenced."""
     if not silences:
         return []
-    lines = [silence_line(s, teams.get(s.team), now, show_team=True) for s in silences[:HOME_MAX]]
-    blocks: list[Block] = [
-        {
-            "type": "header",
-            "text": {"type": "plain_text", "text": "Silenced alerts", "emoji": True},
-        },
-        section(clip_lines(lines)),
-    ]
-    if len(silences) > HOME_MAX:
-        blocks.append(
-            context(f"and {len(silences) - HOME_MAX} more — `{_command(command)} silences`")
-        )
-    return blocks
+    header = {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Silenced alerts", "emoji": True},
+    }
+    listing = Listing(
+        [silence_line(s, teams.get(s.team), now, show_team=True) for s in silences],
+        lambda n: f"and {n} more — `{_command(command)} silences`" if n else "",
+        max_items=HOME_MAX,
+    )
+    # Fitted here as well as in the view: App Home takes these as blocks.
+    return fit([header, listing], max_blocks=MAX_VIEW_BLOCKS, max_chars=None)

@@ -11,9 +11,15 @@ from bot.reports.quality import CategoryAgreement, Reopens
 from bot.reports.stats import TeamStats
 from bot.reports.weekly import Compliance
 from bot.slack.blocks.breakdown import agreement_blocks
-from bot.slack.blocks.case import MAX_MESSAGE_BLOCKS, SECTION_LIMIT, context, section
-from bot.slack.blocks.silence import clip_lines
-from bot.slack.blocks.table import MISSING, duration_cell, metric_cell, percent_cell, table_line
+from bot.slack.blocks.case import context, section
+from bot.slack.blocks.fit import Listing, Part, fit_message
+from bot.slack.blocks.table import (
+    MISSING,
+    duration_cell,
+    metric_cell,
+    percent_cell,
+    table_listing,
+)
 from bot.slack.blocks.text import (
     clip,
     escape,
@@ -21,7 +27,6 @@ from bot.slack.blocks.text import (
     fmt_number,
     fmt_time,
     one_line,
-    pack_lines,
     plural,
     truncate,
 )
@@ -50,12 +55,9 @@ COLUMNS = (
     "CES (n)",
     "Reopen",
 )
-_FENCE = "```"
 _NAME_LIMIT = (
     150  # a team name in the fields view; names are short, this only bounds a pathological one
 )
-# Header, period, legend and "and N more" around the table sections.
-_FIXED_BLOCKS = 4
 LEGEND = (
     "Open and overdue: now. TTA / TTR: median (p50) and 90th percentile (nearest rank) over the cases first "
     "acknowledged / resolved in the period. Ack / Res SLA: share of the cases whose acknowledge / resolve "
@@ -80,7 +82,7 @@ def stats_message(
     detailed = not all_teams and 0 < len(stats) <= DETAIL_MAX
     # Team names go in the mrkdwn below, escaped, not in the plain-text header.
     title = "Stats · all teams" if all_teams else "Stats"
-    blocks: list[Block] = [
+    blocks: list[Part] = [
         {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}},
         context(f"{clip(one_line(period_label), 200)} · {plural(len(stats), 'team')}"),
     ]
@@ -92,32 +94,29 @@ def stats_message(
                 blocks.append({"type": "divider"})
             blocks.append(_team_section(t, teams))
     else:
-        # The agreement's divider and blocks come after the table: its room is kept for them.
-        reserved = 0 if agreement is None else 1 + len(agreement_blocks(agreement))
-        blocks.extend(_table(stats, teams, command, reserved + (1 if silenced else 0)))
+        blocks.append(_table(stats, teams, command))
     if agreement is not None:
         blocks.append({"type": "divider"})
         blocks.extend(agreement_blocks(agreement))
     if silenced:
         blocks.append(_silenced(silenced, teams))
     blocks.append(context(LEGEND))
-    return {
-        "text": fallback(stats, teams, period_label=period_label, all_teams=all_teams),
-        "blocks": blocks,
-    }
+    text = fallback(stats, teams, period_label=period_label, all_teams=all_teams)
+    return fit_message(text, blocks)
 
 
-def _silenced(breaches: Sequence[BreachCount], teams: dict[str, Team]) -> Block:
+def _silenced(breaches: Sequence[BreachCount], teams: dict[str, Team]) -> Listing:
     """:no_bell: Breaches kept quiet by silences — recorded, no case opened."""
-    lines = [":no_bell: *Breaches kept quiet by silences* (recorded, no case opened)"]
+    lines = []
     for b in breaches:
         team = teams.get(b.team)
         last = fmt_time(b.last_at, team.tz if team else UTC)
         lines.append(
-            f"• {clip(one_line(_name(b.team, teams)), _NAME_LIMIT)} · {escape(b.rule)}: "
+            f"• {clip(one_line(_name(b.team, teams)), _NAME_LIMIT)} · {clip(one_line(b.rule), 200)}: "
             f"{b.episodes} breach{'es' if b.episodes != 1 else ''}, last {last}"
         )
-    return section(clip_lines(lines))
+    title = ":no_bell: *Breaches kept quiet by silences* (recorded, no case opened)"
+    return Listing(lines, title=title, inline=True)
 
 
 def fallback(
@@ -188,28 +187,14 @@ def _name(key: str, teams: dict[str, Team]) -> str:
     return team.name if team else key
 
 
-def _table(
-    stats: list[TeamStats], teams: dict[str, Team], command: str, reserved: int = 0
-) -> list[Block]:
-    rows = [_cells(t, teams) for t in stats]
-    widths = [max(len(c) for c in column) for column in zip(COLUMNS, *rows)]
-    head = table_line(COLUMNS, widths)
-    # Each section repeats the column names, so a table split over several sections still reads.
-    room = SECTION_LIMIT - len(head) - 2 * len(_FENCE) - 3
-    groups = pack_lines([table_line(cells, widths) for cells in rows], room)
-    budget = MAX_MESSAGE_BLOCKS - _FIXED_BLOCKS - reserved
-    blocks = [
-        section(f"{_FENCE}\n{head}\n" + "\n".join(group) + f"\n{_FENCE}")
-        for group in groups[:budget]
-    ]
-    shown = sum(len(group) for group in groups[:budget])
-    if len(rows) > shown:
-        blocks.append(
-            context(
-                f"and {plural(len(rows) - shown, 'more team')}; `{command} stats TEAM` shows any team"
-            )
-        )
-    return blocks
+def _table(stats: list[TeamStats], teams: dict[str, Team], command: str) -> Listing:
+    return table_listing(
+        COLUMNS,
+        [_cells(t, teams) for t in stats],
+        lambda n: (
+            f"and {plural(n, 'more team')}; `{command} stats TEAM` shows any team" if n else ""
+        ),
+    )
 
 
 def _cells(t: TeamStats, teams: dict[str, Team]) -> tuple[str, ...]:

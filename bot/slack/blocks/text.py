@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from bot.cases.checks import SYSTEM_ACTOR
 
 ELLIPSIS = "…"
+_FENCE = "```"
+_CLOSE = "\n```"
 # Slack's three control characters; escaping them is what makes <!channel>, <@U…> and <url|label> inert.
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _SPACE = re.compile(r"\s+")
@@ -25,6 +27,37 @@ def truncate(text: str, limit: int) -> str:
     if limit < 1:
         return ""
     return text[: limit - 1].rstrip() + ELLIPSIS
+
+
+def cut(text: str, limit: int) -> str:
+    """Escaped mrkdwn cut to at most `limit` characters, ending in … when cut.
+
+    Never inside an entity (`&amp;`) or a `<…>` mention, link or date, whose half Slack would show as
+    markup; a code block left open is closed, or it would swallow the look of the rest.
+    """
+    if len(text) <= limit:
+        return text
+    if limit < 1:
+        return ""
+    out = text[: _safe_end(text, limit - 1)].rstrip() + ELLIPSIS
+    if out.count(_FENCE) % 2:
+        out = text[: _safe_end(text, max(limit - 1 - len(_CLOSE), 0))].rstrip() + ELLIPSIS
+        if out.count(_FENCE) % 2:
+            out += _CLOSE
+    return out
+
+
+def _safe_end(text: str, end: int) -> int:
+    """The largest end ≤ `end` that leaves no half entity, half <…> or half ``` behind."""
+    amp = text.rfind("&", max(end - 5, 0), end)  # &amp; is the longest entity escape() writes
+    if amp >= 0 and ";" not in text[amp:end]:
+        end = amp
+    lt = text.rfind("<", 0, end)
+    if lt > text.rfind(">", 0, end):
+        end = lt
+    while 0 < end < len(text) and text[end - 1] == "`" and text[end] == "`":
+        end -= 1
+    return end
 
 
 def clip(text: str, limit: int, budget: int | None = None) -> str:
@@ -114,9 +147,7 @@ def pack_lines(lines: list[str], limit: int = 3_000) -> list[list[str]]:
     groups: list[list[str]] = []
     size = 0
     for line in lines:
-        line = (
-            line if len(line) <= limit else line[: limit - 1] + ELLIPSIS
-        )  # callers keep lines shorter
+        line = cut(line, limit)  # callers keep lines shorter; this only bounds an odd one
         if groups and size + 1 + len(line) <= limit:
             groups[-1].append(line)
             size += 1 + len(line)

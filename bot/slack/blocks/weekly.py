@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 
 from bot.reports.weekly import TeamWeek, WeeklySummary
 from bot.slack.blocks.breakdown import agreement_line
-from bot.slack.blocks.case import MAX_MESSAGE_BLOCKS, SECTION_LIMIT, context, section
-from bot.slack.blocks.table import MISSING, duration_cell, metric_cell, percent_cell, table_line
-from bot.slack.blocks.text import fmt_number, fmt_time, one_line, pack_lines, plural, truncate
+from bot.slack.blocks.case import context, section
+from bot.slack.blocks.fit import Part, fit_message
+from bot.slack.blocks.table import MISSING, duration_cell, metric_cell, percent_cell, table_listing
+from bot.slack.blocks.text import fmt_number, fmt_time, one_line, plural, truncate
 from config.teams import LoopbotConfig
 
 Block = dict[str, Any]
@@ -27,10 +28,6 @@ COLUMNS = (
     "Res SLA",
     "Reopen",
 )
-_FENCE = "```"
-# Header, period, legend and "and N more" around the table sections (and the fixes and categories lines, when
-# there are).
-_FIXED_BLOCKS = 4
 
 
 def weekly_message(
@@ -42,32 +39,24 @@ def weekly_message(
     """chat.postMessage payload; the CSAT chart follows as an upload of its own (bot.reports.weekly.weekly_chart)."""
     tz = _zone(config)
     rows = [_cells(t, config) for t in w.teams]
-    widths = [max(len(c) for c in column) for column in zip(COLUMNS, *rows)]
-    head = table_line(COLUMNS, widths)
-    # Each section repeats the column names, so a table split over several sections still reads.
-    room = SECTION_LIMIT - len(head) - 2 * len(_FENCE) - 3
-    groups = pack_lines([table_line(cells, widths) for cells in rows], room)
     learned = agreement_line(w.agreement)
-    budget = (
-        MAX_MESSAGE_BLOCKS - _FIXED_BLOCKS - (1 if w.fixes_judged else 0) - (1 if learned else 0)
-    )
-    blocks: list[Block] = [
+    blocks: list[Part] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Weekly summary", "emoji": True}},
         context(
             f"{fmt_time(w.since, tz)} → {fmt_time(w.until, tz)} · {plural(len(w.teams), 'team')}"
         ),
     ]
-    blocks.extend(
-        section(f"{_FENCE}\n{head}\n" + "\n".join(group) + f"\n{_FENCE}")
-        for group in groups[:budget]
-    )
-    shown = sum(len(group) for group in groups[:budget])
-    if len(rows) > shown:
-        blocks.append(
-            context(
-                f"and {plural(len(rows) - shown, 'more team')}; `{command} stats TEAM 7d` shows any team"
-            )
+    blocks.append(
+        table_listing(
+            COLUMNS,
+            rows,
+            lambda n: (
+                f"and {plural(n, 'more team')}; `{command} stats TEAM 7d` shows any team"
+                if n
+                else ""
+            ),
         )
+    )
     if not rows:
         blocks.append(section("No teams are configured."))
     if w.fixes_judged:
@@ -87,7 +76,7 @@ def weekly_message(
             "The CSAT chart of the last four weeks follows."
         )
     )
-    return {"text": fallback(w, config), "blocks": blocks}
+    return fit_message(fallback(w, config), blocks)
 
 
 def fallback(w: WeeklySummary, config: LoopbotConfig) -> str:

@@ -10,8 +10,8 @@ from slack_sdk import WebClient
 from bot.cases.actions import CorrectiveActions
 from bot.delivery.outbox import ACTION_ESCALATION, ACTION_EVENT, ACTION_OPEN, Claimed
 from bot.slack.blocks.action import action_event_line, action_message, overdue_message
-from bot.slack.delivery.posting import post_once
-from bot.slack.delivery.worker import Batch, Handler, Permanent
+from bot.slack.delivery.posting import post_once, update_or_repost
+from bot.slack.delivery.worker import Batch, Handler, Held, Permanent
 from config.teams import LoopbotConfig
 
 # A change to an action whose own message is not in Slack yet waits this long and looks again.
@@ -57,25 +57,32 @@ class ActionEvent(Handler):
                 raise Permanent(
                     f"the message of {action.ref} could not be posted, so its thread cannot be either"
                 )
+            if (parked := deliveries.parked_for(f"action:{action.id}:open")) is not None:
+                raise Held(*parked)  # goes out after the message, once its fix is made
             deliveries.retry([claim], now + WAIT_FOR_MESSAGE, None, count_attempt=False)
             return
         team = self.config.teams.get(action.team)
         event = next((e for e in detail.events if e.id == claim.payload["event_id"]), None)
         if event is None or team is None:
             raise Permanent(f"event {claim.payload['event_id']} of {action.ref} no longer exists")
-        self.client.chat_update(
-            channel=action.slack_channel,
-            ts=action.slack_ts,
-            **action_message(detail, team, now=now),
+        channel = action.slack_channel
+        thread = update_or_repost(
+            self.client,
+            claim,
+            channel,
+            action.slack_ts,
+            action_message(detail, team, now=now),
+            note="The action message was deleted; posted again",
+            moved=lambda old, new: deliveries.moved(channel, old, new),
         )
         ts = post_once(
             self.client,
             claim,
-            action.slack_channel,
+            channel,
             lambda: {"text": action_event_line(event, action, team)},
-            thread=action.slack_ts,
+            thread=thread,
         )
-        deliveries.done(claim, batch.clock(), {"channel": action.slack_channel, "ts": ts})
+        deliveries.done(claim, batch.clock(), {"channel": channel, "ts": ts})
 
 
 class ActionEscalationPost(Handler):

@@ -28,6 +28,7 @@ from bot.slack.delivery.post import PlainPost
 from bot.slack.delivery.silences import SilenceEndPost, SilenceStartPost
 from bot.slack.delivery.weekly import WeeklyPost
 from bot.slack.delivery.worker import OutboxWorker
+from bot.slack.preflight import channel_keys
 from config.teams import LoopbotConfig
 
 
@@ -67,6 +68,7 @@ def posts_worker(
         name="loopbot-outbox",
         clock=clock,
         on_failed=on_failed,
+        channels=configured(config),
     )
 
 
@@ -94,4 +96,11 @@ def charts_worker(
         poll_s=2,
         clock=clock,
         on_failed=on_failed,
+        channels=configured(config),
     )
+
+
+def configured(config: LoopbotConfig) -> set[str]:
+    """The channels whose errors park a post: the YAML's, which an operator fixes (check-config checks
+    them); a chart asked for elsewhere fails at once and its asker is told why."""
+    return {channel for _, channel in channel_keys(config)}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from bot.delivery.outbox import Claimed
@@ -72,3 +74,42 @@ def post_once(
         return found
     where = {"channel": channel} if thread is None else {"channel": channel, "thread_ts": thread}
     return str(post(client, claim, **where, **render())["ts"])
+
+
+def update_or_repost(
+    client: WebClient,
+    claim: Claimed,
+    channel: str,
+    ts: str,
+    body: dict[str, Any],
+    *,
+    note: str,
+    moved: Callable[[str, str], None],
+) -> str:
+    """chat.update the message at `ts`; when someone deleted it in Slack, post it again (once, however often
+    this is retried), record the new ts with `moved(old, new)`, say so in its thread, and return the new ts."""
+    try:
+        client.chat_update(channel=channel, ts=ts, **body)
+        return ts
+    except SlackApiError as exc:
+        if exc.response.get("error") != "message_not_found":
+            raise
+    # Keys of their own, so a retry of this post finds the copy and the note rather than making more.
+    again = replace(claim, key=f"{claim.key}:again")
+    new_ts = post_once(client, again, channel, lambda: body)
+    moved(ts, new_ts)
+    log.warning(
+        "the Slack message %s in %s was deleted; posted it again as %s (post %s)",
+        ts,
+        channel,
+        new_ts,
+        claim.key,
+    )
+    post_once(
+        client,
+        replace(claim, key=f"{claim.key}:again:note"),
+        channel,
+        lambda: {"text": note},
+        thread=new_ts,
+    )
+    return new_ts
