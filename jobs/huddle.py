@@ -38,7 +38,8 @@ def run(ctx: JobContext, team_key: str, fire_at: datetime | None = None) -> bool
 
 
 def catch_up(ctx: JobContext, team_key: str) -> bool:
-    """At start-up: post the team's latest huddle if it was missed and is less than an hour late."""
+    """At start-up and every minute: post the team's latest huddle if its fire went by unposted
+    (Loopbot was down, or its database when the job ran) and it is less than an hour late."""
     now = ctx.clock()
     team = ctx.config.teams[team_key]
     last = team.huddle.previous_fire(team.tz, now)
@@ -53,14 +54,14 @@ def catch_up(ctx: JobContext, team_key: str) -> bool:
                 s, job=JOB, scope=team_key, fire_at=last, now=now, by=f"skipped by {ctx.replica}"
             ):
                 log.info(
-                    "huddle of %s at %s was missed while Loopbot was down; %s late, over an hour: skipped",
+                    "huddle of %s at %s was missed (Loopbot or its database was down); %s late, over an hour: skipped",
                     team_key,
                     f"{last:%Y-%m-%d %H:%M}Z",
                     _minutes(late),
                 )
         return False
     log.info(
-        "huddle of %s at %s was missed while Loopbot was down; posting it %s late",
+        "huddle of %s at %s was missed (Loopbot or its database was down); posting it %s late",
         team_key,
         f"{last:%Y-%m-%d %H:%M}Z",
         _minutes(late),

@@ -11,6 +11,7 @@ from bot.charts.request import CHART_KIND
 from bot.delivery import claims, outbox
 from bot.reports.weekly import weekly_chart
 from jobs.context import JobContext
+from jobs.huddle import CATCH_UP
 
 log = logging.getLogger("loopbot.jobs")
 
@@ -107,6 +108,22 @@ def weekly(ctx: JobContext, fire_at: datetime | None = None) -> bool:
     log.info("weekly summary for %s enqueued", f"{fire_at:%Y-%m-%d %H:%M}Z")
     ctx.notify()
     return True
+
+
+def weekly_catch_up(ctx: JobContext) -> bool:
+    """The latest weekly summary, if its fire went by unposted and it is less than an hour late (as a
+    huddle's: the fire's claim makes it once, whoever posts it)."""
+    config, now = ctx.config, ctx.clock()
+    if config.leaders_channel is None or config.weekly_summary is None:
+        return False
+    last = config.weekly_summary.previous_fire(config.defaults_tz, now)
+    if now - last >= CATCH_UP:
+        return False
+    with ctx.reads.begin() as s:
+        if claims.claimed(s, job="weekly", scope="*", fire_at=last):
+            return False
+    log.info("weekly summary of %s was missed; posting it now", f"{last:%Y-%m-%d %H:%M}Z")
+    return weekly(ctx, last)
 
 
 def retention(ctx: JobContext) -> None:

@@ -35,6 +35,13 @@ def isolated(name: str, fn: Callable[..., Any]) -> Callable[..., None]:
     return run
 
 
+def catch_up(ctx: JobContext) -> None:
+    """Every team's latest huddle and the weekly summary, if missed and less than an hour late."""
+    for key in ctx.config.teams:
+        isolated(f"huddle:{key} catch-up", huddle.catch_up)(ctx, key)
+    isolated("weekly catch-up", periodic.weekly_catch_up)(ctx)
+
+
 class Scheduler:
     def __init__(self, ctx: JobContext):
         self.ctx = ctx
@@ -92,6 +99,10 @@ class Scheduler:
                 config.weekly_summary.trigger(config.defaults_tz),
                 misfire_grace_time=3600,
             )
+        # A huddle or weekly fire that went by unposted (its run failed: the database was down) is
+        # posted within a minute of the database answering again, as one missed while Loopbot was down
+        # is at start-up. After the fire's own job, which runs at :00.
+        self._add("catch_up", catch_up, CronTrigger(second=45, timezone=UTC))
         self._add(
             "retention",
             periodic.retention,
@@ -100,8 +111,7 @@ class Scheduler:
         )
 
     def start(self) -> None:
-        for key in self.ctx.config.teams:
-            isolated(f"huddle:{key} catch-up", huddle.catch_up)(self.ctx, key)
+        catch_up(self.ctx)
         self.aps.start()
         log.info("scheduler started: %d job(s)", len(self.aps.get_jobs()))
 

@@ -12,7 +12,7 @@ from bot.charts.request import CHART_KIND, ChartRequest
 from bot.delivery import outbox
 from config.cron import parse_cron
 from jobs import huddle, periodic
-from jobs.scheduler import Scheduler, isolated
+from jobs.scheduler import Scheduler, catch_up, isolated
 from storage.models import Claim, OutboxMessage
 
 NINE_NEW_YORK = datetime(
@@ -66,6 +66,22 @@ def test_a_missed_huddle_an_hour_late_or_more_is_skipped_with_one_log_line(
     assert posts(sessions) == []
     skipped = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
     assert len(skipped) == 1 and "delivery" in skipped[0] and "60 min late" in skipped[0]
+
+
+def test_a_fire_whose_run_failed_is_posted_by_the_next_minutes_catch_up(
+    ctx, sessions, clock, config
+) -> None:  # noqa: ANN001
+    # The huddle's and the weekly summary's own runs at 09:00 New York failed (the database was
+    # down): nothing was claimed. The minutely catch-up posts both, once.
+    ctx.config = config.model_copy(update={"weekly_summary": parse_cron("0 13 * * mon")})
+    clock.at = NINE_NEW_YORK + timedelta(minutes=3)
+    assert Scheduler(ctx).aps.get_job("catch_up") is not None  # registered, every minute
+    catch_up(ctx)
+    catch_up(ctx)
+    assert [p.key for p in posts(sessions)] == ["huddle:delivery:2026-03-09T13:00Z"]
+    weekly = ctx.config.weekly_summary.previous_fire(ctx.config.defaults_tz, clock.at)
+    assert clock.at - weekly < huddle.CATCH_UP
+    assert [p.key for p in posts(sessions, outbox.WEEKLY)] == [f"weekly:{weekly:%Y-%m-%dT%H:%MZ}"]
 
 
 def test_the_digest_covers_the_period_up_to_the_fire_even_when_posted_late(
